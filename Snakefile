@@ -1,0 +1,55 @@
+"""attnmem: one DAG that re-runs attention-and-memory papers with seeds and CIs.
+
+snakemake --cores N                      the default config's whole DAG
+snakemake figures | tables | claims      one kind of output
+snakemake --configfile config/paper.yaml the sources' budgets (cluster)
+"""
+
+from pathlib import Path
+
+# A config file is complete on its own: the default is read only when none is given, so
+# `--configfile config/smoke.yaml` never inherits studies or budgets from config.yaml.
+if not config:
+
+    configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+include: "workflow/rules/optim.smk"
+include: "workflow/rules/aggregate.smk"
+include: "workflow/rules/figures.smk"
+
+
+localrules:
+    all,
+    figures,
+    tables,
+    claims,
+
+
+rule all:
+    default_target: True
+    input:
+        all_summaries(),
+        all_figures(),
+        all_tables(),
+        CLAIMS,
+
+
+rule figures:
+    input:
+        all_figures(),
+
+
+rule tables:
+    input:
+        all_tables(),
+
+
+rule claims:
+    input:
+        CLAIMS,

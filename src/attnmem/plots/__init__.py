@@ -1,0 +1,1 @@
+"""Figures; every function writes a PNG and a PDF of the same figure."""

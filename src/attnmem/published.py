@@ -1,0 +1,23 @@
+"""Published numbers, as config/claims.yaml records them (never typed into code)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+
+def lookup(published: Mapping[str, Any], study: str, cell: Sequence[str], metric: str):
+    """The published value of ``metric`` for ``cell`` (axis values in the study's order), or None.
+
+    ``published[study]["values"]`` nests one level per axis, in axis order, down to a mapping
+    of metric -> value.
+    """
+    node: Any = published.get(study, {}).get("values", {})
+    for value in cell:
+        if not isinstance(node, Mapping) or value not in node:
+            return None
+        node = node[value]
+    if isinstance(node, Mapping):
+        value = node.get(metric)
+        return None if value is None else float(value)
+    return None

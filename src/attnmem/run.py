@@ -1,0 +1,167 @@
+"""One training run's outputs, as DESIGN.md's contract names them.
+
+``results/<study>/runs/<cell>/seed<k>/`` holds ``metrics.csv`` (step, split, metric, value),
+``final.json`` (status, final metrics, config hash) and ``provenance.json`` (versions, host,
+wall time: the only file allowed to differ between reruns).  ``checkpoint.pt`` lives beside them
+while the run is in progress and is removed when it ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import platform
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from attnmem import files
+
+METRICS_HEADER = ("step", "split", "metric", "value")
+PACKAGES = ("attnmem", "torch", "torchvision", "numpy", "scipy", "pandas", "gymnasium", "mujoco")
+
+
+def package_versions() -> dict[str, str]:
+    """Installed versions of the packages that can change a result."""
+    versions = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def git_commit(start: Path) -> str:
+    """The commit of the checkout holding ``start``, with "+dirty" when it has local changes."""
+    try:
+        where = str(start if start.is_dir() else start.parent)
+        commit = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=where,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return commit + ("+dirty" if dirty else "")
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+@dataclass
+class RunRecorder:
+    """Collects a run's metric rows and writes its three output files."""
+
+    out_dir: Path
+    config: dict[str, Any]
+    threads: int
+    rows: list[tuple[int, str, str, float]] = field(default_factory=list)
+    started: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        self.out_dir = Path(self.out_dir)
+
+    @property
+    def checkpoint_path(self) -> Path:
+        return self.out_dir / "checkpoint.pt"
+
+    def add(self, step: int, split: str, metric: str, value: float) -> None:
+        self.rows.append((int(step), split, metric, float(value)))
+
+    def finish(self, status: str, final_metrics: dict[str, Any], device: str) -> dict[str, Any]:
+        """Write metrics.csv, final.json and provenance.json; drop the checkpoint."""
+        files.write_csv(self.out_dir / "metrics.csv", METRICS_HEADER, self.rows)
+        final = {
+            "status": status,
+            "metrics": final_metrics,
+            "config": self.config,
+            "config_hash": files.config_hash(self.config),
+        }
+        files.write_json(self.out_dir / "final.json", final)
+        files.write_json(
+            self.out_dir / "provenance.json",
+            {
+                "versions": package_versions(),
+                "git_commit": git_commit(Path(__file__)),
+                "config_hash": final["config_hash"],
+                "host": socket.gethostname(),
+                "platform": platform.platform(),
+                "argv": sys.argv,
+                "threads": self.threads,
+                "device": device,
+                "started_unix": round(self.started, 3),
+                "wall_seconds": round(time.time() - self.started, 3),
+            },
+        )
+        self.checkpoint_path.unlink(missing_ok=True)
+        return final
+
+
+class Progress:
+    """Logs one line per epoch or step with the metric and an ETA."""
+
+    def __init__(self, log: logging.Logger, total: int, start: int = 0, unit: str = "epoch"):
+        # ``start`` > 0 on a resume: the rate counts only the work done in this process.
+        self.log, self.total, self.start, self.unit = log, total, start, unit
+        self.t0 = time.perf_counter()
+
+    def update(self, done: int, message: str) -> None:
+        rate = (time.perf_counter() - self.t0) / max(done - self.start, 1)
+        self.log.info(
+            "%s %d/%d  %s  (%.1f s/%s, ETA %s)",
+            self.unit,
+            done,
+            self.total,
+            message,
+            rate,
+            self.unit,
+            format_seconds(rate * (self.total - done)),
+        )
+
+
+def format_seconds(seconds: float) -> str:
+    """12 s, 3 min 04 s, 1 h 02 min."""
+    if not math.isfinite(seconds):
+        return "?"
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def file_logger(path: str | Path | None, name: str = "attnmem") -> logging.Logger:
+    """A logger writing to the job's ``log:`` file (and stderr when there is none)."""
+    logger = logging.getLogger(f"{name}.{path}")
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    if not logger.handlers:
+        if path:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        handler = logging.FileHandler(path) if path else logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+    return logger
+
+
+@contextmanager
+def logged_job(path: str | Path | None) -> Iterator[logging.Logger]:
+    """A job's logger; an exception is written to the log with its traceback, then re-raised,
+    so a failed job's log says why it failed."""
+    log = file_logger(path)
+    try:
+        yield log
+    except BaseException:
+        log.exception("job failed")
+        raise

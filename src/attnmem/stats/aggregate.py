@@ -1,0 +1,133 @@
+"""Per-study aggregation: runs -> summary.csv, curves.csv, comparisons.csv (DESIGN.md)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from attnmem import files
+from attnmem.stats.compare import compare, holm
+from attnmem.stats.describe import describe, t_interval
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One run as the aggregate sees it."""
+
+    cell: tuple[str, ...]  # values of the study's axes, in order
+    seed: int
+    status: str
+    metrics: dict[str, Any]
+    curve: pd.DataFrame  # metrics.csv
+
+
+def load_runs(run_dirs: Iterable[str | Path], axes: Sequence[str]) -> list[RunResult]:
+    """Read final.json and metrics.csv of each run directory."""
+    runs = []
+    for directory in map(Path, run_dirs):
+        final = json.loads((directory / "final.json").read_text())
+        config = final["config"]
+        runs.append(
+            RunResult(
+                cell=tuple(str(config[a]) for a in axes),
+                seed=int(config["seed"]),
+                status=final["status"],
+                metrics=final["metrics"],
+                curve=pd.read_csv(directory / "metrics.csv"),
+            )
+        )
+    return sorted(runs, key=lambda r: (r.cell, r.seed))
+
+
+def _ok_values(runs: Iterable[RunResult], metric: str) -> dict[int, float]:
+    return {
+        r.seed: float(r.metrics[metric])
+        for r in runs
+        if r.status == "ok" and r.metrics.get(metric) is not None
+    }
+
+
+def summarise(
+    runs: Sequence[RunResult],
+    axes: Sequence[str],
+    metrics: Sequence[str],
+    confidence: float = 0.95,
+    n_resamples: int = 9999,
+    random_state: int = 0,
+) -> pd.DataFrame:
+    """One row per cell and metric over the runs that finished; diverged runs are counted."""
+    rows = []
+    for cell in sorted({r.cell for r in runs}):
+        in_cell = [r for r in runs if r.cell == cell]
+        n_diverged = sum(r.status == "diverged" for r in in_cell)
+        for metric in metrics:
+            values = list(_ok_values(in_cell, metric).values())
+            stats = describe(values, confidence, n_resamples, random_state)
+            rows.append({**dict(zip(axes, cell, strict=True)), "metric": metric,
+                         "n_diverged": n_diverged, **stats})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def curves(
+    runs: Sequence[RunResult], axes: Sequence[str], confidence: float = 0.95
+) -> pd.DataFrame:
+    """Mean and t-band per cell, step, split and metric, over the runs that finished."""
+    rows = []
+    for cell in sorted({r.cell for r in runs}):
+        ok = [r.curve for r in runs if r.cell == cell and r.status == "ok"]
+        if not ok:
+            continue
+        grouped = pd.concat(ok).groupby(["split", "metric", "step"], sort=True)["value"]
+        for (split, metric, step), values in grouped:
+            low, high = t_interval(values.to_numpy(), confidence)
+            rows.append({**dict(zip(axes, cell, strict=True)), "split": split, "metric": metric,
+                         "step": int(step), "n": int(values.size), "mean": float(values.mean()),
+                         "low": low, "high": high})  # fmt: skip
+    return pd.DataFrame(rows)
+
+
+def comparisons(
+    runs: Sequence[RunResult],
+    axes: Sequence[str],
+    specs: Sequence[dict[str, str]],
+    metrics: Sequence[str],
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Each configured comparison {axis, a, b} within every combination of the other axes.
+
+    Holm's correction runs over the family of all comparisons of one metric in the study,
+    on the paired-by-seed p-values (the primary test).
+    """
+    by_cell: dict[tuple[str, ...], list[RunResult]] = {}
+    for r in runs:
+        by_cell.setdefault(r.cell, []).append(r)
+    rows = []
+    for spec in specs:
+        axis, a, b = spec["axis"], spec["a"], spec["b"]
+        k = list(axes).index(axis)
+        others = [name for name in axes if name != axis]
+        for context in sorted({cell[:k] + cell[k + 1 :] for cell in by_cell}):
+            side_a = by_cell.get((*context[:k], a, *context[k:]), [])
+            side_b = by_cell.get((*context[:k], b, *context[k:]), [])
+            if not side_a or not side_b:
+                continue
+            for metric in metrics:
+                result = compare(_ok_values(side_a, metric), _ok_values(side_b, metric), confidence)
+                rows.append({**dict(zip(others, context, strict=True)), "axis": axis, "a": a,
+                             "b": b, "metric": metric, **result})  # fmt: skip
+    table = pd.DataFrame(rows)
+    if not table.empty:
+        table["p_holm"] = float("nan")
+        for _, index in table.groupby("metric").groups.items():
+            table.loc[index, "p_holm"] = holm(table.loc[index, "p_paired"].tolist())
+    return table
+
+
+def write_table(path: str | Path, table: pd.DataFrame) -> None:
+    """CSV with shortest round-trip floats, atomically."""
+    files.write_text(path, table.to_csv(index=False, lineterminator="\n"))

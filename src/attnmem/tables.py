@@ -1,0 +1,81 @@
+"""Replicated-vs-published tables, in Markdown and LaTeX."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pandas as pd
+
+from attnmem.published import lookup
+
+
+def _num(value: Any) -> str:
+    return (
+        "–" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}"
+    )
+
+
+def _estimate(row: pd.Series) -> str:
+    if row is None or row["n"] == 0:
+        return "–"
+    if math.isnan(row["t_low"]):
+        return f"{row['mean']:.2f} (n={int(row['n'])})"
+    return f"{row['mean']:.2f} [{row['t_low']:.2f}, {row['t_high']:.2f}] (n={int(row['n'])})"
+
+
+def replicated_vs_published(
+    summary: pd.DataFrame,
+    published: Mapping[str, Any],
+    study: str,
+    axes: Sequence[str],
+    metrics: Sequence[str],
+) -> pd.DataFrame:
+    """One row per cell: per metric, the replicated mean [95% CI] (n) and the published value."""
+    rows = []
+    cells = summary[list(axes)].drop_duplicates().sort_values(list(axes))
+    for _, cell in cells.iterrows():
+        key = [str(cell[a]) for a in axes]
+        row: dict[str, Any] = dict(zip(axes, key, strict=True))
+        in_cell = summary[(summary[list(axes)] == cell.values).all(axis=1)]
+        for metric in metrics:
+            hit = in_cell[in_cell.metric == metric]
+            row[f"{metric} replicated"] = _estimate(hit.iloc[0] if len(hit) else None)
+            row[f"{metric} published"] = _num(lookup(published, study, key, metric))
+        diverged = int(in_cell.n_diverged.max()) if len(in_cell) else 0
+        row["diverged"] = str(diverged)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def to_markdown(table: pd.DataFrame, caption: str) -> str:
+    header = "| " + " | ".join(table.columns) + " |"
+    rule = "|" + "---|" * len(table.columns)
+    body = ["| " + " | ".join(str(v) for v in row) + " |" for row in table.itertuples(index=False)]
+    return "\n".join([f"**{caption}**", "", header, rule, *body]) + "\n"
+
+
+def _latex_escape(text: str) -> str:
+    for old, new in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"),
+                     ("#", r"\#"), ("–", "--")):  # fmt: skip
+        text = text.replace(old, new)
+    return text
+
+
+def to_latex(table: pd.DataFrame, caption: str, label: str) -> str:
+    lines = [
+        r"\begin{table}[ht]",
+        r"\centering",
+        r"\small",
+        rf"\caption{{{_latex_escape(caption)}}}",
+        rf"\label{{{label}}}",
+        r"\begin{tabular}{" + "l" * len(table.columns) + "}",
+        r"\hline",
+        " & ".join(_latex_escape(str(c)) for c in table.columns) + r" \\",
+        r"\hline",
+    ]
+    for row in table.itertuples(index=False):
+        lines.append(" & ".join(_latex_escape(str(v)) for v in row) + r" \\")
+    lines += [r"\hline", r"\end{tabular}", r"\end{table}"]
+    return "\n".join(lines) + "\n"

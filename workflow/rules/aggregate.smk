@@ -1,0 +1,61 @@
+rule aggregate_optim:
+    input:
+        finals=[f"{d}/final.json" for d in optim_run_dirs()],
+        metrics=[f"{d}/metrics.csv" for d in optim_run_dirs()],
+    output:
+        runs=f"{RESULTS}/optim/runs.csv",
+        summary=report(
+            f"{RESULTS}/optim/summary.csv",
+            caption="../report/optim_summary.rst",
+            category="optim",
+            subcategory="statistics",
+        ),
+        curves=f"{RESULTS}/optim/curves.csv",
+        comparisons=report(
+            f"{RESULTS}/optim/comparisons.csv",
+            caption="../report/optim_comparisons.rst",
+            category="optim",
+            subcategory="statistics",
+        ),
+    log:
+        f"{RESULTS}/logs/aggregate_optim.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/aggregate_optim.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=10,
+    params:
+        settings=OPTIM,
+        stats=config["stats"],
+    script:
+        "../scripts/aggregate_optim.py"
+
+
+rule claims_table:
+    input:
+        comparisons=[f"{RESULTS}/{study}/comparisons.csv" for study in STUDIES],
+        claims=str(CLAIMS_YAML),
+    output:
+        csv=f"{RESULTS}/claims.csv",
+        md=report(
+            f"{RESULTS}/claims.md",
+            caption="../report/claims.rst",
+            category="claims",
+        ),
+    log:
+        f"{RESULTS}/logs/claims.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/claims.tsv"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    params:
+        studies=list(STUDIES),
+    script:
+        "../scripts/claims.py"

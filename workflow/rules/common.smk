@@ -1,0 +1,88 @@
+"""Config validation, paths, and the target lists every other rule file uses."""
+
+import re
+import sys
+from pathlib import Path
+
+import yaml
+from snakemake.exceptions import WorkflowError
+
+ROOT = Path(workflow.basedir)
+# Jobs import the library through the symlink workflow/scripts/attnmem -> src/attnmem (Snakemake
+# puts a script's folder on sys.path), so a conda environment built from envs/ needs no install.
+sys.path.insert(0, str(ROOT / "src"))
+
+from attnmem.config_check import ConfigError, validate as validate_config  # noqa: E402
+from attnmem.data.catalog import VARIANTS  # noqa: E402
+
+try:
+    validate_config(config, ROOT / "workflow" / "schemas" / "config.schema.yaml")
+except ConfigError as error:
+    raise WorkflowError(str(error)) from None
+
+RESULTS = config["results"]
+FIGURES = config["figures"]
+STUDIES = config["studies"]
+ENV = str(ROOT / "envs" / "attnmem.yaml")
+CLAIMS_YAML = ROOT / "config" / "claims.yaml"
+CLAIMS_SPEC = yaml.safe_load(CLAIMS_YAML.read_text())
+PUBLISHED = CLAIMS_SPEC["published"]
+CLAIMS = [f"{RESULTS}/claims.csv", f"{RESULTS}/claims.md"]
+
+
+def one_of(values):
+    """A wildcard constraint that admits exactly the configured names."""
+    return "|".join(re.escape(str(v)) for v in values) if values else "(?!)"
+
+
+OPTIM = STUDIES.get("optim", {})
+
+
+wildcard_constraints:
+    dataset=one_of(OPTIM.get("datasets", [])),
+    arch=one_of(OPTIM.get("archs", [])),
+    optimizer=one_of(OPTIM.get("optimizers", [])),
+    seed=r"\d+",
+    source=r"[a-z0-9]+",
+
+
+def optim_run_dirs():
+    if not OPTIM:
+        return []
+    return expand(
+        f"{RESULTS}/optim/runs/{{dataset}}/{{arch}}/{{optimizer}}/seed{{seed}}",
+        dataset=OPTIM["datasets"],
+        arch=OPTIM["archs"],
+        optimizer=OPTIM["optimizers"],
+        seed=OPTIM["seeds"],
+    )
+
+
+def all_summaries():
+    return [f"{RESULTS}/{study}/summary.csv" for study in STUDIES]
+
+
+def all_figures():
+    if not OPTIM:
+        return []
+    return expand(
+        f"{FIGURES}/optim/curves_{{dataset}}_{{arch}}.png",
+        dataset=OPTIM["datasets"],
+        arch=OPTIM["archs"],
+    ) + expand(f"{FIGURES}/optim/max_acc_{{dataset}}.png", dataset=OPTIM["datasets"])
+
+
+def all_tables():
+    return [
+        f"{RESULTS}/tables/{study}.{ext}" for study in STUDIES for ext in ("md", "tex")
+    ]
+
+
+def resources_of(study):
+    """threads / mem_mb / runtime / gpu of a study's training jobs, from the config."""
+    return STUDIES[study]["resources"]
+
+
+def image_source_file(wildcards):
+    """The prepared tensor file of a dataset variant's source (two variants can share one)."""
+    return f"{RESULTS}/data/{VARIANTS[wildcards.dataset].source}.pt"

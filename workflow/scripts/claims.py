@@ -1,0 +1,24 @@
+"""Snakemake entry point: the claim-by-claim verdicts."""
+
+import pandas as pd
+import yaml
+
+from attnmem import files
+from attnmem.claims import evaluate, to_markdown
+from attnmem.run import logged_job
+from attnmem.stats.aggregate import write_table
+from attnmem.studies import AXES
+
+smk = snakemake  # noqa: F821 - injected by Snakemake's script: directive
+
+with logged_job(smk.log[0]) as log:
+    spec = yaml.safe_load(open(smk.input.claims))
+    comparisons = {
+        study: pd.read_csv(path)
+        for study, path in zip(smk.params.studies, smk.input.comparisons, strict=True)
+    }
+    claims = [c for c in spec["claims"] if c["study"] in comparisons]
+    table = evaluate(claims, spec["published"], comparisons, AXES)
+    log.info("%d claims, %d rows", len(claims), len(table))
+    write_table(smk.output.csv, table)
+    files.write_text(smk.output.md, to_markdown(table))

@@ -1,0 +1,21 @@
+"""Snakemake entry point: one image source as a whole-tensor file."""
+
+from pathlib import Path
+
+from attnmem.data.images import load_source
+from attnmem.files import write_torch
+from attnmem.run import logged_job
+
+smk = snakemake  # noqa: F821 - injected by Snakemake's script: directive
+
+with logged_job(smk.log[0]) as log:
+    source = smk.wildcards.source
+    data = load_source(source, smk.params.data_root, smk.params.download)
+    log.info(
+        "%s: %d train, %d test images of shape %s",
+        source,
+        len(data["y_train"]),
+        len(data["y_test"]),
+        tuple(data["x_train"].shape[1:]),
+    )
+    write_torch(Path(smk.output[0]), data)
