@@ -36,8 +36,12 @@ def _explain(error: jsonschema.ValidationError) -> str:
         return f"{key}: unknown key(s) {extra}; allowed keys: {allowed}"
     if error.validator == "type":
         return f"{key}: {error.instance!r} has the wrong type; expected {error.validator_value}"
-    if error.validator in ("minimum", "exclusiveMinimum", "maximum", "exclusiveMaximum"):
-        return f"{key}: {error.instance!r} violates {error.validator} {error.validator_value}"
+    bounds = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
+    if error.validator in bounds:
+        return (
+            f"{key}: {error.instance!r} is not allowed; it must be {bounds[error.validator]} "
+            f"{error.validator_value}"
+        )
     return f"{key}: {error.message}"
 
 

@@ -8,6 +8,7 @@ while the run is in progress and is removed when it ends.
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import platform
@@ -104,7 +105,7 @@ class RunRecorder:
             },
         )
         self.checkpoint_path.unlink(missing_ok=True)
-        return final
+        return json.loads(files.dumps(final))  # exactly what final.json holds (NaN -> None)
 
 
 class Progress:

@@ -5,7 +5,6 @@ import sys
 from pathlib import Path
 
 import yaml
-from snakemake.exceptions import WorkflowError
 
 ROOT = Path(workflow.basedir)
 # Jobs import the library through the symlink workflow/scripts/attnmem -> src/attnmem (Snakemake
@@ -18,7 +17,9 @@ from attnmem.data.catalog import VARIANTS  # noqa: E402
 try:
     validate_config(config, ROOT / "workflow" / "schemas" / "config.schema.yaml")
 except ConfigError as error:
-    raise WorkflowError(str(error)) from None
+    # Exit here, before any job, with the one message; Snakemake 9 sometimes drops the text of an
+    # exception raised while parsing, so it is not left to Snakemake's logger.
+    sys.exit(f"attnmem: {error}")
 
 RESULTS = config["results"]
 FIGURES = config["figures"]

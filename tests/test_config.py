@@ -1,0 +1,108 @@
+"""Configs: the three shipped ones are valid, bad ones fail before any job with a clear message."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from attnmem.config_check import ConfigError, validate
+from attnmem.data.catalog import VARIANTS
+from attnmem.models.vision import ARCHITECTURES
+from attnmem.optim import OPTIMIZERS
+from conftest import REPO, snakemake
+
+SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+
+
+def load(name: str) -> dict:
+    return yaml.safe_load((REPO / "config" / f"{name}.yaml").read_text())
+
+
+def test_schema_names_match_the_library_registries():
+    optim = yaml.safe_load(SCHEMA.read_text())["$defs"]["optim"]["properties"]
+    assert set(optim["datasets"]["items"]["enum"]) == set(VARIANTS)
+    assert set(optim["archs"]["items"]["enum"]) == set(ARCHITECTURES)
+    assert set(optim["optimizers"]["items"]["enum"]) == set(OPTIMIZERS)
+
+
+@pytest.mark.parametrize("name", ["config", "smoke", "paper"])
+def test_shipped_configs_are_valid(name):
+    validate(load(name), SCHEMA)
+
+
+def test_default_config_meets_its_promises():
+    optim = load("config")["studies"]["optim"]
+    assert len(optim["seeds"]) >= 5 and not load("config")["download"]
+    paper = load("paper")["studies"]["optim"]
+    assert len(paper["seeds"]) >= 3 and paper["epochs"] == 186
+    assert len(paper["datasets"]) * len(paper["archs"]) * len(paper["optimizers"]) == 45
+    assert paper["resources"]["gpu"] >= 1
+
+
+def broken(edit) -> dict:
+    config = copy.deepcopy(load("smoke"))
+    edit(config)
+    return config
+
+
+CASES = {
+    "unknown dataset": (
+        lambda c: c["studies"]["optim"].update(datasets=["imagenet"]),
+        ["studies.optim.datasets[0]", "'imagenet'", "cifar10_aug", "digits"],
+    ),
+    "unknown architecture": (
+        lambda c: c["studies"]["optim"].update(archs=["vgg16"]),
+        ["studies.optim.archs[0]", "resnet18"],
+    ),
+    "unknown optimizer": (
+        lambda c: c["studies"]["optim"].update(optimizers=["sgd"]),
+        ["studies.optim.optimizers[0]", "orthadam"],
+    ),
+    "negative seed": (
+        lambda c: c["studies"]["optim"].update(seeds=[0, -1]),
+        ["studies.optim.seeds[1]", "-1", "must be >= 0"],
+    ),
+    "missing key": (lambda c: c["studies"]["optim"].pop("epochs"), ["studies.optim", "epochs"]),
+    "wrong type": (
+        lambda c: c["studies"]["optim"].update(epochs="ten"),
+        ["studies.optim.epochs", "'ten'", "integer"],
+    ),
+    "unknown key": (lambda c: c.update(seed=3), ["(top level)", "seed", "allowed keys"]),
+    "comparison of an optimizer not run": (
+        lambda c: c["studies"]["optim"]["comparisons"].append(
+            {"axis": "optimizer", "a": "orthadam_thesis", "b": "adamw"}
+        ),
+        ["studies.optim.comparisons[3].a", "orthadam_thesis", "optimizers"],
+    ),
+    "dataset not on disk": (
+        lambda c: c["studies"]["optim"].update(datasets=["svhn"]),
+        ["'svhn'", "train_32x32.mat", "data_root", "download: true"],
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_bad_config_gets_one_clear_message(case, tmp_path):
+    edit, expected = CASES[case]
+    config = broken(edit)
+    config["data_root"] = str(tmp_path / "no-data")
+    with pytest.raises(ConfigError) as error:
+        validate(config, SCHEMA)
+    message = str(error.value)
+    assert "\n" not in message
+    for fragment in expected:
+        assert fragment in message, f"{fragment!r} not in {message!r}"
+
+
+@pytest.mark.parametrize("case", ["unknown optimizer", "negative seed", "dataset not on disk"])
+def test_snakemake_rejects_bad_config_before_any_job(case, tmp_path):
+    config = broken(CASES[case][0])
+    config["data_root"] = str(tmp_path / "no-data")
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path / "work", "--cores", "1", configfile=path, check=False)
+    assert result.returncode != 0
+    assert CASES[case][1][0] in result.stderr
+    assert not (tmp_path / "work" / "results").exists()

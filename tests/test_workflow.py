@@ -1,0 +1,122 @@
+"""The DAG end to end: dry runs, lint, the smoke config twice (byte-identical), the report, and
+a training job killed mid-run that resumes to the same bytes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from conftest import REPO, SNAKEMAKE, snakemake
+
+pytestmark = pytest.mark.dag
+SMOKE = REPO / "config" / "smoke.yaml"
+
+
+def deterministic_outputs(workdir: Path) -> dict[str, bytes]:
+    """Every file the contract says must be byte-identical between runs."""
+    results = workdir / "results"
+    paths = [*results.glob("*/runs/**/metrics.csv"), *results.glob("*/runs/**/final.json"),
+             *results.glob("*/*.csv"), *results.glob("tables/*"), *results.glob("claims.*")]  # fmt: skip
+    return {str(p.relative_to(workdir)): p.read_bytes() for p in sorted(paths)}
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory) -> Path:
+    workdir = tmp_path_factory.mktemp("smoke")
+    snakemake(workdir, "--cores", "2", configfile=SMOKE)
+    return workdir
+
+
+@pytest.mark.parametrize("name", ["config", "smoke", "paper"])
+def test_dry_run(name, tmp_path):
+    result = snakemake(tmp_path, "-n", "--cores", "2", configfile=REPO / "config" / f"{name}.yaml")
+    assert "train_optim" in result.stdout + result.stderr
+
+
+def test_paper_dry_run_plans_the_thesis_grid(tmp_path):
+    result = snakemake(tmp_path, "-n", "--cores", "2", configfile=REPO / "config" / "paper.yaml")
+    counts = dict(
+        line.split()[:2] for line in result.stdout.splitlines() if line.startswith("train_optim ")
+    )
+    assert int(counts["train_optim"]) == 5 * 3 * 3 * 3
+
+
+def test_lint_and_format_are_clean():
+    lint = subprocess.run([SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile")],
+                          capture_output=True, text=True, cwd=REPO)  # fmt: skip
+    assert "Lints for" not in lint.stdout + lint.stderr, lint.stdout + lint.stderr
+    snakefmt = Path(SNAKEMAKE).with_name("snakefmt")
+    fmt = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow"], cwd=REPO,
+                         capture_output=True, text=True)  # fmt: skip
+    assert fmt.returncode == 0, fmt.stderr
+
+
+def test_smoke_dag_makes_every_output(smoke_run):
+    results, figures = smoke_run / "results", smoke_run / "figures"
+    for name in ("runs.csv", "summary.csv", "curves.csv", "comparisons.csv"):
+        assert (results / "optim" / name).stat().st_size > 0
+    for stem in ("curves_digits_shufflenet_v2_x0_5", "max_acc_digits"):
+        assert (figures / "optim" / f"{stem}.png").stat().st_size > 10_000
+        assert (figures / "optim" / f"{stem}.pdf").exists()
+    assert "| optimizer |" in (results / "tables" / "optim.md").read_text()
+    assert r"\begin{tabular}" in (results / "tables" / "optim.tex").read_text()
+    claims = (results / "claims.md").read_text()
+    assert "optim.orthadam_gt_adamw" in claims and "overall" in claims
+    assert len(list((results / "optim" / "runs").glob("*/*/*/seed*/final.json"))) == 6
+    # every rule leaves a log and a benchmark
+    assert len(list(results.glob("**/logs/**/*.log"))) >= 6 + 6
+    assert len(list(results.glob("**/benchmarks/**/*.tsv"))) >= 6 + 6
+
+
+def test_second_run_on_one_core_is_byte_identical(smoke_run, tmp_path):
+    snakemake(tmp_path, "--cores", "1", configfile=SMOKE)
+    first, second = deterministic_outputs(smoke_run), deterministic_outputs(tmp_path)
+    assert len(first) > 15 and first.keys() == second.keys()
+    differing = [name for name in first if first[name] != second[name]]
+    assert not differing, f"outputs differ between runs: {differing}"
+
+
+def test_report_bundles_figures_and_claims(smoke_run):
+    result = snakemake(smoke_run, "--report", "report.html", configfile=SMOKE)
+    assert result.returncode == 0
+    html = (smoke_run / "report.html").read_text()
+    assert "max_acc_digits.png" in html and "claims.md" in html
+
+
+def test_killed_training_job_resumes_to_the_same_bytes(tmp_path):
+    config = yaml.safe_load(SMOKE.read_text())
+    config["studies"]["optim"].update(optimizers=["orthadam"], seeds=[0], epochs=6, comparisons=[])
+    configfile = tmp_path / "resume.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    run = "results/optim/runs/digits/shufflenet_v2_x0_5/orthadam/seed0"
+    target = f"{run}/final.json"
+
+    straight = tmp_path / "straight"
+    snakemake(straight, "--cores", "1", target, configfile=configfile)
+
+    killed = tmp_path / "killed"
+    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(killed), "--cores", "1",
+           f"--configfile={configfile}", target]  # fmt: skip
+    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               start_new_session=True)  # fmt: skip
+    checkpoint = killed / run / "checkpoint.pt"
+    deadline = time.time() + 120
+    while not checkpoint.exists() and time.time() < deadline and process.poll() is None:
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)  # the whole job tree, no chance to clean up
+    process.wait()
+    assert checkpoint.exists(), "the job never wrote a checkpoint"
+    assert not (killed / target).exists(), "the job finished before it could be killed"
+
+    snakemake(killed, "--unlock", configfile=configfile)  # a killed Snakemake leaves its lock
+    snakemake(killed, "--cores", "1", "--rerun-incomplete", target, configfile=configfile)
+    log = (killed / "results/optim/logs/digits/shufflenet_v2_x0_5/orthadam/seed0.log").read_text()
+    assert "resuming" in log
+    for name in ("metrics.csv", "final.json"):
+        assert (killed / run / name).read_bytes() == (straight / run / name).read_bytes()
