@@ -108,14 +108,21 @@ def _write_fmnist(root):
 def _write_svhn(root):
     root.mkdir(parents=True, exist_ok=True)
     for name, n in (("train_32x32.mat", 5), ("test_32x32.mat", 2)):
-        scipy.io.savemat(root / name, {
-            "X": RNG.integers(0, 256, (32, 32, 3, n), dtype=np.uint8),
-            "y": np.array([[10], [1], [2], [3], [4]][:n], dtype=np.uint8),
-        })  # fmt: skip
+        scipy.io.savemat(
+            root / name,
+            {
+                "X": RNG.integers(0, 256, (32, 32, 3, n), dtype=np.uint8),
+                "y": np.array([[10], [1], [2], [3], [4]][:n], dtype=np.uint8),
+            },
+        )
 
 
-WRITERS = {"cifar10": _write_cifar10, "cifar100": _write_cifar100, "fmnist": _write_fmnist,
-           "svhn": _write_svhn}  # fmt: skip
+WRITERS = {
+    "cifar10": _write_cifar10,
+    "cifar100": _write_cifar100,
+    "fmnist": _write_fmnist,
+    "svhn": _write_svhn,
+}
 SHAPES = {"cifar10": (20, 4, 32), "cifar100": (6, 3, 32), "fmnist": (5, 2, 28), "svhn": (5, 2, 32)}
 
 

@@ -65,8 +65,9 @@ def test_adamp_as_ran_uses_the_running_max_of_v():
         w.grad = grad
         opt.step()
     state = opt.state[w]
-    assert torch.equal(state["max_exp_avg_sq"], torch.maximum(state["max_exp_avg_sq"],
-                                                              state["exp_avg_sq"]))  # fmt: skip
+    assert torch.equal(
+        state["max_exp_avg_sq"], torch.maximum(state["max_exp_avg_sq"], state["exp_avg_sq"])
+    )
     assert (state["max_exp_avg_sq"] > state["exp_avg_sq"]).all()
 
 
@@ -169,5 +170,5 @@ def test_state_dict_round_trip_continues_identically(name):
 
 
 def test_unknown_optimizer_names_the_allowed_ones():
-    with pytest.raises(ValueError, match="allowed: .*orthadam"):
+    with pytest.raises(ValueError, match=r"allowed: .*orthadam"):
         build_optimizer("sgd", [nn.Parameter(torch.zeros(1))], 0.1, 0.0)

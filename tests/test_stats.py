@@ -25,8 +25,9 @@ def test_describe_matches_numpy_and_scipy():
     assert d["iqm"] == pytest.approx(stats.trim_mean(x, 0.25))
     low, high = stats.t.interval(0.95, 5, loc=x.mean(), scale=stats.sem(x))
     assert (d["t_low"], d["t_high"]) == pytest.approx((low, high))
-    boot = stats.bootstrap((x,), np.mean, n_resamples=999, method="BCa",
-                           rng=np.random.default_rng(7)).confidence_interval  # fmt: skip
+    boot = stats.bootstrap(
+        (x,), np.mean, n_resamples=999, method="BCa", rng=np.random.default_rng(7)
+    ).confidence_interval
     assert (d["boot_low"], d["boot_high"]) == pytest.approx((boot.low, boot.high))
 
 
@@ -59,13 +60,15 @@ def test_compare_against_scipy():
     r = compare(a, b)
     diffs = np.array([a[s] - b[s] for s in a])
     assert r["diff"] == pytest.approx(diffs.mean())
-    assert r["p_paired"] == pytest.approx(stats.ttest_rel(list(a.values()),
-                                                          list(b.values())).pvalue)  # fmt: skip
+    assert r["p_paired"] == pytest.approx(
+        stats.ttest_rel(list(a.values()), list(b.values())).pvalue
+    )
     assert r["p_welch"] == pytest.approx(
         stats.ttest_ind(list(a.values()), list(b.values()), equal_var=False).pvalue
     )
-    assert r["p_mwu"] == pytest.approx(stats.mannwhitneyu(list(a.values()),
-                                                          list(b.values())).pvalue)  # fmt: skip
+    assert r["p_mwu"] == pytest.approx(
+        stats.mannwhitneyu(list(a.values()), list(b.values())).pvalue
+    )
     assert (r["diff_low"], r["diff_high"]) == pytest.approx(t_interval(diffs))
 
 
@@ -88,8 +91,11 @@ def _run(cell, seed, status="ok", value=1.0):
 
 
 def test_summary_counts_diverged_runs_and_leaves_them_out_of_the_mean():
-    runs = [_run(("d", "x"), 0, value=1.0), _run(("d", "x"), 1, value=3.0),
-            _run(("d", "x"), 2, status="diverged")]  # fmt: skip
+    runs = [
+        _run(("d", "x"), 0, value=1.0),
+        _run(("d", "x"), 1, value=3.0),
+        _run(("d", "x"), 2, status="diverged"),
+    ]
     row = summarise(runs, ["dataset", "optimizer"], ["max_acc"], n_resamples=199).iloc[0]
     assert row["n"] == 2 and row["n_diverged"] == 1 and row["mean"] == 2.0
 
@@ -100,10 +106,14 @@ def test_comparisons_apply_holm_over_the_family():
         for i, (opt, v) in enumerate([("a", 5.0), ("b", 1.0)])
         for s in range(4)
     ]
-    runs += [_run(("d2", opt), s, value=v + s * 0.3 - (i * 0.05 * s))
-             for i, (opt, v) in enumerate([("a", 1.2), ("b", 1.0)]) for s in range(4)]  # fmt: skip
-    table = comparisons(runs, ["dataset", "optimizer"],
-                        [{"axis": "optimizer", "a": "a", "b": "b"}], ["max_acc"])  # fmt: skip
+    runs += [
+        _run(("d2", opt), s, value=v + s * 0.3 - (i * 0.05 * s))
+        for i, (opt, v) in enumerate([("a", 1.2), ("b", 1.0)])
+        for s in range(4)
+    ]
+    table = comparisons(
+        runs, ["dataset", "optimizer"], [{"axis": "optimizer", "a": "a", "b": "b"}], ["max_acc"]
+    )
     assert list(table.dataset) == ["d1", "d2"]
     assert table.p_holm.tolist() == pytest.approx(holm(table.p_paired.tolist()))
     assert (table.p_holm >= table.p_paired).all()

@@ -59,8 +59,9 @@ def test_crashed_run_resumes_to_the_same_bytes(digits_file, tmp_path):
 
 
 def test_nan_loss_ends_the_run_as_diverged(digits_file, tmp_path):
-    run = OptimRun("digits", "shufflenet_v2_x0_5", "adamw", seed=0, epochs=3, lr=1e12,
-                   train_limit=256)  # fmt: skip
+    run = OptimRun(
+        "digits", "shufflenet_v2_x0_5", "adamw", seed=0, epochs=3, lr=1e12, train_limit=256
+    )
     final = train(run, digits_file, tmp_path / "run")
     assert final["status"] == "diverged"
     assert final["metrics"]["final_acc"] is None

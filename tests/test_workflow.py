@@ -4,6 +4,7 @@ a training job killed mid-run that resumes to the same bytes."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import time
@@ -21,8 +22,13 @@ SMOKE = REPO / "config" / "smoke.yaml"
 def deterministic_outputs(workdir: Path) -> dict[str, bytes]:
     """Every file the contract says must be byte-identical between runs."""
     results = workdir / "results"
-    paths = [*results.glob("*/runs/**/metrics.csv"), *results.glob("*/runs/**/final.json"),
-             *results.glob("*/*.csv"), *results.glob("tables/*"), *results.glob("claims.*")]  # fmt: skip
+    paths = [
+        *results.glob("*/runs/**/metrics.csv"),
+        *results.glob("*/runs/**/final.json"),
+        *results.glob("*/*.csv"),
+        *results.glob("tables/*"),
+        *results.glob("claims.*"),
+    ]
     return {str(p.relative_to(workdir)): p.read_bytes() for p in sorted(paths)}
 
 
@@ -48,12 +54,20 @@ def test_paper_dry_run_plans_the_thesis_grid(tmp_path):
 
 
 def test_lint_and_format_are_clean():
-    lint = subprocess.run([SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile")],
-                          capture_output=True, text=True, cwd=REPO)  # fmt: skip
+    lint = subprocess.run(
+        [SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile")],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     assert "Lints for" not in lint.stdout + lint.stderr, lint.stdout + lint.stderr
     snakefmt = Path(SNAKEMAKE).with_name("snakefmt")
-    fmt = subprocess.run([str(snakefmt), "--check", "Snakefile", "workflow"], cwd=REPO,
-                         capture_output=True, text=True)  # fmt: skip
+    fmt = subprocess.run(
+        [str(snakefmt), "--check", "Snakefile", "workflow"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert fmt.returncode == 0, fmt.stderr
 
 
@@ -82,6 +96,17 @@ def test_second_run_on_one_core_is_byte_identical(smoke_run, tmp_path):
     assert not differing, f"outputs differ between runs: {differing}"
 
 
+def test_adding_a_seed_trains_only_the_new_runs(smoke_run, tmp_path):
+    config = yaml.safe_load(SMOKE.read_text())
+    config["studies"]["optim"]["seeds"].append(7)
+    config["studies"]["optim"]["comparisons"].pop()
+    configfile = tmp_path / "more.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    result = snakemake(smoke_run, "-n", "--cores", "2", configfile=configfile)
+    jobs = dict(re.findall(r"^(train_optim|prepare_data)\s+(\d+)$", result.stdout, re.M))
+    assert jobs == {"train_optim": "3"}, result.stdout
+
+
 def test_report_bundles_figures_and_claims(smoke_run):
     result = snakemake(smoke_run, "--report", "report.html", configfile=SMOKE)
     assert result.returncode == 0
@@ -101,10 +126,20 @@ def test_killed_training_job_resumes_to_the_same_bytes(tmp_path):
     snakemake(straight, "--cores", "1", target, configfile=configfile)
 
     killed = tmp_path / "killed"
-    cmd = [SNAKEMAKE, "-s", str(REPO / "Snakefile"), "-d", str(killed), "--cores", "1",
-           f"--configfile={configfile}", target]  # fmt: skip
-    process = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                               start_new_session=True)  # fmt: skip
+    cmd = [
+        SNAKEMAKE,
+        "-s",
+        str(REPO / "Snakefile"),
+        "-d",
+        str(killed),
+        "--cores",
+        "1",
+        f"--configfile={configfile}",
+        target,
+    ]
+    process = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
     checkpoint = killed / run / "checkpoint.pt"
     deadline = time.time() + 120
     while not checkpoint.exists() and time.time() < deadline and process.poll() is None:

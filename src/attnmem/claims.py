@@ -25,10 +25,26 @@ from attnmem.published import lookup
 
 VERDICTS = ("supported", "contradicted", "inconclusive")
 COLUMNS = (
-    "claim", "study", "cell", "statement", "source", "metric", "published_a", "published_b",
-    "published_diff", "n_seeds", "mean_a", "mean_b", "diff", "diff_low", "diff_high", "p_holm",
-    "prob_improvement", "verdict", "rule",
-)  # fmt: skip
+    "claim",
+    "study",
+    "cell",
+    "statement",
+    "source",
+    "metric",
+    "published_a",
+    "published_b",
+    "published_diff",
+    "n_seeds",
+    "mean_a",
+    "mean_b",
+    "diff",
+    "diff_low",
+    "diff_high",
+    "p_holm",
+    "prob_improvement",
+    "verdict",
+    "rule",
+)
 
 
 def cell_verdict(row: Mapping[str, Any], rule: Mapping[str, Any]) -> str:
@@ -71,9 +87,14 @@ def evaluate(
         table = comparisons.get(study)
         spec, rule = claim["compare"], claim["verdict"]
         others = [a for a in axes[study] if a != spec["axis"]]
-        base = {"claim": claim["id"], "study": study, "statement": claim["statement"],
-                "source": claim["source"], "metric": claim["metric"],
-                "rule": _rule_text(rule)}  # fmt: skip
+        base = {
+            "claim": claim["id"],
+            "study": study,
+            "statement": claim["statement"],
+            "source": claim["source"],
+            "metric": claim["metric"],
+            "rule": _rule_text(rule),
+        }
         matched = pd.DataFrame()
         if table is not None and not table.empty:
             keep = (
@@ -95,19 +116,35 @@ def evaluate(
             )
             verdict = cell_verdict(row, rule)
             cell_verdicts.append(verdict)
-            rows.append({**base, "cell": "/".join(context), "published_a": pub_a,
-                         "published_b": pub_b,
-                         "published_diff": None if pub_a is None or pub_b is None
-                         else round(pub_a - pub_b, 6),
-                         "n_seeds": int(row["n_pairs"]), "mean_a": row["mean_a"],
-                         "mean_b": row["mean_b"], "diff": row["diff"],
-                         "diff_low": row["diff_low"], "diff_high": row["diff_high"],
-                         "p_holm": row["p_holm"], "prob_improvement": row["prob_improvement"],
-                         "verdict": verdict})  # fmt: skip
+            rows.append(
+                {
+                    **base,
+                    "cell": "/".join(context),
+                    "published_a": pub_a,
+                    "published_b": pub_b,
+                    "published_diff": None
+                    if pub_a is None or pub_b is None
+                    else round(pub_a - pub_b, 6),
+                    "n_seeds": int(row["n_pairs"]),
+                    "mean_a": row["mean_a"],
+                    "mean_b": row["mean_b"],
+                    "diff": row["diff"],
+                    "diff_low": row["diff_low"],
+                    "diff_high": row["diff_high"],
+                    "p_holm": row["p_holm"],
+                    "prob_improvement": row["prob_improvement"],
+                    "verdict": verdict,
+                }
+            )
         overall = overall_verdict(cell_verdicts, rule.get("min_fraction", 0.5))
         summary = ", ".join(f"{cell_verdicts.count(v)} {v}" for v in VERDICTS)
-        rows.append({**base, "cell": f"overall ({summary})" if cell_verdicts
-                     else "overall (no cells run)", "verdict": overall})  # fmt: skip
+        rows.append(
+            {
+                **base,
+                "cell": f"overall ({summary})" if cell_verdicts else "overall (no cells run)",
+                "verdict": overall,
+            }
+        )
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
 

@@ -57,8 +57,14 @@ def to_markdown(table: pd.DataFrame, caption: str) -> str:
 
 
 def _latex_escape(text: str) -> str:
-    for old, new in (("\\", r"\textbackslash{}"), ("_", r"\_"), ("%", r"\%"), ("&", r"\&"),
-                     ("#", r"\#"), ("–", "--")):  # fmt: skip
+    for old, new in (
+        ("\\", r"\textbackslash{}"),
+        ("_", r"\_"),
+        ("%", r"\%"),
+        ("&", r"\&"),
+        ("#", r"\#"),
+        ("–", "--"),
+    ):
         text = text.replace(old, new)
     return text
 

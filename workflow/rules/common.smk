@@ -13,6 +13,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from attnmem.config_check import ConfigError, validate as validate_config  # noqa: E402
 from attnmem.data.catalog import VARIANTS  # noqa: E402
+from attnmem.studies import run_settings  # noqa: E402
 
 try:
     validate_config(config, ROOT / "workflow" / "schemas" / "config.schema.yaml")

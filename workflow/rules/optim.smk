@@ -21,7 +21,7 @@ rule train_optim:
         gpu=OPTIM.get("resources", {}).get("gpu", 0),
         slurm_partition=OPTIM.get("resources", {}).get("slurm_partition", ""),
     params:
-        settings=OPTIM,
+        settings=run_settings("optim", OPTIM),
         device=config["device"],
     script:
         "../scripts/train_optim.py"

@@ -8,25 +8,47 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import MaxNLocator
 
 from attnmem.plots.style import PUBLISHED_MARKER, colour, plt, save, setup
 from attnmem.published import lookup
+
+# Baselines first, then the method under test, in every figure.
+ORDER = ("adamw", "adamp", "adamp_official", "orthadam", "orthadam_thesis")
+
+
+def _ordered(names) -> list[str]:
+    names = list(dict.fromkeys(names))
+    return sorted(names, key=lambda n: (ORDER.index(n) if n in ORDER else len(ORDER), n))
+
+
+def _lr_drops(curves: pd.DataFrame) -> list[int]:
+    """First epochs run at a lower learning rate (one past each MultiStepLR milestone)."""
+    lr = curves[curves.metric == "lr"].groupby("step")["mean"].first().sort_index()
+    return [int(step) for step, change in lr.diff().items() if change < 0]
 
 
 def accuracy_curves(curves: pd.DataFrame, dataset: str, arch: str, png: str | Path) -> None:
     """Test accuracy per epoch, one line per optimizer with its 95% t-band across seeds."""
     setup()
-    data = curves[(curves.dataset == dataset) & (curves.arch == arch)
-                  & (curves.split == "test") & (curves.metric == "accuracy")]  # fmt: skip
+    cell = curves[(curves.dataset == dataset) & (curves.arch == arch)]
+    data = cell[(cell.split == "test") & (cell.metric == "accuracy")]
     fig, (full, zoom) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for i, (optimizer, group) in enumerate(data.groupby("optimizer", sort=True)):
+    for i, optimizer in enumerate(_ordered(data.optimizer)):
+        group = data[data.optimizer == optimizer]
         n = int(group["n"].max())
         for ax in (full, zoom):
-            ax.plot(group.step, group["mean"], color=colour(optimizer, i),
-                    label=f"{optimizer} (n={n})")  # fmt: skip
-            ax.fill_between(group.step, group.low.fillna(group["mean"]),
-                            group.high.fillna(group["mean"]), color=colour(optimizer, i),
-                            alpha=0.2, linewidth=0)  # fmt: skip
+            ax.plot(
+                group.step, group["mean"], color=colour(optimizer, i), label=f"{optimizer} (n={n})"
+            )
+            ax.fill_between(
+                group.step,
+                group.low.fillna(group["mean"]),
+                group.high.fillna(group["mean"]),
+                color=colour(optimizer, i),
+                alpha=0.2,
+                linewidth=0,
+            )
     last_half = data[data.step > data.step.max() / 2]
     if not last_half.empty:
         low = np.nanmin(last_half.low.fillna(last_half["mean"]))
@@ -37,8 +59,17 @@ def accuracy_curves(curves: pd.DataFrame, dataset: str, arch: str, png: str | Pa
     full.set_title(f"{dataset} / {arch}: test accuracy")
     zoom.set_title("second half of training (zoom)")
     for ax in (full, zoom):
+        for k, epoch in enumerate(_lr_drops(cell)):
+            ax.axvline(
+                epoch - 0.5,
+                color="grey",
+                ls=":",
+                lw=1,
+                label="LR ×0.1" if k == 0 and ax is full else None,
+            )
         ax.set_xlabel("epoch")
         ax.set_ylabel("test accuracy (%)")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     full.legend(loc="lower right", title="mean, 95% band")
     save(fig, png)
 
@@ -59,16 +90,30 @@ def max_accuracy(
     fig, axes = plt.subplots(1, len(archs), figsize=(3.6 * len(archs) + 0.8, 3.8), squeeze=False)
     any_published = False
     for ax, arch in zip(axes[0], archs, strict=True):
-        cell = data[data.arch == arch].sort_values("optimizer")
-        for x, (i, row) in enumerate(cell.reset_index(drop=True).iterrows()):
-            seeds = runs[(runs.dataset == dataset) & (runs.arch == arch)
-                         & (runs.optimizer == row.optimizer)][metric].dropna()  # fmt: skip
+        in_arch = data[data.arch == arch].set_index("optimizer")
+        cell = in_arch.loc[_ordered(in_arch.index)].reset_index()
+        for x, (i, row) in enumerate(cell.iterrows()):
+            seeds = runs[
+                (runs.dataset == dataset) & (runs.arch == arch) & (runs.optimizer == row.optimizer)
+            ][metric].dropna()
             jitter = np.linspace(-0.12, 0.12, len(seeds)) if len(seeds) > 1 else [0.0]
-            ax.scatter(x + np.asarray(jitter), seeds, s=14, color=colour(row.optimizer, i),
-                       alpha=0.6, linewidth=0)  # fmt: skip
+            ax.scatter(
+                x + np.asarray(jitter),
+                seeds,
+                s=14,
+                color=colour(row.optimizer, i),
+                alpha=0.6,
+                linewidth=0,
+            )
             err = [[row["mean"] - row.t_low], [row.t_high - row["mean"]]]
-            ax.errorbar(x + 0.28, row["mean"], yerr=None if np.isnan(row.t_low) else err,
-                        fmt="o", color="black", capsize=4)  # fmt: skip
+            ax.errorbar(
+                x + 0.28,
+                row["mean"],
+                yerr=None if np.isnan(row.t_low) else err,
+                fmt="o",
+                color="black",
+                capsize=4,
+            )
             value = lookup(published, "optim", [dataset, arch, row.optimizer], metric)
             if value is not None:
                 any_published = True
@@ -81,11 +126,21 @@ def max_accuracy(
         plt.Line2D([], [], marker="o", ls="-", color="black", label="mean ± 95% CI"),
     ]
     if any_published:
-        handles.append(plt.Line2D([], [], marker="*", ls="", markersize=12, color="#D55E00",
-                                  markeredgecolor="black", label="published (1 run)"))  # fmt: skip
+        handles.append(
+            plt.Line2D(
+                [],
+                [],
+                marker="*",
+                ls="",
+                markersize=12,
+                color="#D55E00",
+                markeredgecolor="black",
+                label="published (1 run)",
+            )
+        )
     title = f"{dataset}: {metric.replace('_', ' ')} per optimizer"
     if not any_published:
-        title += " (the source published no value for this dataset)"
+        title += "\n(the source published no value for this dataset)"
     fig.suptitle(title)
     fig.legend(handles=handles, loc="lower center", ncol=3, bbox_to_anchor=(0.5, -0.06))
     fig.tight_layout()

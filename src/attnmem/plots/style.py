@@ -26,11 +26,19 @@ def colour(name: str, index: int = 0) -> str:
 
 
 def setup() -> None:
-    plt.rcParams.update({
-        "figure.dpi": 110, "savefig.dpi": 150, "font.size": 10, "axes.titlesize": 11,
-        "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True,
-        "grid.alpha": 0.3, "legend.frameon": False,
-    })  # fmt: skip
+    plt.rcParams.update(
+        {
+            "figure.dpi": 110,
+            "savefig.dpi": 150,
+            "font.size": 10,
+            "axes.titlesize": 11,
+            "axes.spines.top": False,
+            "axes.spines.right": False,
+            "axes.grid": True,
+            "grid.alpha": 0.3,
+            "legend.frameon": False,
+        }
+    )
 
 
 def save(fig, png: str | Path) -> None:

@@ -68,8 +68,14 @@ def summarise(
         for metric in metrics:
             values = list(_ok_values(in_cell, metric).values())
             stats = describe(values, confidence, n_resamples, random_state)
-            rows.append({**dict(zip(axes, cell, strict=True)), "metric": metric,
-                         "n_diverged": n_diverged, **stats})  # fmt: skip
+            rows.append(
+                {
+                    **dict(zip(axes, cell, strict=True)),
+                    "metric": metric,
+                    "n_diverged": n_diverged,
+                    **stats,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -85,9 +91,18 @@ def curves(
         grouped = pd.concat(ok).groupby(["split", "metric", "step"], sort=True)["value"]
         for (split, metric, step), values in grouped:
             low, high = t_interval(values.to_numpy(), confidence)
-            rows.append({**dict(zip(axes, cell, strict=True)), "split": split, "metric": metric,
-                         "step": int(step), "n": int(values.size), "mean": float(values.mean()),
-                         "low": low, "high": high})  # fmt: skip
+            rows.append(
+                {
+                    **dict(zip(axes, cell, strict=True)),
+                    "split": split,
+                    "metric": metric,
+                    "step": int(step),
+                    "n": int(values.size),
+                    "mean": float(values.mean()),
+                    "low": low,
+                    "high": high,
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -118,8 +133,16 @@ def comparisons(
                 continue
             for metric in metrics:
                 result = compare(_ok_values(side_a, metric), _ok_values(side_b, metric), confidence)
-                rows.append({**dict(zip(others, context, strict=True)), "axis": axis, "a": a,
-                             "b": b, "metric": metric, **result})  # fmt: skip
+                rows.append(
+                    {
+                        **dict(zip(others, context, strict=True)),
+                        "axis": axis,
+                        "a": a,
+                        "b": b,
+                        "metric": metric,
+                        **result,
+                    }
+                )
     table = pd.DataFrame(rows)
     if not table.empty:
         table["p_holm"] = float("nan")

@@ -47,9 +47,11 @@ def compare(
     low, high = t_interval(diff, confidence)
     p_paired = NAN
     if diff.size >= 2:
-        p_paired = 1.0 if np.all(diff == 0) else float(stats.ttest_rel(
-            [a[s] for s in seeds], [b[s] for s in seeds]
-        ).pvalue)  # fmt: skip
+        p_paired = (
+            1.0
+            if np.all(diff == 0)
+            else float(stats.ttest_rel([a[s] for s in seeds], [b[s] for s in seeds]).pvalue)
+        )
     p_welch = NAN
     if xa.size >= 2 and xb.size >= 2 and (xa.std() > 0 or xb.std() > 0):
         p_welch = float(stats.ttest_ind(xa, xb, equal_var=False).pvalue)

@@ -16,6 +16,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from torch import Tensor
 
 from attnmem.data.images import SOURCES, VARIANTS, augment, normalise
 from attnmem.files import write_torch
@@ -60,16 +61,34 @@ class OptimRun:
         return [round(m * self.epochs / self.milestones_of) for m in self.milestones_at]
 
 
-def _accuracy(
-    model: torch.nn.Module, x: torch.Tensor, y: torch.Tensor, run: OptimRun, side, device
-):
+def _accuracy(model: torch.nn.Module, x: Tensor, y: Tensor, batch: int, side, device) -> float:
+    """Test accuracy in percent, in eval mode."""
     model.eval()
     correct = 0
     with torch.no_grad():
-        for i in range(0, len(y), run.test_batch_size):
-            xb = normalise(x[i : i + run.test_batch_size], side).to(device)
-            correct += (model(xb).argmax(1).cpu() == y[i : i + run.test_batch_size]).sum().item()
+        for i in range(0, len(y), batch):
+            xb = normalise(x[i : i + batch], side).to(device)
+            correct += (model(xb).argmax(1).cpu() == y[i : i + batch]).sum().item()
     return 100.0 * correct / len(y)
+
+
+def _train_epoch(model, optimizer, x: Tensor, y: Tensor, run: OptimRun, side, shuffle, device):
+    """One shuffled pass; the mean training loss, or None when the loss stopped being finite."""
+    model.train()
+    augmentation = VARIANTS[run.dataset].augment
+    order = torch.randperm(len(y), generator=shuffle)
+    loss_sum = 0.0
+    for i in range(0, len(order), run.batch_size):
+        idx = order[i : i + run.batch_size]
+        xb = normalise(augment(x[idx], augmentation, shuffle), side).to(device)
+        loss = F.cross_entropy(model(xb), y[idx].to(device))
+        if not math.isfinite(loss.item()):
+            return None
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        loss_sum += loss.item() * len(idx)
+    return loss_sum / len(y)
 
 
 def train(
@@ -102,64 +121,49 @@ def train(
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, run.milestones, run.gamma)
     shuffle = torch.Generator().manual_seed(seed)
     recorder = RunRecorder(Path(out_dir), asdict(run), threads)
+    stateful = {"model": model, "optimizer": optimizer, "scheduler": scheduler}
 
     start = 0
     if recorder.checkpoint_path.exists():
         state = torch.load(recorder.checkpoint_path, weights_only=False)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
+        for name, obj in stateful.items():
+            obj.load_state_dict(state[name])
         shuffle.set_state(state["shuffle"])
         torch.set_rng_state(state["torch_rng"])
-        recorder.rows = state["rows"]
-        start = state["epoch"]
+        recorder.rows, start = state["rows"], state["epoch"]
         log.info("resuming %s seed %d after epoch %d", run.cell, run.seed, start)
     else:
         log.info(
             "%s seed %d (derived %d): %d epochs, milestones %s, %d train / %d test images on %s",
-            run.cell, run.seed, seed, run.epochs, run.milestones,
-            len(y_train), len(data["y_test"]), dev,
-        )  # fmt: skip
+            *(run.cell, run.seed, seed, run.epochs, run.milestones),
+            *(len(y_train), len(data["y_test"]), dev),
+        )
 
     progress = Progress(log, run.epochs, start)
     status = "ok"
     for epoch in range(start + 1, run.epochs + 1):
-        model.train()
-        order = torch.randperm(len(y_train), generator=shuffle)
-        loss_sum, seen = 0.0, 0
-        for i in range(0, len(order), run.batch_size):
-            idx = order[i : i + run.batch_size]
-            xb = normalise(augment(x_train[idx], variant.augment, shuffle), side).to(dev)
-            loss = F.cross_entropy(model(xb), y_train[idx].to(dev))
-            if not math.isfinite(loss.item()):
-                status = "diverged"
-                break
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            loss_sum += loss.item() * len(idx)
-            seen += len(idx)
-        if status == "diverged":
+        loss = _train_epoch(model, optimizer, x_train, y_train, run, side, shuffle, dev)
+        if loss is None:
+            status = "diverged"
             log.warning("epoch %d: loss is not finite; the run ends as 'diverged'", epoch)
             break
-        lr = optimizer.param_groups[0]["lr"]
-        acc = _accuracy(model, data["x_test"], data["y_test"], run, side, dev)
-        recorder.add(epoch, "train", "loss", loss_sum / seen)
-        recorder.add(epoch, "train", "lr", lr)
+        acc = _accuracy(model, data["x_test"], data["y_test"], run.test_batch_size, side, dev)
+        recorder.add(epoch, "train", "loss", loss)
+        recorder.add(epoch, "train", "lr", optimizer.param_groups[0]["lr"])
         recorder.add(epoch, "test", "accuracy", acc)
         scheduler.step()
-        checkpoint = {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "shuffle": shuffle.get_state(),
-            "torch_rng": torch.get_rng_state(),
-            "rows": recorder.rows,
-            "epoch": epoch,
-        }
-        write_torch(recorder.checkpoint_path, checkpoint)
-        best = max(v for _, s, m, v in recorder.rows if m == "accuracy")
-        progress.update(epoch, f"loss {loss_sum / seen:.4f}  test acc {acc:.2f}% (max {best:.2f}%)")
+        write_torch(
+            recorder.checkpoint_path,
+            {name: obj.state_dict() for name, obj in stateful.items()}
+            | {
+                "shuffle": shuffle.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                "rows": recorder.rows,
+                "epoch": epoch,
+            },
+        )
+        best = max(v for _, _, m, v in recorder.rows if m == "accuracy")
+        progress.update(epoch, f"loss {loss:.4f}  test acc {acc:.2f}% (max {best:.2f}%)")
         if on_epoch_end is not None:
             on_epoch_end(epoch)
 

@@ -1,0 +1,60 @@
+"""Figures and tables from small synthetic results."""
+
+from __future__ import annotations
+
+import pandas as pd
+import yaml
+
+from attnmem.plots.optim import accuracy_curves, max_accuracy
+from attnmem.stats.aggregate import RunResult, curves, summarise
+from attnmem.tables import replicated_vs_published, to_latex, to_markdown
+from conftest import REPO
+
+AXES = ["dataset", "arch", "optimizer"]
+PUBLISHED = yaml.safe_load((REPO / "config" / "claims.yaml").read_text())["published"]
+
+
+def synthetic_runs():
+    runs = []
+    for i, optimizer in enumerate(["adamw", "adamp", "orthadam"]):
+        for seed in range(3):
+            accs = [50 + 10 * step + i + seed * 0.5 for step in range(1, 5)]
+            curve = pd.DataFrame(
+                {"step": range(1, 5), "split": "test", "metric": "accuracy", "value": accs}
+            )
+            runs.append(
+                RunResult(
+                    ("cifar10_aug", "resnet18", optimizer),
+                    seed,
+                    "ok",
+                    {"max_acc": max(accs), "final_acc": accs[-1]},
+                    curve,
+                )
+            )
+    return runs
+
+
+def test_figures_are_written_as_png_and_pdf(tmp_path):
+    runs = synthetic_runs()
+    accuracy_curves(curves(runs, AXES), "cifar10_aug", "resnet18", tmp_path / "curves.png")
+    per_run = pd.DataFrame(
+        [{**dict(zip(AXES, r.cell, strict=True)), "seed": r.seed, **r.metrics} for r in runs]
+    )
+    summary = summarise(runs, AXES, ["max_acc", "final_acc"], n_resamples=199)
+    max_accuracy(per_run, summary, PUBLISHED, "cifar10_aug", tmp_path / "max.png")
+    for stem in ("curves", "max"):
+        assert (tmp_path / f"{stem}.png").stat().st_size > 10_000
+        assert (tmp_path / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
+
+
+def test_table_puts_replicated_beside_published():
+    summary = summarise(synthetic_runs(), AXES, ["max_acc", "final_acc"], n_resamples=199)
+    table = replicated_vs_published(summary, PUBLISHED, "optim", AXES, ["max_acc", "final_acc"])
+    orth = table[table.optimizer == "orthadam"].iloc[0]
+    assert orth["max_acc published"] == "87.42" and orth["final_acc published"] == "87.32"
+    assert (
+        orth["max_acc replicated"].startswith("92.50 [") and "(n=3)" in orth["max_acc replicated"]
+    )
+    assert "| orthadam |" in to_markdown(table, "caption")
+    latex = to_latex(table, "caption with 50% & more", "tab:x")
+    assert r"50\% \& more" in latex and r"\end{tabular}" in latex
