@@ -53,6 +53,12 @@ def test_paper_dry_run_plans_the_thesis_grid(tmp_path):
     assert int(counts["train_optim"]) == 5 * 3 * 3 * 3
 
 
+def test_figures_target_builds_figures_only(tmp_path):
+    result = snakemake(tmp_path, "-n", "--cores", "2", "figures", configfile=SMOKE)
+    assert "plot_optim_curves" in result.stdout and "plot_optim_max_accuracy" in result.stdout
+    assert "claims_table" not in result.stdout and "table_optim" not in result.stdout
+
+
 def test_lint_and_format_are_clean():
     lint = subprocess.run(
         [SNAKEMAKE, "--lint", "-s", str(REPO / "Snakefile")],
