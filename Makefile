@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
 
-.PHONY: run test lint format figures report clean
+.PHONY: run test test-cluster lint format figures report clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,9 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+test-cluster: $(STAMP)
+	$(BIN)/pytest -m cluster -s tests/cluster
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests workflow/scripts benchmarks

@@ -38,6 +38,7 @@ rule all:
         all_figures(),
         all_tables(),
         CLAIMS,
+        f"{RESULTS}/MANIFEST.sha256",
 
 
 rule figures:

@@ -80,3 +80,17 @@ def write_csv(path: str | Path, header: Sequence[str], rows: Iterable[Sequence[A
     lines = [",".join(header)]
     lines += [",".join(format_value(v) for v in row) for row in rows]
     write_text(path, "\n".join(lines) + "\n")
+
+
+def sha256_of(path: str | Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def write_manifest(path: str | Path, outputs: Iterable[str | Path]) -> None:
+    """``sha256sum``-format list of ``outputs`` (sorted), so two runs compare with one diff."""
+    lines = [f"{sha256_of(p)}  {Path(p).as_posix()}" for p in sorted(map(str, outputs))]
+    write_text(path, "\n".join(lines) + "\n")

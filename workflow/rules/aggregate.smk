@@ -21,12 +21,14 @@ rule aggregate_optim:
         f"{RESULTS}/logs/aggregate_optim.log",
     benchmark:
         f"{RESULTS}/benchmarks/aggregate_optim.tsv"
+    group:
+        "summaries"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=2000,
-        runtime=10,
+        mem_mb=500,
+        runtime=5,
     params:
         settings=OPTIM,
         stats=config["stats"],
@@ -49,13 +51,36 @@ rule claims_table:
         f"{RESULTS}/logs/claims.log",
     benchmark:
         f"{RESULTS}/benchmarks/claims.tsv"
+    group:
+        "summaries"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=500,
         runtime=5,
     params:
         studies=list(STUDIES),
     script:
         "../scripts/claims.py"
+
+
+rule manifest:
+    input:
+        deterministic_outputs(),
+    output:
+        f"{RESULTS}/MANIFEST.sha256",
+    log:
+        f"{RESULTS}/logs/manifest.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/manifest.tsv"
+    group:
+        "summaries"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=500,
+        runtime=5,
+    script:
+        "../scripts/manifest.py"

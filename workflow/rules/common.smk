@@ -80,9 +80,19 @@ def all_tables():
     ]
 
 
-def resources_of(study):
-    """threads / mem_mb / runtime / gpu of a study's training jobs, from the config."""
-    return STUDIES[study]["resources"]
+def deterministic_outputs():
+    """Every file the determinism contract covers: runs, summaries, tables and claims."""
+    runs = [
+        f"{d}/{name}"
+        for d in optim_run_dirs()
+        for name in ("metrics.csv", "final.json")
+    ]
+    per_study = [
+        f"{RESULTS}/{study}/{name}.csv"
+        for study in STUDIES
+        for name in ("runs", "summary", "curves", "comparisons")
+    ]
+    return runs + per_study + all_tables() + CLAIMS
 
 
 def image_source_file(wildcards):

@@ -9,8 +9,9 @@ rule prepare_data:
         ENV
     threads: 1
     resources:
-        mem_mb=4000,
-        runtime=30,
+        # measured: digits 0.7 GB in 6 s; CIFAR's 50,000 images as tensors need a few GB
+        mem_mb=lambda wc: 1000 if wc.source == "digits" else 6000,
+        runtime=lambda wc: 5 if wc.source == "digits" else 60,
     params:
         data_root=config["data_root"],
         download=config["download"],

@@ -14,11 +14,13 @@ rule plot_optim_curves:
         f"{RESULTS}/logs/plot_optim_curves/{{dataset}}_{{arch}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/plot_optim_curves/{{dataset}}_{{arch}}.tsv"
+    group:
+        "summaries"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=500,
         runtime=5,
     script:
         "../scripts/plot_optim_curves.py"
@@ -41,11 +43,13 @@ rule plot_optim_max_accuracy:
         f"{RESULTS}/logs/plot_optim_max_accuracy/{{dataset}}.log",
     benchmark:
         f"{RESULTS}/benchmarks/plot_optim_max_accuracy/{{dataset}}.tsv"
+    group:
+        "summaries"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=500,
         runtime=5,
     params:
         published=PUBLISHED,
@@ -68,11 +72,13 @@ rule table_optim:
         f"{RESULTS}/logs/table_optim.log",
     benchmark:
         f"{RESULTS}/benchmarks/table_optim.tsv"
+    group:
+        "summaries"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=1000,
+        mem_mb=500,
         runtime=5,
     params:
         published=PUBLISHED,

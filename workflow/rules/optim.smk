@@ -12,6 +12,9 @@ rule train_optim:
         f"{RESULTS}/optim/logs/{RUN}.log",
     benchmark:
         f"{RESULTS}/optim/benchmarks/{RUN}.tsv"
+    # Short runs are bundled into one cluster submission per `--group-components optim_train=N`.
+    group:
+        "optim_train"
     conda:
         ENV
     threads: OPTIM.get("resources", {}).get("threads", 1)

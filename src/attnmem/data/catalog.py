@@ -42,7 +42,10 @@ SOURCES: dict[str, Source] = {
         "CIFAR10",
     ),
     "cifar100": Source(
-        "cifar100", 100, tuple(f"cifar-100-python/{f}" for f in ("train", "test", "meta")), "CIFAR100"
+        "cifar100",
+        100,
+        tuple(f"cifar-100-python/{f}" for f in ("train", "test", "meta")),
+        "CIFAR100",
     ),
     "fmnist": Source(
         "fmnist",
@@ -73,4 +76,5 @@ VARIANTS: dict[str, Variant] = {
 
 def missing_files(source: str, data_root: str | Path) -> list[Path]:
     """Files the torchvision loader of ``source`` needs that are not under ``data_root``."""
-    return [Path(data_root) / f for f in SOURCES[source].files if not (Path(data_root) / f).exists()]
+    root = Path(data_root)
+    return [root / f for f in SOURCES[source].files if not (root / f).exists()]
