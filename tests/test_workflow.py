@@ -113,9 +113,21 @@ def test_adding_a_seed_trains_only_the_new_runs(smoke_run, tmp_path):
     assert jobs == {"train_optim": "3"}, result.stdout
 
 
+def test_manifest_hashes_every_deterministic_output(smoke_run):
+    import hashlib
+
+    lines = (smoke_run / "results" / "MANIFEST.sha256").read_text().splitlines()
+    listed = dict(reversed(line.split("  ", 1)) for line in lines)
+    expected = set(deterministic_outputs(smoke_run)) - {"results/MANIFEST.sha256"}
+    assert set(listed) == expected
+    for path, digest in listed.items():
+        assert hashlib.sha256((smoke_run / path).read_bytes()).hexdigest() == digest
+
+
 def test_report_bundles_figures_and_claims(smoke_run):
-    result = snakemake(smoke_run, "--report", "report.html", configfile=SMOKE)
-    assert result.returncode == 0
+    for name in ("report.html", "report.zip"):
+        result = snakemake(smoke_run, "--report", name, configfile=SMOKE)
+        assert result.returncode == 0 and (smoke_run / name).stat().st_size > 10_000
     html = (smoke_run / "report.html").read_text()
     assert "max_acc_digits.png" in html and "claims.md" in html
 
