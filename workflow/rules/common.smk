@@ -38,6 +38,7 @@ def one_of(values):
 
 
 OPTIM = STUDIES.get("optim", {})
+OPTIM_RESOURCES = OPTIM.get("resources", {})
 
 
 wildcard_constraints:

@@ -17,12 +17,12 @@ rule train_optim:
         "optim_train"
     conda:
         ENV
-    threads: OPTIM.get("resources", {}).get("threads", 1)
+    threads: OPTIM_RESOURCES.get("threads", 1)
     resources:
-        mem_mb=OPTIM.get("resources", {}).get("mem_mb", 2000),
-        runtime=OPTIM.get("resources", {}).get("runtime", 60),
-        gpu=OPTIM.get("resources", {}).get("gpu", 0),
-        slurm_partition=OPTIM.get("resources", {}).get("slurm_partition", ""),
+        mem_mb=OPTIM_RESOURCES.get("mem_mb", 2000),
+        runtime=OPTIM_RESOURCES.get("runtime", 60),
+        gpu=OPTIM_RESOURCES.get("gpu", 0),
+        slurm_partition=OPTIM_RESOURCES.get("slurm_partition", ""),
     params:
         settings=run_settings("optim", OPTIM),
         device=config["device"],
