@@ -1,0 +1,96 @@
+"""Continual scene familiarity (spec seed003 §1): is this scene one seen R scenes ago?
+
+A *scene* is F frames of length d with entries ±1: a random base frame, then F-1 copies of it
+with exactly floor(d·VAR) components sign-flipped.  After the first R scenes, each scene is, with
+probability 1/2 and only if the scene R earlier was not itself a repeat (no double repeats),
+a *familiar* scene: the frames of scene i-R in a shuffled order (label 1); otherwise a new novel
+scene (label 0).  In steady state a third of the scenes are familiar.  Only the output at the last
+frame of a scene is scored.  B sequences are generated at once, all from one torch.Generator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+#: ``total_target`` on frames that are not scored (every frame but a scene's last).
+UNSCORED = 2
+
+
+@dataclass(frozen=True)
+class Sequences:
+    """B sequences of T scenes of F frames."""
+
+    frames: Tensor  # (B, T*F, d), float, ±1
+    labels: Tensor  # (B, T), int64: 1 familiar, 0 novel
+    frames_per_scene: int
+
+    @property
+    def total_target(self) -> Tensor:
+        """(B, T*F): UNSCORED on frames 1..F-1 of each scene, the scene's label on its last."""
+        b, t = self.labels.shape
+        target = torch.full((b, t, self.frames_per_scene), UNSCORED, dtype=torch.int64)
+        target[:, :, -1] = self.labels
+        return target.reshape(b, t * self.frames_per_scene)
+
+    @property
+    def scored_steps(self) -> Tensor:
+        """Indices of the frames whose output is scored (each scene's last frame)."""
+        f = self.frames_per_scene
+        return torch.arange(f - 1, self.labels.shape[1] * f, f)
+
+
+def train_length(repeat_interval: int) -> int:
+    """Scenes per training sequence: T = max(100, 20 R)."""
+    return max(100, 20 * repeat_interval)
+
+
+def generalisation_length(repeat_interval: int) -> int:
+    """Scenes per generalisation-test sequence: T = max(1000, 200 R)."""
+    return max(1000, 200 * repeat_interval)
+
+
+def novel_scenes(
+    batch: int, scenes: int, d: int, frames: int, var: float, generator: torch.Generator
+) -> Tensor:
+    """(batch, scenes, frames, d): a base frame, then frames-1 copies with floor(d·var) flips."""
+    base = torch.randint(0, 2, (batch, scenes, 1, d), generator=generator).float() * 2 - 1
+    out = base.expand(-1, -1, frames, -1).clone()
+    flips = int(d * var)
+    if flips and frames > 1:
+        # floor(d·var) distinct positions per variant frame: the first k of a random permutation
+        order = torch.rand(batch, scenes, frames - 1, d, generator=generator).argsort(dim=-1)
+        sign = torch.ones(batch, scenes, frames - 1, d)
+        sign.scatter_(-1, order[..., :flips], -1.0)
+        out[:, :, 1:] *= sign
+    return out
+
+
+def generate(
+    batch: int,
+    scenes: int,
+    repeat_interval: int,
+    generator: torch.Generator,
+    d: int = 25,
+    frames: int = 4,
+    var: float = 0.1,
+    p_repeat: float = 0.5,
+) -> Sequences:
+    """``batch`` independent sequences of ``scenes`` scenes with repeats at ``repeat_interval``."""
+    if repeat_interval < 1 or scenes < 1:
+        raise ValueError(
+            f"need repeat_interval >= 1 and scenes >= 1, got {repeat_interval}, {scenes}"
+        )
+    r = repeat_interval
+    video = novel_scenes(batch, scenes, d, frames, var, generator)
+    coins = torch.rand(batch, scenes, generator=generator) < p_repeat
+    shuffles = torch.rand(batch, scenes, frames, generator=generator).argsort(dim=-1)
+    labels = torch.zeros(batch, scenes, dtype=torch.bool)
+    for i in range(r, scenes):  # sequential: a repeat depends on whether i-R was one
+        repeat = coins[:, i] & ~labels[:, i - r]
+        labels[:, i] = repeat
+        shuffled = video[:, i - r].gather(1, shuffles[:, i, :, None].expand(-1, -1, d))
+        video[:, i] = torch.where(repeat[:, None, None], shuffled, video[:, i])
+    return Sequences(video.reshape(batch, scenes * frames, d), labels.long(), frames)
