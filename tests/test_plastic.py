@@ -75,8 +75,13 @@ def test_memo_second_layer_keeps_memory():
 
 def test_batch_sequences_are_independent():
     torch.manual_seed(3)
-    for net in (Memo(D, [4, 4], ["M", "A"]), dyn_ro(D, [4, 4], ["M", "M"]),
-                NonlRO(D, [5, 5], "M"), Stack(D, [3, 3], ["M", "A"]), HebbFF(D, 8)):  # fmt: skip
+    for net in (
+        Memo(D, [4, 4], ["M", "A"]),
+        dyn_ro(D, [4, 4], ["M", "M"]),
+        NonlRO(D, [5, 5], "M"),
+        Stack(D, [3, 3], ["M", "A"]),
+        HebbFF(D, 8),
+    ):
         x = frames(batch=3)
         together = net(x)
         alone = torch.cat([net(x[i : i + 1]) for i in range(3)])
@@ -86,8 +91,11 @@ def test_batch_sequences_are_independent():
 
 def test_gradients_reach_every_parameter_through_the_whole_sequence():
     torch.manual_seed(4)
-    for net in (Memo(D, [4, 4], ["M", "A"], eta="neuron"), NonlRO(D, [5, 5], "A"),
-                Stack(D, [3, 3], ["M", "A"], eta="scalar")):  # fmt: skip
+    for net in (
+        Memo(D, [4, 4], ["M", "A"], eta="neuron"),
+        NonlRO(D, [5, 5], "A"),
+        Stack(D, [3, 3], ["M", "A"], eta="scalar"),
+    ):
         net(frames()).sum().backward()
         for name, p in net.named_parameters():
             assert p.grad is not None and torch.isfinite(p.grad).all(), name

@@ -92,8 +92,14 @@ class Memo(nn.Module):
     with a learned η and λ = σ(ℓ).  With ``dynamic_readout`` this is Dyn_RO: layers >= 2 use
     P(t) = η ⊙ h(t-1) h_prev(t-1)ᵀ, rebuilt every frame, with no memory."""
 
-    def __init__(self, d: int, dims: list[int], kinds: list[Kind], eta: EtaMode = "full",
-                 dynamic_readout: bool = False) -> None:  # fmt: skip
+    def __init__(
+        self,
+        d: int,
+        dims: list[int],
+        kinds: list[Kind],
+        eta: EtaMode = "full",
+        dynamic_readout: bool = False,
+    ) -> None:
         super().__init__()
         if len(dims) != len(kinds):
             raise ValueError(f"one plasticity kind per layer: dims {dims}, kinds {kinds}")

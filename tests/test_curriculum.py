@@ -1,0 +1,115 @@
+"""The plasticity curriculum: streaks, caps, determinism and resume."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import asdict
+
+import torch
+
+from attnmem.models.plastic import HebbFF
+from attnmem.train.curriculum import Curriculum, Progress, advance, r_converged, r_reached, run
+
+SMALL = Curriculum(mode="batched", batch=4, stage_cap=8, total_cap=24, d=10)
+
+
+def test_streak_of_acc_num_sequences_converges_a_stage():
+    c = Curriculum(acc_num=3, stage_cap=100)
+    p = Progress()
+    assert not advance(p, [1.0, 1.0, 0.5, 1.0, 1.0], c)  # the 0.5 resets the streak
+    assert p.streak == 2 and p.stage_sequences == 5
+    assert advance(p, [0.995, 0.2], c)  # converges on the first; the second is not counted
+    assert p.stages == [{"r": 1, "sequences": 6, "converged": True}]
+    assert (p.r, p.streak, p.stage_sequences, p.total_sequences) == (2, 0, 0, 6)
+
+
+def test_stage_cap_ends_a_stage_unconverged():
+    c = Curriculum(acc_num=5, stage_cap=4)
+    p = Progress()
+    assert advance(p, [1.0, 1.0, 1.0, 1.0], c)
+    assert p.stages[-1] == {"r": 1, "sequences": 4, "converged": False}
+    assert r_converged(p) == 0 and r_reached(p) == 1
+
+
+def test_r_reached_counts_a_started_stage():
+    p = Progress(
+        r=3,
+        stage_sequences=2,
+        stages=[
+            {"r": 1, "sequences": 5, "converged": True},
+            {"r": 2, "sequences": 9, "converged": False},
+        ],
+    )
+    assert r_reached(p) == 3 and r_converged(p) == 1
+
+
+def train(steps_cap: int, seed: int = 0):
+    torch.manual_seed(seed)
+    model = HebbFF(10, 8)
+    progress = run(
+        model,
+        Curriculum(**{**asdict(SMALL), "total_cap": steps_cap}),
+        torch.Generator().manual_seed(seed),
+    )
+    return model, progress
+
+
+def test_run_is_deterministic_and_counts_sequences():
+    (m1, p1), (m2, p2) = train(24), train(24)
+    assert p1 == p2 and p1.total_sequences == 24
+    for a, b in zip(m1.parameters(), m2.parameters(), strict=True):
+        assert torch.equal(a, b)
+    assert p1.r >= 3  # stage cap 8 sequences: at least two stages ended
+
+
+def test_resume_mid_run_matches_an_uninterrupted_run():
+    straight_model, straight = train(24)
+
+    torch.manual_seed(0)
+    model = HebbFF(10, 8)
+    generator = torch.Generator().manual_seed(0)
+    optimizer = torch.optim.Adam(model.parameters(), lr=SMALL.lr)
+    half = run(
+        model, Curriculum(**{**asdict(SMALL), "total_cap": 12}), generator, optimizer=optimizer
+    )
+    saved = copy.deepcopy(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "generator": generator.get_state(),
+            "progress": asdict(half),
+        }
+    )
+
+    resumed_model = HebbFF(10, 8)
+    resumed_model.load_state_dict(saved["model"])
+    resumed_optimizer = torch.optim.Adam(resumed_model.parameters(), lr=SMALL.lr)
+    resumed_optimizer.load_state_dict(saved["optimizer"])
+    resumed_generator = torch.Generator()
+    resumed_generator.set_state(saved["generator"])
+    resumed = run(
+        resumed_model, SMALL, resumed_generator, Progress(**saved["progress"]), resumed_optimizer
+    )
+    assert resumed == straight
+    for a, b in zip(straight_model.parameters(), resumed_model.parameters(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_faithful_mode_trains_one_sequence_per_step():
+    seen = []
+    run(
+        HebbFF(10, 8),
+        Curriculum(mode="faithful", stage_cap=3, total_cap=5, d=10),
+        torch.Generator().manual_seed(1),
+        on_step=lambda p, loss, accs: seen.append(len(accs)),
+    )
+    assert seen == [1] * 5
+
+
+def test_max_r_stops_after_that_stage():
+    progress = run(
+        HebbFF(10, 8),
+        Curriculum(batch=2, stage_cap=2, max_r=2, d=10),
+        torch.Generator().manual_seed(2),
+    )
+    assert [s["r"] for s in progress.stages] == [1, 2] and r_reached(progress) == 2
