@@ -8,14 +8,21 @@ from dataclasses import asdict
 import torch
 
 from attnmem.models.plastic import HebbFF
-from attnmem.train.curriculum import Curriculum, Progress, advance, r_converged, r_reached, run
+from attnmem.train.curriculum import (
+    Curriculum,
+    CurriculumState,
+    advance,
+    r_converged,
+    r_reached,
+    run,
+)
 
 SMALL = Curriculum(mode="batched", batch=4, stage_cap=8, total_cap=24, d=10)
 
 
 def test_streak_of_acc_num_sequences_converges_a_stage():
     c = Curriculum(acc_num=3, stage_cap=100)
-    p = Progress()
+    p = CurriculumState()
     assert not advance(p, [1.0, 1.0, 0.5, 1.0, 1.0], c)  # the 0.5 resets the streak
     assert p.streak == 2 and p.stage_sequences == 5
     assert advance(p, [0.995, 0.2], c)  # converges on the first; the second is not counted
@@ -25,14 +32,14 @@ def test_streak_of_acc_num_sequences_converges_a_stage():
 
 def test_stage_cap_ends_a_stage_unconverged():
     c = Curriculum(acc_num=5, stage_cap=4)
-    p = Progress()
+    p = CurriculumState()
     assert advance(p, [1.0, 1.0, 1.0, 1.0], c)
     assert p.stages[-1] == {"r": 1, "sequences": 4, "converged": False}
     assert r_converged(p) == 0 and r_reached(p) == 1
 
 
 def test_r_reached_counts_a_started_stage():
-    p = Progress(
+    p = CurriculumState(
         r=3,
         stage_sequences=2,
         stages=[
@@ -88,7 +95,11 @@ def test_resume_mid_run_matches_an_uninterrupted_run():
     resumed_generator = torch.Generator()
     resumed_generator.set_state(saved["generator"])
     resumed = run(
-        resumed_model, SMALL, resumed_generator, Progress(**saved["progress"]), resumed_optimizer
+        resumed_model,
+        SMALL,
+        resumed_generator,
+        CurriculumState(**saved["progress"]),
+        resumed_optimizer,
     )
     assert resumed == straight
     for a, b in zip(straight_model.parameters(), resumed_model.parameters(), strict=True):

@@ -45,7 +45,7 @@ class Curriculum:
 
 
 @dataclass
-class Progress:
+class CurriculumState:
     """Where a curriculum stands; saved with the model so a run resumes mid-stage."""
 
     r: int = 1
@@ -76,7 +76,7 @@ def step(model: nn.Module, optimizer, curriculum: Curriculum, r: int, generator)
     return loss.item(), accuracy.tolist()
 
 
-def advance(progress: Progress, accuracies: list[float], curriculum: Curriculum) -> bool:
+def advance(progress: CurriculumState, accuracies: list[float], curriculum: Curriculum) -> bool:
     """Count the sequences into the streak and the caps; True when the stage has ended."""
     for accuracy in accuracies:
         progress.streak = progress.streak + 1 if accuracy >= curriculum.acc_threshold else 0
@@ -97,13 +97,13 @@ def run(
     model: nn.Module,
     curriculum: Curriculum,
     generator: torch.Generator,
-    progress: Progress | None = None,
+    progress: CurriculumState | None = None,
     optimizer: torch.optim.Optimizer | None = None,
     log: logging.Logger | None = None,
-    on_step: Callable[[Progress, float, list[float]], None] | None = None,
-) -> Progress:
+    on_step: Callable[[CurriculumState, float, list[float]], None] | None = None,
+) -> CurriculumState:
     """Train until ``total_cap`` sequences or past stage ``max_r``; resumable via the arguments."""
-    progress = progress or Progress()
+    progress = progress or CurriculumState()
     optimizer = optimizer or torch.optim.Adam(model.parameters(), lr=curriculum.lr)
     log = log or logging.getLogger(__name__)
     while progress.total_sequences < curriculum.total_cap and (
@@ -124,13 +124,13 @@ def run(
     return progress
 
 
-def r_reached(progress: Progress) -> int:
+def r_reached(progress: CurriculumState) -> int:
     """The source's "Max R": the last stage that was started (0 before any training)."""
     if progress.stage_sequences:
         return progress.r
     return progress.stages[-1]["r"] if progress.stages else 0
 
 
-def r_converged(progress: Progress) -> int:
+def r_converged(progress: CurriculumState) -> int:
     """The largest R whose stage converged (0 if none)."""
     return max((s["r"] for s in progress.stages if s["converged"]), default=0)
