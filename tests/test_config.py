@@ -9,6 +9,7 @@ import yaml
 
 from attnmem.config_check import ConfigError, validate
 from attnmem.data.catalog import VARIANTS
+from attnmem.models.plastic import NETWORKS
 from attnmem.models.vision import ARCHITECTURES
 from attnmem.optim import OPTIMIZERS
 from conftest import REPO, snakemake
@@ -25,6 +26,8 @@ def test_schema_names_match_the_library_registries():
     assert set(optim["datasets"]["items"]["enum"]) == set(VARIANTS)
     assert set(optim["archs"]["items"]["enum"]) == set(ARCHITECTURES)
     assert set(optim["optimizers"]["items"]["enum"]) == set(OPTIMIZERS)
+    plasticity = yaml.safe_load(SCHEMA.read_text())["$defs"]["plasticity"]["properties"]
+    assert set(plasticity["networks"]["items"]["enum"]) == set(NETWORKS)
 
 
 @pytest.mark.parametrize("name", ["config", "smoke", "paper"])
@@ -39,6 +42,15 @@ def test_default_config_meets_its_promises():
     assert len(paper["seeds"]) >= 3 and paper["epochs"] == 186
     assert len(paper["datasets"]) * len(paper["archs"]) * len(paper["optimizers"]) == 45
     assert paper["resources"]["gpu"] >= 1
+    # plasticity: the full grid (Table 1's 13 columns + HebbFF, at both sizes) with >= 3 seeds,
+    # batched by default; the source's protocol at paper scale
+    default = load("config")["studies"]["plasticity"]
+    assert set(default["networks"]) == set(NETWORKS) and default["sizes"] == [50, 100]
+    assert len(default["seeds"]) >= 3 and default["mode"] == "batched"
+    paper = load("paper")["studies"]["plasticity"]
+    assert paper["mode"] == "faithful" and paper["stage_cap"] == 1_000_000
+    assert paper["acc_num"] == 5 and paper["acc_threshold"] == 0.99
+    assert set(paper["networks"]) == set(NETWORKS) and len(paper["seeds"]) >= 3
 
 
 def broken(edit) -> dict:
@@ -76,6 +88,22 @@ CASES = {
         ),
         ["studies.optim.comparisons[3].a", "orthadam_thesis", "optimizers"],
     ),
+    "unknown network": (
+        lambda c: c["studies"]["plasticity"].update(networks=["lstm"]),
+        ["studies.plasticity.networks[0]", "'lstm'", "memo_MA", "hebbff"],
+    ),
+    "odd size": (
+        lambda c: c["studies"]["plasticity"].update(sizes=[51]),
+        ["studies.plasticity.sizes[0]", "51"],
+    ),
+    "unknown mode": (
+        lambda c: c["studies"]["plasticity"].update(mode="fast"),
+        ["studies.plasticity.mode", "'fast'", "faithful", "batched"],
+    ),
+    "mechanism cell not trained": (
+        lambda c: c["studies"]["plasticity"]["mechanism"].update(size=100),
+        ["studies.plasticity.mechanism.size", "100", "studies.plasticity.sizes"],
+    ),
     "dataset not on disk": (
         lambda c: c["studies"]["optim"].update(datasets=["svhn"]),
         ["'svhn'", "train_32x32.mat", "data_root", "download: true"],
@@ -96,7 +124,9 @@ def test_bad_config_gets_one_clear_message(case, tmp_path):
         assert fragment in message, f"{fragment!r} not in {message!r}"
 
 
-@pytest.mark.parametrize("case", ["unknown optimizer", "negative seed", "dataset not on disk"])
+@pytest.mark.parametrize(
+    "case", ["unknown optimizer", "negative seed", "dataset not on disk", "unknown network"]
+)
 def test_snakemake_rejects_bad_config_before_any_job(case, tmp_path):
     config = broken(CASES[case][0])
     config["data_root"] = str(tmp_path / "no-data")

@@ -89,9 +89,21 @@ def test_smoke_dag_makes_every_output(smoke_run):
     claims = (results / "claims.md").read_text()
     assert "optim.orthadam_gt_adamw" in claims and "overall" in claims
     assert len(list((results / "optim" / "runs").glob("*/*/*/seed*/final.json"))) == 6
+    # the plasticity study: 3 networks x 1 size x 2 seeds, Table 1, figures, claims
+    for name in ("runs.csv", "stages.csv", "summary.csv", "curves.csv", "comparisons.csv"):
+        assert (results / "plasticity" / name).stat().st_size > 0
+    assert len(list((results / "plasticity" / "runs").glob("*/*/seed*/model.pt"))) == 6
+    stems = ["r_vs_sequences", "table1", "generalisation"]
+    stems += [f"mechanism_{p}" for p in ("weights", "hidden", "plastic", "effective")]
+    for stem in stems:
+        assert (figures / "plasticity" / f"{stem}.png").stat().st_size > 10_000
+        assert (figures / "plasticity" / f"{stem}.pdf").exists()
+    assert "published Max R" in (results / "tables" / "plasticity.md").read_text()
+    assert "plasticity.table1" in claims and "plasticity.m_beats_a" in claims
+    assert "50: memo_MA vs memo_AA" in claims
     # every rule leaves a log and a benchmark
-    assert len(list(results.glob("**/logs/**/*.log"))) >= 6 + 6
-    assert len(list(results.glob("**/benchmarks/**/*.tsv"))) >= 6 + 6
+    assert len(list(results.glob("**/logs/**/*.log"))) >= 12 + 6 + 5
+    assert len(list(results.glob("**/benchmarks/**/*.tsv"))) >= 12 + 6 + 5
 
 
 def test_second_run_on_one_core_is_byte_identical(smoke_run, tmp_path):

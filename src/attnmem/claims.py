@@ -10,7 +10,15 @@ Rule ``greater`` (parameters alpha, margin):
                 (the data rule out an improvement of ``margin`` or more);
   inconclusive  otherwise, or with fewer than two paired seeds.
 Overall (parameter min_fraction): supported if at least that fraction of cells is supported,
-contradicted if at least that fraction is contradicted, else inconclusive.
+contradicted if at least that fraction is contradicted, else inconclusive.  ``compare`` may list
+several pairs; their cells pool into one overall verdict.
+
+Rule ``within_range`` (parameter min_budget) checks a published single-run value per cell
+against the seeds' range of the replicated metric (study summary.csv):
+  supported     the published value lies within [min, max] over seeds;
+  contradicted  every seed lies above it, or every seed lies below it although every seed
+                trained at least ``min_budget`` (the summary's ``budget_metric``);
+  inconclusive  otherwise (e.g. below it on a smaller budget than the source's), or < 2 seeds.
 """
 
 from __future__ import annotations
@@ -47,6 +55,19 @@ COLUMNS = (
 )
 
 
+def range_verdict(
+    published: float | None, low: float, high: float, n: int, budget: float, rule: Mapping
+) -> str:
+    """The verdict of one cell under a ``within_range`` rule."""
+    if published is None or n < 2:
+        return "inconclusive"
+    if low <= published <= high:
+        return "supported"
+    if low > published or budget >= rule["min_budget"]:
+        return "contradicted"
+    return "inconclusive"
+
+
 def cell_verdict(row: Mapping[str, Any], rule: Mapping[str, Any]) -> str:
     """The verdict of one comparison row under a ``greater`` rule."""
     if rule.get("kind", "greater") != "greater":
@@ -71,7 +92,46 @@ def overall_verdict(verdicts: list[str], min_fraction: float) -> str:
 
 
 def _rule_text(rule: Mapping[str, Any]) -> str:
+    if rule.get("kind") == "within_range":
+        return (
+            f"within_range: published value inside the seeds' [min, max]; below it counts "
+            f"against the claim only on a budget >= {rule['min_budget']:g}"
+        )
     return f"greater: Holm p < {rule['alpha']}, margin {rule.get('margin', 0.0)}"
+
+
+def _range_rows(
+    claim: Mapping[str, Any],
+    base: dict[str, Any],
+    published: Mapping[str, Any],
+    summary: pd.DataFrame | None,
+    axes: list[str],
+) -> list[dict[str, Any]]:
+    """One row per cell of the study's summary for a ``within_range`` claim."""
+    rule, metric = claim["verdict"], claim["metric"]
+    if summary is None or summary.empty:
+        return []
+    budget = summary[summary["metric"] == rule["budget_metric"]].set_index(axes)["min"]
+    rows = []
+    for _, row in summary[summary["metric"] == metric].iterrows():
+        context = [str(row[a]) for a in axes]
+        pub = lookup(published, claim["study"], context, claim["published_metric"])
+        key = tuple(row[a] for a in axes) if len(axes) > 1 else row[axes[0]]
+        spent = float(budget.get(key, float("nan")))
+        rows.append(
+            {
+                **base,
+                "cell": "/".join(context),
+                "published_a": pub,
+                "n_seeds": int(row["n"]),
+                "mean_a": row["median"],
+                "diff": None if pub is None else row["median"] - pub,
+                "diff_low": None if pub is None else row["min"] - pub,
+                "diff_high": None if pub is None else row["max"] - pub,
+                "verdict": range_verdict(pub, row["min"], row["max"], int(row["n"]), spent, rule),
+            }
+        )
+    return rows
 
 
 def evaluate(
@@ -79,14 +139,14 @@ def evaluate(
     published: Mapping[str, Any],
     comparisons: Mapping[str, pd.DataFrame],
     axes: Mapping[str, list[str]],
+    summaries: Mapping[str, pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """One row per claim and cell, then one ``overall`` row per claim."""
     rows: list[dict[str, Any]] = []
     for claim in claims:
         study = claim["study"]
         table = comparisons.get(study)
-        spec, rule = claim["compare"], claim["verdict"]
-        others = [a for a in axes[study] if a != spec["axis"]]
+        rule = claim["verdict"]
         base = {
             "claim": claim["id"],
             "study": study,
@@ -95,31 +155,70 @@ def evaluate(
             "metric": claim["metric"],
             "rule": _rule_text(rule),
         }
-        matched = pd.DataFrame()
-        if table is not None and not table.empty:
-            keep = (
-                (table["axis"] == spec["axis"])
-                & (table["a"] == spec["a"])
-                & (table["b"] == spec["b"])
-                & (table["metric"] == claim["metric"])
+        if rule.get("kind") == "within_range":
+            cells = _range_rows(
+                claim, base, published, (summaries or {}).get(study), list(axes[study])
             )
-            for axis, allowed in claim.get("where", {}).items():
-                keep &= table[axis].isin(allowed)
-            matched = table[keep]
-        cell_verdicts = []
-        for _, row in matched.iterrows():
-            context = [str(row[a]) for a in others]
-            k = axes[study].index(spec["axis"])
+        else:
+            cells = _pair_rows(claim, base, published, table, list(axes[study]))
+        rows += cells
+        cell_verdicts = [row["verdict"] for row in cells]
+        overall = overall_verdict(cell_verdicts, rule.get("min_fraction", 0.5))
+        summary = ", ".join(f"{cell_verdicts.count(v)} {v}" for v in VERDICTS)
+        rows.append(
+            {
+                **base,
+                "cell": f"overall ({summary})" if cell_verdicts else "overall (no cells run)",
+                "verdict": overall,
+            }
+        )
+    return pd.DataFrame(rows, columns=list(COLUMNS))
+
+
+def _pair_rows(
+    claim: Mapping[str, Any],
+    base: dict[str, Any],
+    published: Mapping[str, Any],
+    table: pd.DataFrame | None,
+    axes: list[str],
+) -> list[dict[str, Any]]:
+    """One row per matching comparison of each {axis, a, b} pair a ``greater`` claim names."""
+    rule, study = claim["verdict"], claim["study"]
+    pairs = claim["compare"] if isinstance(claim["compare"], list) else [claim["compare"]]
+    rows = []
+    for spec in pairs:
+        a, b = str(spec["a"]), str(spec["b"])
+        others = [name for name in axes if name != spec["axis"]]
+        if table is None or table.empty:
+            continue
+        keep = (
+            (table["axis"] == spec["axis"])
+            & (table["a"].astype(str) == a)
+            & (table["b"].astype(str) == b)
+            & (table["metric"] == claim["metric"])
+        )
+        for axis, allowed in claim.get("where", {}).items():
+            if axis not in table.columns:  # no comparison along another axis was run
+                keep &= False
+                continue
+            keep &= table[axis].astype(str).isin([str(v) for v in allowed])
+        for _, row in table[keep].iterrows():
+            context = [str(row[name]) for name in others]
+            k = axes.index(spec["axis"])
             pub_a, pub_b = (
-                lookup(published, study, [*context[:k], side, *context[k:]], claim["metric"])
-                for side in (spec["a"], spec["b"])
+                lookup(
+                    published,
+                    study,
+                    [*context[:k], side, *context[k:]],
+                    claim.get("published_metric", claim["metric"]),
+                )
+                for side in (a, b)
             )
-            verdict = cell_verdict(row, rule)
-            cell_verdicts.append(verdict)
+            label = "/".join(context) + (f": {a} vs {b}" if len(pairs) > 1 else "")
             rows.append(
                 {
                     **base,
-                    "cell": "/".join(context),
+                    "cell": label,
                     "published_a": pub_a,
                     "published_b": pub_b,
                     "published_diff": None
@@ -133,19 +232,10 @@ def evaluate(
                     "diff_high": row["diff_high"],
                     "p_holm": row["p_holm"],
                     "prob_improvement": row["prob_improvement"],
-                    "verdict": verdict,
+                    "verdict": cell_verdict(row, rule),
                 }
             )
-        overall = overall_verdict(cell_verdicts, rule.get("min_fraction", 0.5))
-        summary = ", ".join(f"{cell_verdicts.count(v)} {v}" for v in VERDICTS)
-        rows.append(
-            {
-                **base,
-                "cell": f"overall ({summary})" if cell_verdicts else "overall (no cells run)",
-                "verdict": overall,
-            }
-        )
-    return pd.DataFrame(rows, columns=list(COLUMNS))
+    return rows
 
 
 def _fmt(value: Any, digits: int = 2, signed: bool = False) -> str:
@@ -154,17 +244,41 @@ def _fmt(value: Any, digits: int = 2, signed: bool = False) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
+def _range_markdown(group: pd.DataFrame) -> list[str]:
+    lines = ["", "| cell | published | replicated median [min, max] | n | verdict |"]
+    lines.append("|---|---|---|---|---|")
+    for _, r in group.iterrows():
+        if str(r["cell"]).startswith("overall"):
+            lines.append(f"| **{r['cell']}** | | | | **{r['verdict']}** |")
+            continue
+        pub = r["published_a"]
+        low, high = (
+            (pub + r["diff_low"], pub + r["diff_high"])
+            if pub is not None and not pd.isna(pub)
+            else (None, None)
+        )
+        lines.append(
+            f"| {r['cell']} | {_fmt(pub, 0)} | {_fmt(r['mean_a'], 1)} [{_fmt(low, 0)}, "
+            f"{_fmt(high, 0)}] | {int(r['n_seeds'])} | {r['verdict']} |"
+        )
+    return lines
+
+
 def to_markdown(table: pd.DataFrame) -> str:
     """claims.md: one section per claim, one line per cell."""
     lines = ["# Claims: published vs replicated", ""]
     lines.append(
         "Differences are a − b in the metric's units (accuracy: percentage points), paired by "
-        "seed, with 95% t-intervals; p is Holm-adjusted over the study's comparisons."
+        "seed, with 95% intervals (t; percentile bootstrap over seeds for the plasticity study, "
+        "whose R is an integer); p is Holm-adjusted over the study's comparisons of one metric."
     )
     for claim_id, group in table.groupby("claim", sort=False):
         first = group.iloc[0]
         lines += ["", f"## {claim_id}", "", f"**{first['statement']}** ({first['source']})", ""]
         lines.append(f"Rule: {first['rule']}.")
+        if str(first["rule"]).startswith("within_range"):
+            lines += _range_markdown(group)
+            continue
         lines += [
             "",
             "| cell | published a − b | replicated a − b [95% CI] | n | p (Holm) | verdict |",

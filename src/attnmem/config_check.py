@@ -54,6 +54,7 @@ def validate(config: Mapping[str, Any], schema_path: str | Path) -> None:
         deepest = max(errors, key=lambda e: len(e.absolute_path))
         raise ConfigError(f"invalid config: {_explain(deepest)}")
     _check_comparisons(config)
+    _check_mechanism(config)
     _check_data(config)
 
 
@@ -62,12 +63,26 @@ def _check_comparisons(config: Mapping[str, Any]) -> None:
         for i, comparison in enumerate(settings.get("comparisons", [])):
             axis_values = settings.get(f"{comparison['axis']}s", [])
             for side in ("a", "b"):
-                if comparison[side] not in axis_values:
+                if str(comparison[side]) not in map(str, axis_values):
                     raise ConfigError(
                         f"invalid config: studies.{study}.comparisons[{i}].{side}: "
                         f"{comparison[side]!r} is not in studies.{study}.{comparison['axis']}s "
                         f"{axis_values}"
                     )
+
+
+def _check_mechanism(config: Mapping[str, Any]) -> None:
+    """The network drawn by the mechanism figures must be one the study trains."""
+    settings = config["studies"].get("plasticity", {})
+    cell = settings.get("mechanism")
+    if cell is None:
+        return
+    for key, axis in (("network", "networks"), ("size", "sizes")):
+        if cell[key] not in settings[axis]:
+            raise ConfigError(
+                f"invalid config: studies.plasticity.mechanism.{key}: {cell[key]!r} is not in "
+                f"studies.plasticity.{axis} {settings[axis]}"
+            )
 
 
 def _check_data(config: Mapping[str, Any]) -> None:

@@ -14,9 +14,11 @@ def lookup(published: Mapping[str, Any], study: str, cell: Sequence[str], metric
     """
     node: Any = published.get(study, {}).get("values", {})
     for value in cell:
-        if not isinstance(node, Mapping) or value not in node:
+        # YAML reads a key such as 50 as an int; cells arrive as strings
+        keys = {str(k): k for k in node} if isinstance(node, Mapping) else {}
+        if str(value) not in keys:
             return None
-        node = node[value]
+        node = node[keys[str(value)]]
     if isinstance(node, Mapping):
         value = node.get(metric)
         return None if value is None else float(value)

@@ -39,6 +39,7 @@ rule aggregate_optim:
 rule claims_table:
     input:
         comparisons=[f"{RESULTS}/{study}/comparisons.csv" for study in STUDIES],
+        summaries=[f"{RESULTS}/{study}/summary.csv" for study in STUDIES],
         claims=str(CLAIMS_YAML),
     output:
         csv=f"{RESULTS}/claims.csv",

@@ -39,12 +39,16 @@ def one_of(values):
 
 OPTIM = STUDIES.get("optim", {})
 OPTIM_RESOURCES = OPTIM.get("resources", {})
+PLASTICITY = STUDIES.get("plasticity", {})
+PLASTICITY_RESOURCES = PLASTICITY.get("resources", {})
 
 
 wildcard_constraints:
     dataset=one_of(OPTIM.get("datasets", [])),
     arch=one_of(OPTIM.get("archs", [])),
     optimizer=one_of(OPTIM.get("optimizers", [])),
+    network=one_of(PLASTICITY.get("networks", [])),
+    size=one_of(PLASTICITY.get("sizes", [])),
     seed=r"\d+",
     source=r"[a-z0-9]+",
 
@@ -61,18 +65,51 @@ def optim_run_dirs():
     )
 
 
+def plasticity_run_dirs():
+    if not PLASTICITY:
+        return []
+    return expand(
+        f"{RESULTS}/plasticity/runs/{{network}}/{{size}}/seed{{seed}}",
+        network=PLASTICITY["networks"],
+        size=PLASTICITY["sizes"],
+        seed=PLASTICITY["seeds"],
+    )
+
+
+def mechanism_run_dir():
+    """The first seed's run of the network the mechanism figures draw."""
+    cell = PLASTICITY["mechanism"]
+    return f"{RESULTS}/plasticity/runs/{cell['network']}/{cell['size']}/seed{PLASTICITY['seeds'][0]}"
+
+
+MECHANISM_PANELS = ("weights", "hidden", "plastic", "effective")
+
+
 def all_summaries():
     return [f"{RESULTS}/{study}/summary.csv" for study in STUDIES]
 
 
 def all_figures():
-    if not OPTIM:
-        return []
-    return expand(
-        f"{FIGURES}/optim/curves_{{dataset}}_{{arch}}.png",
-        dataset=OPTIM["datasets"],
-        arch=OPTIM["archs"],
-    ) + expand(f"{FIGURES}/optim/max_acc_{{dataset}}.png", dataset=OPTIM["datasets"])
+    figures = []
+    if OPTIM:
+        figures += expand(
+            f"{FIGURES}/optim/curves_{{dataset}}_{{arch}}.png",
+            dataset=OPTIM["datasets"],
+            arch=OPTIM["archs"],
+        ) + expand(
+            f"{FIGURES}/optim/max_acc_{{dataset}}.png", dataset=OPTIM["datasets"]
+        )
+    if PLASTICITY:
+        figures += [
+            f"{FIGURES}/plasticity/{name}.png"
+            for name in ("r_vs_sequences", "table1", "generalisation")
+        ]
+        if "mechanism" in PLASTICITY:
+            figures += [
+                f"{FIGURES}/plasticity/mechanism_{panel}.png"
+                for panel in MECHANISM_PANELS
+            ]
+    return figures
 
 
 def all_tables():
@@ -85,7 +122,7 @@ def deterministic_outputs():
     """Every file the determinism contract covers: runs, summaries, tables and claims."""
     runs = [
         f"{d}/{name}"
-        for d in optim_run_dirs()
+        for d in optim_run_dirs() + plasticity_run_dirs()
         for name in ("metrics.csv", "final.json")
     ]
     per_study = [
@@ -93,6 +130,8 @@ def deterministic_outputs():
         for study in STUDIES
         for name in ("runs", "summary", "curves", "comparisons")
     ]
+    if PLASTICITY:
+        per_study.append(f"{RESULTS}/plasticity/stages.csv")
     return runs + per_study + all_tables() + CLAIMS
 
 

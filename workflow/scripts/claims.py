@@ -13,12 +13,17 @@ smk = snakemake  # noqa: F821 - injected by Snakemake's script: directive
 
 with logged_job(smk.log[0]) as log:
     spec = yaml.safe_load(open(smk.input.claims))
+    # axis values are names: read them as text (a size of 50 must not become 50.0 next to NaN)
     comparisons = {
-        study: pd.read_csv(path)
+        study: pd.read_csv(path, dtype=dict.fromkeys([*AXES[study], "a", "b"], str))
         for study, path in zip(smk.params.studies, smk.input.comparisons, strict=True)
     }
+    summaries = {
+        study: pd.read_csv(path, dtype=dict.fromkeys(AXES[study], str))
+        for study, path in zip(smk.params.studies, smk.input.summaries, strict=True)
+    }
     claims = [c for c in spec["claims"] if c["study"] in comparisons]
-    table = evaluate(claims, spec["published"], comparisons, AXES)
+    table = evaluate(claims, spec["published"], comparisons, AXES, summaries)
     log.info("%d claims, %d rows", len(claims), len(table))
     write_table(smk.output.csv, table)
     files.write_text(smk.output.md, to_markdown(table))

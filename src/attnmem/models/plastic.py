@@ -59,10 +59,11 @@ class PlasticLayer(nn.Module):
         """(B, n_out, n_in): W + P (A) or W ⊙ (1 + P) (M)."""
         if self.kind == "A":
             return self.weight + plastic
-        return self.weight * (1 + plastic)
+        return torch.addcmul(self.weight, self.weight, plastic)  # W + W ⊙ P in one op
 
     def preactivation(self, u: Tensor, plastic: Tensor) -> Tensor:
-        return torch.einsum("boi,bi->bo", self.effective_weight(plastic), u) + self.bias[:, 0]
+        """(B, n_out) from u (B, n_in): one batched matmul with the bias folded in."""
+        return torch.baddbmm(self.bias, self.effective_weight(plastic), u[:, :, None])[:, :, 0]
 
     def decay(self) -> Tensor:
         if self.raw_decay:
@@ -71,10 +72,12 @@ class PlasticLayer(nn.Module):
 
     def hebbian(self, h: Tensor, u: Tensor) -> Tensor:
         """η ⊙ (h uᵀ), per sequence."""
-        return self.eta * torch.einsum("bo,bi->boi", h, u)
+        return self.eta * (h[:, :, None] * u[:, None, :])
 
-    def updated(self, plastic: Tensor, h: Tensor, u: Tensor) -> Tensor:
-        return self.decay() * plastic + self.hebbian(h, u)
+    def updated(self, plastic: Tensor, h: Tensor, u: Tensor, decay: Tensor | None = None) -> Tensor:
+        """σ(ℓ) P + η ⊙ (h uᵀ); pass ``decay`` to reuse it across the frames of a sequence."""
+        decay = self.decay() if decay is None else decay
+        return torch.addcmul(decay * plastic, self.eta, h[:, :, None] * u[:, None, :])
 
 
 class _Readout(nn.Module):
@@ -84,6 +87,7 @@ class _Readout(nn.Module):
         self.bias = nn.Parameter(torch.randn(1))
 
     def forward(self, h: Tensor) -> Tensor:
+        """h (..., n) -> (...): applied once to all frames after the recurrent loop."""
         return torch.sigmoid(h @ self.weight[0] + self.bias[0])
 
 
@@ -110,23 +114,33 @@ class Memo(nn.Module):
         self.dynamic_readout = dynamic_readout
         self.readout = _Readout(dims[-1])
 
-    def forward(self, x: Tensor) -> Tensor:
-        """x: (B, L, d) -> outputs (B, L) in (0, 1), one per frame."""
+    def forward(self, x: Tensor, trace: list[dict[str, list[Tensor]]] | None = None) -> Tensor:
+        """x: (B, L, d) -> outputs (B, L) in (0, 1), one per frame.
+
+        With ``trace`` (a list), each frame appends {"hidden": [h_l], "plastic": [P_l]}: the
+        activities and the plastic matrices each layer used at that frame (before its update).
+        """
+        # Per-frame work is kept to the recurrence: the readout runs once on all frames, and
+        # each decay is computed once per sequence (the loop is bound by per-op overhead).
         plastic = [layer.zero_state(x.shape[0]) for layer in self.layers]
-        outputs = []
+        decays = [layer.decay() for layer in self.layers]
+        hidden = []
         last = len(self.layers) - 1
-        for t in range(x.shape[1]):
-            u = x[:, t]
+        for u in x.unbind(1):
+            if trace is not None:
+                trace.append({"hidden": [], "plastic": [p.detach().clone() for p in plastic]})
             for i, layer in enumerate(self.layers):
                 a = layer.preactivation(u, plastic[i])
                 h = torch.sigmoid(a) if i == last else torch.tanh(a)
+                if trace is not None:
+                    trace[-1]["hidden"].append(h.detach().clone())
                 if self.dynamic_readout and i > 0:
                     plastic[i] = layer.hebbian(h, u)
                 else:
-                    plastic[i] = layer.updated(plastic[i], h, u)
+                    plastic[i] = layer.updated(plastic[i], h, u, decays[i])
                 u = h
-            outputs.append(self.readout(u))
-        return torch.stack(outputs, dim=1)
+            hidden.append(u)
+        return self.readout(torch.stack(hidden, dim=1))
 
 
 def dyn_ro(d: int, dims: list[int], kinds: list[Kind], eta: EtaMode = "full") -> Memo:
@@ -148,15 +162,16 @@ class NonlRO(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         plastic = self.memory.zero_state(x.shape[0])
-        outputs = []
-        for t in range(x.shape[1]):
-            u = x[:, t]
+        decay = self.memory.decay()
+        hidden = []
+        for u in x.unbind(1):
             h = torch.tanh(self.memory.preactivation(u, plastic))
-            plastic = self.memory.updated(plastic, h, u)
-            for layer in self.static:
-                h = torch.sigmoid(layer(h))
-            outputs.append(self.readout(h))
-        return torch.stack(outputs, dim=1)
+            plastic = self.memory.updated(plastic, h, u, decay)
+            hidden.append(h)
+        h = torch.stack(hidden, dim=1)
+        for layer in self.static:  # static layers have no state: all frames at once
+            h = torch.sigmoid(layer(h))
+        return self.readout(h)
 
 
 class Stack(nn.Module):
@@ -171,16 +186,16 @@ class Stack(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         plastic = [b.zero_state(x.shape[0]) for b in self.branches]
-        outputs = []
-        for t in range(x.shape[1]):
-            u = x[:, t]
+        decays = [b.decay() for b in self.branches]
+        hidden = []
+        for u in x.unbind(1):
             hs = []
             for i, branch in enumerate(self.branches):
                 h = torch.sigmoid(branch.preactivation(u, plastic[i]))
-                plastic[i] = branch.updated(plastic[i], h, u)
+                plastic[i] = branch.updated(plastic[i], h, u, decays[i])
                 hs.append(h)
-            outputs.append(self.readout(torch.cat(hs, dim=-1)))
-        return torch.stack(outputs, dim=1)
+            hidden.append(torch.cat(hs, dim=-1))
+        return self.readout(torch.stack(hidden, dim=1))
 
 
 class HebbFF(Memo):
@@ -196,3 +211,45 @@ class HebbFF(Memo):
             layer.eta.fill_(-5.0 / d)
             layer.decay_logit.fill_(0.99)  # a raw λ here, not a logit
         layer.raw_decay = True
+
+
+#: Table 1's columns (report of seed 003) and the exact HebbFF control:
+#: name -> (family, plasticity of each layer).  "size" counts the plastic neurons (spec §0):
+#: FC [n], Nonl [n, n] (its second layer is static), Memo / Dyn / Stack [n/2, n/2], HebbFF [n].
+NETWORKS: dict[str, tuple[str, tuple[Kind, ...]]] = {
+    "fc_M": ("fc", ("M",)),
+    "nonl_M": ("nonl", ("M",)),
+    "dyn_MM": ("dyn", ("M", "M")),
+    "dyn_MA": ("dyn", ("M", "A")),
+    "memo_MM": ("memo", ("M", "M")),
+    "memo_MA": ("memo", ("M", "A")),
+    "fc_A": ("fc", ("A",)),
+    "nonl_A": ("nonl", ("A",)),
+    "dyn_AM": ("dyn", ("A", "M")),
+    "dyn_AA": ("dyn", ("A", "A")),
+    "memo_AM": ("memo", ("A", "M")),
+    "memo_AA": ("memo", ("A", "A")),
+    "stack_MA": ("stack", ("M", "A")),
+    "hebbff": ("hebbff", ("A",)),
+}
+
+
+def build_network(name: str, size: int, d: int = 25, eta: EtaMode = "full") -> nn.Module:
+    """One network of the grid with ``size`` plastic neurons."""
+    if name not in NETWORKS:
+        raise ValueError(f"unknown network {name!r}; allowed: {', '.join(NETWORKS)}")
+    family, kinds = NETWORKS[name]
+    if family in ("dyn", "memo", "stack") and size % 2:
+        raise ValueError(f"{name} splits its {size} plastic neurons over two layers: use even")
+    half = [size // 2, size // 2]
+    if family == "fc":
+        return Memo(d, [size], list(kinds), eta)
+    if family == "nonl":
+        return NonlRO(d, [size, size], kinds[0], eta)
+    if family == "memo":
+        return Memo(d, half, list(kinds), eta)
+    if family == "dyn":
+        return dyn_ro(d, half, list(kinds), eta)
+    if family == "stack":
+        return Stack(d, half, list(kinds), eta)
+    return HebbFF(d, size)

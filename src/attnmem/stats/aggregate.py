@@ -112,8 +112,12 @@ def comparisons(
     specs: Sequence[dict[str, str]],
     metrics: Sequence[str],
     confidence: float = 0.95,
+    bootstrap: tuple[int, int] | None = None,
 ) -> pd.DataFrame:
     """Each configured comparison {axis, a, b} within every combination of the other axes.
+
+    ``bootstrap`` = (n_resamples, random_state) swaps the t-interval of the paired difference
+    for a percentile bootstrap one (discrete metrics).
 
     Holm's correction runs over the family of all comparisons of one metric in the study,
     on the paired-by-seed p-values (the primary test).
@@ -132,7 +136,9 @@ def comparisons(
             if not side_a or not side_b:
                 continue
             for metric in metrics:
-                result = compare(_ok_values(side_a, metric), _ok_values(side_b, metric), confidence)
+                result = compare(
+                    _ok_values(side_a, metric), _ok_values(side_b, metric), confidence, bootstrap
+                )
                 rows.append(
                     {
                         **dict(zip(others, context, strict=True)),

@@ -33,25 +33,51 @@ def holm(p_values: Sequence[float]) -> list[float]:
     return [float(v) for v in adjusted]
 
 
+def percentile_interval(
+    values: Sequence[float],
+    confidence: float = 0.95,
+    n_resamples: int = 9999,
+    random_state: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap interval for the mean (seeds resampled with replacement).
+
+    Used for discrete metrics such as a curriculum's R: the resampled means stay on the lattice
+    of possible means, and unlike BCa the interval needs no jackknife of tied values.
+    """
+    x = np.asarray(values, dtype=float)
+    if x.size < 2:
+        return NAN, NAN
+    rng = np.random.default_rng(random_state)
+    means = x[rng.integers(0, x.size, size=(n_resamples, x.size))].mean(axis=1)
+    tail = (1 - confidence) / 2
+    return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
+
+
 def compare(
-    a: Mapping[int, float], b: Mapping[int, float], confidence: float = 0.95
+    a: Mapping[int, float],
+    b: Mapping[int, float],
+    confidence: float = 0.95,
+    bootstrap: tuple[int, int] | None = None,
 ) -> dict[str, float]:
     """Compare runs keyed by seed.
 
     The paired difference (a - b over seeds both have) is the primary estimate, with its
-    t-interval and paired t-test; Welch's t and Mann–Whitney use all runs of each side.
+    t-interval (or, with ``bootstrap`` = (n_resamples, random_state), its percentile bootstrap
+    interval) and paired t-test; Welch's t and Mann–Whitney use all runs of each side.
     """
     seeds = sorted(set(a) & set(b))
     diff = np.array([a[s] - b[s] for s in seeds], dtype=float)
     xa, xb = np.array(list(a.values()), dtype=float), np.array(list(b.values()), dtype=float)
-    low, high = t_interval(diff, confidence)
+    if bootstrap is None:
+        low, high = t_interval(diff, confidence)
+    else:
+        low, high = percentile_interval(diff, confidence, *bootstrap)
     p_paired = NAN
     if diff.size >= 2:
-        p_paired = (
-            1.0
-            if np.all(diff == 0)
-            else float(stats.ttest_rel([a[s] for s in seeds], [b[s] for s in seeds]).pvalue)
-        )
+        if np.all(diff == diff[0]):  # no spread: t is undefined; equal -> 1, shifted -> 0
+            p_paired = 1.0 if diff[0] == 0 else 0.0
+        else:
+            p_paired = float(stats.ttest_rel([a[s] for s in seeds], [b[s] for s in seeds]).pvalue)
     p_welch = NAN
     if xa.size >= 2 and xb.size >= 2 and (xa.std() > 0 or xb.std() > 0):
         p_welch = float(stats.ttest_ind(xa, xb, equal_var=False).pvalue)

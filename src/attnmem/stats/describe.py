@@ -53,12 +53,12 @@ def describe(
     n_resamples: int = 9999,
     random_state: int = 0,
 ) -> dict[str, float]:
-    """n, mean, sd, median, interquartile mean, t-interval and BCa bootstrap interval."""
+    """n, mean, sd, median, interquartile mean, min, max, t-interval and BCa bootstrap interval."""
     x = np.asarray(values, dtype=float)
     n = int(x.size)
     if n == 0:
-        nan = dict.fromkeys(("mean", "sd", "median", "iqm", "t_low", "t_high", "boot_low"), NAN)
-        return {"n": 0, **nan, "boot_high": NAN}
+        keys = ("mean", "sd", "median", "iqm", "min", "max", "t_low", "t_high", "boot_low")
+        return {"n": 0, **dict.fromkeys(keys, NAN), "boot_high": NAN}
     t_low, t_high = t_interval(x, confidence)
     boot_low, boot_high = bootstrap_interval(x, confidence, n_resamples, random_state)
     return {
@@ -67,6 +67,8 @@ def describe(
         "sd": float(x.std(ddof=1)) if n > 1 else NAN,
         "median": float(np.median(x)),
         "iqm": float(stats.trim_mean(x, 0.25)),
+        "min": float(x.min()),
+        "max": float(x.max()),
         "t_low": t_low,
         "t_high": t_high,
         "boot_low": boot_low,

@@ -66,14 +66,15 @@ def step(model: nn.Module, optimizer, curriculum: Curriculum, r: int, generator)
         frames=curriculum.frames,
         var=curriculum.var,
     )
-    outputs = model(seqs.frames)[:, seqs.scored_steps]
-    labels = seqs.labels.float()
+    device = next(model.parameters()).device  # sequences are drawn on the CPU (one stream)
+    outputs = model(seqs.frames.to(device))[:, seqs.scored_steps.to(device)]
+    labels = seqs.labels.float().to(device)
     loss = F.binary_cross_entropy(outputs, labels)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
     accuracy = ((outputs.detach() >= 0.5).float() == labels).float().mean(dim=1)
-    return loss.item(), accuracy.tolist()
+    return loss.item(), accuracy.cpu().tolist()
 
 
 def advance(progress: CurriculumState, accuracies: list[float], curriculum: Curriculum) -> bool:

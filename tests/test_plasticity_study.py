@@ -1,0 +1,201 @@
+"""The plasticity study's run (checkpoint, resume, metrics), its aggregate and its claims."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+import torch
+
+from attnmem.claims import evaluate, range_verdict
+from attnmem.models.plastic import NETWORKS, Memo, NonlRO, Stack, build_network
+from attnmem.published import lookup
+from attnmem.stats.compare import compare, percentile_interval
+from attnmem.studies.plasticity import aggregate_study, comparison_specs, make_run
+from attnmem.train.plasticity import PlasticityRun, train
+
+TINY = PlasticityRun(
+    network="memo_MA",
+    size=8,
+    seed=0,
+    batch=2,
+    stage_cap=4,
+    total_cap=10,
+    test_r_max=3,
+    test_sequences=2,
+    test_min_scenes=12,
+    test_scenes_per_r=4,
+    log_every=1,
+)
+
+
+class Crash(Exception):
+    pass
+
+
+def test_every_network_builds_with_its_plastic_neuron_count():
+    for name in NETWORKS:
+        net = build_network(name, 50)
+        assert net(torch.ones(1, 4, 25)).shape == (1, 4)
+    assert [layer.weight.shape[0] for layer in build_network("memo_MA", 100).layers] == [50, 50]
+    assert isinstance(build_network("nonl_M", 50), NonlRO)
+    assert build_network("nonl_M", 50).memory.weight.shape == (50, 25)
+    assert isinstance(build_network("stack_MA", 50), Stack)
+    assert isinstance(build_network("fc_A", 50), Memo)
+    with pytest.raises(ValueError, match="even"):
+        build_network("dyn_MA", 51)
+    with pytest.raises(ValueError, match="allowed"):
+        build_network("lstm", 50)
+
+
+def test_a_run_writes_its_files_and_metrics(tmp_path):
+    final = train(TINY, tmp_path)
+    assert final["status"] == "ok"
+    metrics = final["metrics"]
+    assert metrics["sequences"] == 10 and metrics["steps"] == 5
+    # stage cap 4 sequences: R=1 and R=2 capped, R=3 started -> Max R 3, nothing converged
+    assert [s["r"] for s in metrics["stages"]] == [1, 2]
+    assert metrics["r_reached"] == 3 and metrics["r_conv"] == 0
+    assert sorted(p.name for p in (tmp_path / "stages").iterdir()) == ["R1.pt", "R2.pt"]
+    rows = pd.read_csv(tmp_path / "metrics.csv")
+    curve = rows[rows.split == "generalisation"]
+    assert sorted(curve.step.unique()) == [1, 2, 3]
+    assert set(curve.metric) == {"accuracy", "tpr", "fpr"}
+    assert curve.value.between(0, 1).all()
+    assert set(rows[rows.split == "train"].metric) == {"loss", "accuracy", "r"}
+    state = torch.load(tmp_path / "model.pt")
+    build_network("memo_MA", 8).load_state_dict(state)
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_a_run_killed_mid_stage_resumes_to_the_same_bytes(tmp_path):
+    train(TINY, tmp_path / "straight")
+
+    def crash(state):
+        if state.total_sequences == 6:  # mid-stage (R=2 has seen 2 of its 4 sequences)
+            raise Crash
+
+    with pytest.raises(Crash):
+        train(TINY, tmp_path / "killed", checkpoint_every=1, on_step=crash)
+    assert (tmp_path / "killed" / "checkpoint.pt").exists()
+    assert not (tmp_path / "killed" / "final.json").exists()
+    train(TINY, tmp_path / "killed", checkpoint_every=1)
+    for name in ("metrics.csv", "final.json"):
+        assert (tmp_path / "killed" / name).read_bytes() == (
+            tmp_path / "straight" / name
+        ).read_bytes()
+
+
+def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path):
+    with pytest.raises(Crash):
+        train(TINY, tmp_path, checkpoint_every=1, on_step=lambda s: (_ for _ in ()).throw(Crash))
+    other = replace(TINY, lr=2e-3)
+    final = train(other, tmp_path)
+    assert final["metrics"]["sequences"] == 10
+    assert final["config"]["lr"] == 2e-3
+
+
+def test_runs_share_data_streams_across_networks(tmp_path):
+    """Common random numbers: seed k draws the same training data for every network."""
+    a = train(replace(TINY, network="memo_AA"), tmp_path / "a")
+    b = train(replace(TINY, network="fc_M"), tmp_path / "b")
+    ca = pd.read_csv(tmp_path / "a" / "metrics.csv")
+    cb = pd.read_csv(tmp_path / "b" / "metrics.csv")
+    assert a["metrics"]["sequences"] == b["metrics"]["sequences"]
+    assert not ca.equals(cb)  # different networks, different numbers on the same data
+
+
+def test_make_run_takes_the_config_section():
+    settings = {"mode": "faithful", "batch": 1, "total_cap": 5, "task": {"d": 9, "frames": 3}}
+    run = make_run(settings, "memo_MA", 50, 2)
+    assert (run.mode, run.total_cap, run.d, run.frames, run.var) == ("faithful", 5, 9, 3, 0.1)
+    assert run.curriculum().sequences_per_step == 1
+
+
+def test_percentile_interval_for_integer_r():
+    low, high = percentile_interval([3, 3, 4, 5, 5], 0.95, 2000, 1)
+    assert 3 <= low <= high <= 5
+    assert percentile_interval([4, 4, 4]) == (4.0, 4.0)
+    assert percentile_interval([1, 2], 0.95, 500, 3) == percentile_interval([1, 2], 0.95, 500, 3)
+    result = compare({0: 5, 1: 6, 2: 7}, {0: 4, 1: 5, 2: 6}, 0.95, (999, 0))
+    assert result["diff"] == 1 and result["diff_low"] == result["diff_high"] == 1
+    assert result["p_paired"] == 0.0  # a constant shift: t's limit
+
+
+@pytest.mark.parametrize(
+    ("published", "low", "high", "budget", "verdict"),
+    [
+        (9, 8, 10, 1e3, "supported"),
+        (9, 10, 12, 1e3, "contradicted"),  # every seed went further
+        (9, 2, 3, 1e3, "inconclusive"),  # fell short, on a small budget
+        (9, 2, 3, 5e6, "contradicted"),  # fell short on the source's budget
+        (None, 2, 3, 5e6, "inconclusive"),
+    ],
+)
+def test_range_verdict(published, low, high, budget, verdict):
+    assert range_verdict(published, low, high, 3, budget, {"min_budget": 4e6}) == verdict
+
+
+def test_published_sizes_match_string_cells():
+    published = {"plasticity": {"values": {"memo_MA": {100: {"max_r": 14}}}}}
+    assert lookup(published, "plasticity", ["memo_MA", "100"], "max_r") == 14.0
+
+
+def test_aggregate_and_claims_over_tiny_runs(tmp_path):
+    dirs = []
+    for network in ("memo_MA", "memo_AA"):
+        for seed in (0, 1):
+            d = tmp_path / "runs" / network / "8" / f"seed{seed}"
+            train(replace(TINY, network=network, seed=seed), d)
+            dirs.append(d)
+    claims = [
+        {
+            "id": "m_beats_a",
+            "study": "plasticity",
+            "statement": "M beats A",
+            "source": "test",
+            "metric": "gen_accuracy",
+            "compare": [
+                {"axis": "network", "a": "memo_MA", "b": "memo_AA"},
+                {"axis": "network", "a": "fc_M", "b": "fc_A"},  # not run: no row
+            ],
+            "verdict": {"kind": "greater", "alpha": 0.05, "margin": 0.0, "min_fraction": 0.5},
+        },
+        {
+            "id": "table1",
+            "study": "plasticity",
+            "statement": "Max R",
+            "source": "test",
+            "metric": "r_reached",
+            "published_metric": "max_r",
+            "verdict": {"kind": "within_range", "budget_metric": "sequences", "min_budget": 4e6},
+        },
+    ]
+    specs = comparison_specs({"comparisons": []}, claims)
+    assert len(specs) == 2
+    out = {n: tmp_path / f"{n}.csv" for n in ("runs", "stages", "summary", "curves", "comparisons")}
+    stats = {"confidence": 0.95, "n_resamples": 499, "random_state": 0}
+    aggregate_study(dirs, specs, stats, out)
+    runs = pd.read_csv(out["runs"])
+    assert len(runs) == 4 and set(runs.r_reached) == {3}
+    stages = pd.read_csv(out["stages"])
+    assert stages.groupby(["network", "seed"]).cumulative.max().eq(8).all()
+    summary = pd.read_csv(out["summary"])
+    r = summary[(summary.metric == "r_reached") & (summary.network == "memo_MA")].iloc[0]
+    assert (r["median"], r["min"], r["max"], r["boot_low"], r["boot_high"]) == (3, 3, 3, 3, 3)
+    published = {"plasticity": {"values": {"memo_MA": {8: {"max_r": 3}}, "memo_AA": {8: {}}}}}
+    table = evaluate(
+        claims,
+        published,
+        {"plasticity": pd.read_csv(out["comparisons"])},
+        {"plasticity": ["network", "size"]},
+        {"plasticity": summary},
+    )
+    grid = table[table.claim == "table1"].set_index("cell")["verdict"]
+    assert grid["memo_MA/8"] == "supported" and grid["memo_AA/8"] == "inconclusive"
+    pairs = table[(table.claim == "m_beats_a") & ~table.cell.str.startswith("overall")]
+    assert list(pairs.cell) == ["8: memo_MA vs memo_AA"]
+    final = json.loads((dirs[0] / "final.json").read_text())
+    assert final["config"]["network"] == "memo_MA"
