@@ -74,6 +74,7 @@ rule aggregate_plasticity:
 
 rule plot_plasticity:
     input:
+        runs=f"{RESULTS}/plasticity/runs.csv",
         stages=f"{RESULTS}/plasticity/stages.csv",
         summary=f"{RESULTS}/plasticity/summary.csv",
         curves=f"{RESULTS}/plasticity/curves.csv",

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from matplotlib.ticker import MaxNLocator
 
 from attnmem.plots.style import plt, save, setup
 
@@ -52,33 +53,42 @@ def _sizes(frame: pd.DataFrame) -> list[str]:
     return sorted(frame["size"].astype(str).unique(), key=int)
 
 
-def r_vs_sequences(stages: pd.DataFrame, png: str | Path) -> None:
+def r_vs_sequences(runs: pd.DataFrame, stages: pd.DataFrame, png: str | Path) -> None:
     """Current R against sequences trained (the report's step plot), median over seeds with the
-    seeds' range as a band; one panel per size."""
+    seeds' range as a band; one panel per size.  Every run starts at R = 1 and ends at its own
+    number of sequences, whether or not a stage finished."""
     setup()
-    sizes = _sizes(stages) or ["?"]
+    sizes = _sizes(runs) or ["?"]
     fig, axes = plt.subplots(
         1, len(sizes), figsize=(6.2 * len(sizes) + 2, 4.6), squeeze=False, constrained_layout=True
     )
     order = list(COLOURS)
     for ax, size in zip(axes[0], sizes, strict=True):
-        in_size = stages[stages["size"].astype(str) == size]
-        horizon = max(1, int(in_size["cumulative"].max()) if not in_size.empty else 1)
-        grid = np.linspace(0, horizon, 200)
+        in_size = runs[runs["size"].astype(str) == size]
+        ends = stages[stages["size"].astype(str) == size]
+        grid = np.linspace(0, max(1, int(in_size["sequences"].max())), 200)
         for network in _ordered(in_size["network"], order):
-            runs = in_size[in_size.network == network]
+            seeds = in_size[in_size.network == network]["seed"]
             # R in force at each point of the grid, per seed: 1 + stages finished so far
             per_seed = np.array(
                 [
-                    1 + np.searchsorted(np.sort(g["cumulative"].to_numpy()), grid, side="right")
-                    for _, g in runs.groupby("seed")
+                    1
+                    + np.searchsorted(
+                        np.sort(
+                            ends[(ends.network == network) & (ends.seed == seed)][
+                                "cumulative"
+                            ].to_numpy()
+                        ),
+                        grid,
+                        side="right",
+                    )
+                    for seed in seeds
                 ]
             )
             style = _style(network)
-            median = np.median(per_seed, axis=0)
             ax.step(
                 grid,
-                median,
+                np.median(per_seed, axis=0),
                 where="post",
                 label=f"{network} (n={len(per_seed)})",
                 color=style["color"],
@@ -97,7 +107,8 @@ def r_vs_sequences(stages: pd.DataFrame, png: str | Path) -> None:
         ax.set_title(f"size {size} (plastic neurons)")
         ax.set_xlabel("training sequences")
         ax.set_ylabel("current repeat interval R")
-        ax.yaxis.get_major_locator().set_params(integer=True)
+        ax.set_ylim(0.5, max(ax.get_ylim()[1], 1.5) + 0.5)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     axes[0][-1].legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     fig.suptitle("Curriculum progress: median R over seeds (band: range of seeds)")
     save(fig, png)

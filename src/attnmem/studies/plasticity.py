@@ -200,10 +200,11 @@ def write_tables(
     files.write_text(latex, to_latex(table, caption, "tab:plasticity"))
 
 
-def plot_progress(stages_csv: str | Path, published: Mapping[str, Any], png: str | Path) -> None:
+def plot_progress(runs_csv: str | Path, stages_csv: str | Path, png: str | Path) -> None:
     from attnmem.plots import plasticity as plots
 
-    plots.r_vs_sequences(pd.read_csv(stages_csv, dtype={"size": str}), png)
+    runs = pd.read_csv(runs_csv, dtype={"size": str})
+    plots.r_vs_sequences(runs, pd.read_csv(stages_csv, dtype={"size": str}), png)
 
 
 def plot_grid(summary_csv: str | Path, published: Mapping[str, Any], png: str | Path) -> None:
