@@ -256,7 +256,9 @@ def mechanism(
     setup()
     layers = list(model.layers)
     # static weights and learning rates
-    fig, axes = plt.subplots(2, len(layers) + 1, figsize=(4.2 * (len(layers) + 1), 7))
+    fig, axes = plt.subplots(
+        2, len(layers) + 1, figsize=(4.4 * (len(layers) + 1), 7.4), constrained_layout=True
+    )
     for i, layer in enumerate(layers):
         _clipped(axes[0][i], layer.weight.detach(), f"W{i + 1} ({layer.kind})", fig)
         eta = layer.eta.detach()
@@ -274,7 +276,11 @@ def mechanism(
     window = list(frames)
     labels = [f"{int(outputs[t] >= 0.5)},{int(total_target[t])}" for t in window]
     fig, axes = plt.subplots(
-        len(layers), 1, figsize=(max(9, 0.22 * len(window)), 3.2 * len(layers)), squeeze=False
+        len(layers),
+        1,
+        figsize=(max(9, 0.22 * len(window)), 3.2 * len(layers)),
+        squeeze=False,
+        constrained_layout=True,
     )
     for i in range(len(layers)):
         activity = torch.stack([trace[t]["hidden"][i][0] for t in window], dim=1).numpy()
@@ -296,7 +302,11 @@ def mechanism(
     end = familiar[-1] if familiar else window[-1]
     shown = [t for t in range(end - 3, end + 1) if t >= 0]
     fig, axes = plt.subplots(
-        len(layers), len(shown), figsize=(3.6 * len(shown), 3.2 * len(layers)), squeeze=False
+        len(layers),
+        len(shown),
+        figsize=(4.0 * len(shown), 3.6 * len(layers)),
+        squeeze=False,
+        constrained_layout=True,
     )
     for i in range(len(layers)):
         for j, t in enumerate(shown):
@@ -304,7 +314,9 @@ def mechanism(
     fig.suptitle(f"{title}: plastic matrices on frames {shown[0]}..{shown[-1]}")
     save(fig, pngs["plastic"])
 
-    fig, axes = plt.subplots(2, len(layers), figsize=(4.6 * len(layers), 7), squeeze=False)
+    fig, axes = plt.subplots(
+        2, len(layers), figsize=(4.8 * len(layers), 7.4), squeeze=False, constrained_layout=True
+    )
     for i, layer in enumerate(layers):
         plastic = trace[end]["plastic"][i][0]
         w = layer.weight.detach()
