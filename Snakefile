@@ -21,6 +21,8 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/optim.smk"
 include: "workflow/rules/plasticity.smk"
+include: "workflow/rules/teacher.smk"
+include: "workflow/rules/sac.smk"
 include: "workflow/rules/aggregate.smk"
 include: "workflow/rules/figures.smk"
 

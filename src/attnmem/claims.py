@@ -112,8 +112,11 @@ def _range_rows(
     if summary is None or summary.empty:
         return []
     budget = summary[summary["metric"] == rule["budget_metric"]].set_index(axes)["min"]
+    keep = summary["metric"] == metric
+    for axis, allowed in claim.get("where", {}).items():
+        keep &= summary[axis].astype(str).isin([str(v) for v in allowed])
     rows = []
-    for _, row in summary[summary["metric"] == metric].iterrows():
+    for _, row in summary[keep].iterrows():
         context = [str(row[a]) for a in axes]
         pub = lookup(published, claim["study"], context, claim["published_metric"])
         key = tuple(row[a] for a in axes) if len(axes) > 1 else row[axes[0]]

@@ -55,6 +55,8 @@ def validate(config: Mapping[str, Any], schema_path: str | Path) -> None:
         raise ConfigError(f"invalid config: {_explain(deepest)}")
     _check_comparisons(config)
     _check_mechanism(config)
+    _check_teacher(config)
+    _check_sac(config)
     _check_data(config)
 
 
@@ -82,6 +84,35 @@ def _check_mechanism(config: Mapping[str, Any]) -> None:
             raise ConfigError(
                 f"invalid config: studies.plasticity.mechanism.{key}: {cell[key]!r} is not in "
                 f"studies.plasticity.{axis} {settings[axis]}"
+            )
+
+
+def _check_teacher(config: Mapping[str, Any]) -> None:
+    """Each rollout must give the predictors more than two batches of windows to draw from."""
+    settings = config["studies"].get("teacher")
+    if settings is None:
+        return
+    rollout, batch = settings["rollout"], settings["predictor"]["batch"]
+    for split in ("train", "test"):
+        windows = rollout[split] // rollout["window"]
+        if windows - batch < batch:
+            raise ConfigError(
+                f"invalid config: studies.teacher.rollout.{split}: {rollout[split]} steps give "
+                f"{windows} windows of {rollout['window']}; batches of {batch} are drawn from the "
+                f"first windows - batch, so it needs at least {2 * batch * rollout['window']} steps"
+            )
+
+
+def _check_sac(config: Mapping[str, Any]) -> None:
+    """Every SAC env needs its step budget."""
+    settings = config["studies"].get("sac")
+    if settings is None:
+        return
+    for env in settings["envs"]:
+        if env not in settings["steps"]:
+            raise ConfigError(
+                f"invalid config: studies.sac.steps: no budget for {env!r}; add "
+                f"`{env}: <environment steps>` (budgets given: {sorted(settings['steps'])})"
             )
 
 

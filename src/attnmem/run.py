@@ -118,14 +118,15 @@ class Progress:
 
     def update(self, done: int, message: str) -> None:
         rate = (time.perf_counter() - self.t0) / max(done - self.start, 1)
+        # fast units read better as a throughput: "12.5 steps/s" rather than "0.1 s/step"
+        speed = f"{1 / rate:.1f} {self.unit}s/s" if 0 < rate < 1 else f"{rate:.1f} s/{self.unit}"
         self.log.info(
-            "%s %d/%d  %s  (%.1f s/%s, ETA %s)",
+            "%s %d/%d  %s  (%s, ETA %s)",
             self.unit,
             done,
             self.total,
             message,
-            rate,
-            self.unit,
+            speed,
             format_seconds(rate * (self.total - done)),
         )
 

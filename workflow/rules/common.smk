@@ -41,6 +41,10 @@ OPTIM = STUDIES.get("optim", {})
 OPTIM_RESOURCES = OPTIM.get("resources", {})
 PLASTICITY = STUDIES.get("plasticity", {})
 PLASTICITY_RESOURCES = PLASTICITY.get("resources", {})
+TEACHER = STUDIES.get("teacher", {})
+TEACHER_RESOURCES = TEACHER.get("resources", {})
+SAC = STUDIES.get("sac", {})
+SAC_RESOURCES = SAC.get("resources", {})
 
 
 wildcard_constraints:
@@ -49,6 +53,10 @@ wildcard_constraints:
     optimizer=one_of(OPTIM.get("optimizers", [])),
     network=one_of(PLASTICITY.get("networks", [])),
     size=one_of(PLASTICITY.get("sizes", [])),
+    env=one_of(TEACHER.get("envs", []) + SAC.get("envs", [])),
+    mode=one_of(sorted(set(TEACHER.get("modes", []) + SAC.get("modes", [])))),
+    predictor=one_of(TEACHER.get("predictors", [])),
+    actor=one_of(SAC.get("actors", [])),
     seed=r"\d+",
     source=r"[a-z0-9]+",
 
@@ -73,6 +81,41 @@ def plasticity_run_dirs():
         network=PLASTICITY["networks"],
         size=PLASTICITY["sizes"],
         seed=PLASTICITY["seeds"],
+    )
+
+
+def teacher_dirs():
+    if not TEACHER:
+        return []
+    return expand(
+        f"{RESULTS}/teacher/teachers/{{env}}/{{mode}}/seed{{seed}}",
+        env=TEACHER["envs"],
+        mode=TEACHER["modes"],
+        seed=TEACHER["seeds"],
+    )
+
+
+def teacher_run_dirs():
+    if not TEACHER:
+        return []
+    return expand(
+        f"{RESULTS}/teacher/runs/{{env}}/{{mode}}/{{predictor}}/seed{{seed}}",
+        env=TEACHER["envs"],
+        mode=TEACHER["modes"],
+        predictor=TEACHER["predictors"],
+        seed=TEACHER["seeds"],
+    )
+
+
+def sac_run_dirs():
+    if not SAC:
+        return []
+    return expand(
+        f"{RESULTS}/sac/runs/{{env}}/{{mode}}/{{actor}}/seed{{seed}}",
+        env=SAC["envs"],
+        mode=SAC["modes"],
+        actor=SAC["actors"],
+        seed=SAC["seeds"],
     )
 
 
@@ -109,6 +152,10 @@ def all_figures():
                 f"{FIGURES}/plasticity/mechanism_{panel}.png"
                 for panel in MECHANISM_PANELS
             ]
+    if TEACHER:
+        figures.append(f"{FIGURES}/teacher/accuracy.png")
+    if SAC:
+        figures += [f"{FIGURES}/sac/{name}.png" for name in ("reward", "eval_return")]
     return figures
 
 
@@ -122,7 +169,11 @@ def deterministic_outputs():
     """Every file the determinism contract covers: runs, summaries, tables and claims."""
     runs = [
         f"{d}/{name}"
-        for d in optim_run_dirs() + plasticity_run_dirs()
+        for d in optim_run_dirs()
+        + plasticity_run_dirs()
+        + teacher_dirs()
+        + teacher_run_dirs()
+        + sac_run_dirs()
         for name in ("metrics.csv", "final.json")
     ]
     per_study = [
@@ -132,6 +183,8 @@ def deterministic_outputs():
     ]
     if PLASTICITY:
         per_study.append(f"{RESULTS}/plasticity/stages.csv")
+    if TEACHER:
+        per_study.append(f"{RESULTS}/teacher/teachers.csv")
     return runs + per_study + all_tables() + CLAIMS
 
 

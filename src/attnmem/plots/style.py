@@ -16,6 +16,10 @@ PALETTE = {
     "adamp_official": "#F0E442",
     "orthadam": "#009E73",
     "orthadam_thesis": "#CC79A7",
+    "attention_split": "#009E73",
+    "lstm": "#0072B2",
+    "transformer": "#E69F00",
+    "mlp": "#0072B2",
 }
 FALLBACK = ("#56B4E9", "#D55E00", "#000000", "#999999")
 PUBLISHED_MARKER = dict(marker="*", s=140, color="#D55E00", edgecolor="black", zorder=5)

@@ -3,10 +3,15 @@
 Kept free of heavy imports so that light jobs (claims, tables) start fast.
 """
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 #: Each study's axes, in the order its run paths and published values nest.
 AXES: dict[str, list[str]] = {
     "optim": ["dataset", "arch", "optimizer"],
     "plasticity": ["network", "size"],
+    "teacher": ["env", "mode", "predictor"],
+    "sac": ["env", "mode", "actor"],
 }
 
 #: The config keys of each study that change a training run's numbers.  Training rules get only
@@ -38,9 +43,36 @@ RUN_KEYS: dict[str, tuple[str, ...]] = {
         "test_scenes_per_r",
         "log_every",
     ),
+    "teacher": ("dqn", "rollout", "predictor"),
+    "sac": (
+        "steps",
+        "warmup",
+        "replay",
+        "batch",
+        "reward_every",
+        "eval_every",
+        "eval_episodes",
+        "final_points",
+        "log_every",
+        "max_episode_steps",
+    ),
 }
 
 
 def run_settings(study: str, settings: dict) -> dict:
     """The part of a study's config section that a single run depends on."""
     return {key: settings[key] for key in RUN_KEYS[study] if key in settings}
+
+
+def study_comparisons(
+    study: str, settings: Mapping[str, Any], claims: Iterable[Mapping[str, Any]]
+) -> list[dict[str, str]]:
+    """The configured comparisons plus every pair a claim of ``study`` names, once each."""
+    specs: list[dict[str, str]] = []
+    pairs = [c["compare"] for c in claims if c["study"] == study and "compare" in c]
+    listed = [p for c in pairs for p in (c if isinstance(c, list) else [c])]
+    for spec in [*settings.get("comparisons", []), *listed]:
+        spec = {"axis": spec["axis"], "a": str(spec["a"]), "b": str(spec["b"])}
+        if spec not in specs:
+            specs.append(spec)
+    return specs

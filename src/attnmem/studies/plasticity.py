@@ -12,6 +12,7 @@ import pandas as pd
 from attnmem import files
 from attnmem.stats import aggregate
 from attnmem.studies import AXES as STUDY_AXES
+from attnmem.studies import study_comparisons
 
 # Torch and matplotlib are imported inside the functions that need them (see studies/optim.py).
 
@@ -70,18 +71,8 @@ def make_run(settings: Mapping[str, Any], network: str, size: int, seed: int):
 def comparison_specs(
     settings: Mapping[str, Any], claims: Iterable[Mapping[str, Any]]
 ) -> list[dict[str, str]]:
-    """The configured comparisons plus every pair a claim of this study names, once each."""
-    specs: list[dict[str, str]] = []
-    pairs = [c["compare"] for c in claims if c["study"] == STUDY and "compare" in c]
-    for spec in [*settings.get("comparisons", [])] + [p for c in pairs for p in _as_list(c)]:
-        spec = {"axis": spec["axis"], "a": str(spec["a"]), "b": str(spec["b"])}
-        if spec not in specs:
-            specs.append(spec)
-    return specs
-
-
-def _as_list(compare: Any) -> list[Mapping[str, Any]]:
-    return list(compare) if isinstance(compare, list) else [compare]
+    """The configured comparisons plus every pair a plasticity claim names."""
+    return study_comparisons(STUDY, settings, claims)
 
 
 def aggregate_study(

@@ -1,0 +1,101 @@
+"""Figures of the teacher study (thesis Table 4, with seeds and intervals)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from attnmem.plots.style import PUBLISHED_MARKER, colour, plt, save, setup
+
+PREDICTORS = ("attention_split", "lstm", "transformer")
+MODES = ("faithful", "clean")
+
+
+def accuracy(
+    runs: pd.DataFrame,
+    summary: pd.DataFrame,
+    teachers: pd.DataFrame,
+    published: pd.DataFrame,
+    png: str | Path,
+) -> None:
+    """Per env: each predictor's test accuracy per seed (dots), mean with 95% t-interval,
+    the thesis's value (star) and the majority-class accuracy (dashed), per teacher mode."""
+    setup()
+    envs = list(dict.fromkeys(runs.env))
+    modes = [m for m in MODES if m in set(runs["mode"])]
+    predictors = [p for p in PREDICTORS if p in set(runs.predictor)]
+    fig, axes = plt.subplots(
+        1, len(envs), figsize=(3.4 * len(envs) + 0.6, 3.9), squeeze=False, sharey=False
+    )
+    summary = summary[summary.metric == "test_accuracy"]
+    width = 0.8 / max(len(predictors), 1)
+    for ax, env in zip(axes[0], envs, strict=True):
+        for g, mode in enumerate(modes):
+            for i, predictor in enumerate(predictors):
+                x = g + (i - (len(predictors) - 1) / 2) * width
+                seeds = runs[
+                    (runs.env == env) & (runs["mode"] == mode) & (runs.predictor == predictor)
+                ]
+                jitter = np.linspace(-0.25, 0.25, max(len(seeds), 1))[: len(seeds)] * width
+                ax.scatter(
+                    x + jitter,
+                    seeds.test_accuracy,
+                    s=12,
+                    color=colour(predictor, i),
+                    alpha=0.5,
+                    linewidth=0,
+                )
+                row = summary[
+                    (summary.env == env)
+                    & (summary["mode"] == mode)
+                    & (summary.predictor == predictor)
+                ]
+                if not row.empty:
+                    r = row.iloc[0]
+                    ax.errorbar(
+                        x,
+                        r["mean"],
+                        yerr=[[r["mean"] - r["t_low"]], [r["t_high"] - r["mean"]]]
+                        if np.isfinite(r["t_low"])
+                        else None,
+                        fmt="o",
+                        color=colour(predictor, i),
+                        capsize=3,
+                        markeredgecolor="black",
+                        label=predictor if (g == 0 and env == envs[0]) else None,
+                    )
+                pub = published[
+                    (published.env == env)
+                    & (published["mode"] == mode)
+                    & (published.predictor == predictor)
+                ]
+                if not pub.empty:
+                    ax.scatter(
+                        x,
+                        pub.test_accuracy.iloc[0],
+                        **PUBLISHED_MARKER,
+                        label="thesis (Table 4)" if (g, i, env) == (0, 0, envs[0]) else None,
+                    )
+            majority = teachers[(teachers.env == env) & (teachers["mode"] == mode)]
+            if not majority.empty:
+                ax.hlines(
+                    majority.majority_accuracy.mean(),
+                    g - 0.45,
+                    g + 0.45,
+                    colors="grey",
+                    linestyles="--",
+                    label="majority class" if (g == 0 and env == envs[0]) else None,
+                )
+        ax.set_xticks(range(len(modes)), [f"{m} teacher" for m in modes])
+        ax.set_xlim(-0.6, len(modes) - 0.4)
+        ax.set_title(env)
+        ax.set_ylabel("test accuracy (%)")
+    n = int(summary["n"].max()) if not summary.empty else 0
+    seeds = f"{n} seed" + ("s" if n != 1 else "")
+    fig.suptitle(f"Predicting the DQN teacher's action: mean and 95% interval over {seeds}")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), bbox_to_anchor=(0.5, -0.06))
+    fig.tight_layout()
+    save(fig, png)

@@ -1,0 +1,1 @@
+"""Reinforcement-learning agents: the DQN teacher and SAC."""

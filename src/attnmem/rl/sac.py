@@ -1,0 +1,360 @@
+"""Soft actor-critic as the thesis ran it (``faithful``) and as standard SAC (``clean``).
+
+Seed000 §3.3.  Both modes: batch 256, replay 100k, τ 0.005, lr 3e-4, one update per environment
+step, tanh-squashed Gaussian policy, twin critics with the minimum, soft target updates, 5-step
+returns.
+
+``faithful`` keeps every quirk of the two agents as they ran:
+  - OrthAdam (AMSGrad, wd 1e-4) for the actor, each critic and α; α is a raw scalar (init 0.2);
+  - log-probabilities are never summed over action dimensions: the critic target, the actor loss
+    and the α loss all work per dimension, with the entropy target -|A| per dimension;
+  - the n-step target bootstraps with γ¹, and the n-step window is never cleared at episode ends;
+  - MLP agent: critic loss 0.5·MSE, updates once the buffer holds more than 256 transitions, and
+    the first critic's target starts from its own random weights (never copied);
+  - attention agent: plain MSE, updates after 10,000 transitions, the policy loss is computed on
+    the *next* states with the next-actions sampled for the critic target, and the n-step reward
+    counts the newest reward twice (undiscounted the second time); its critics keep PyTorch's
+    default init.
+``clean`` is standard SAC for both actors: Adam, log α, log-probabilities summed, target -|A|,
+γⁿ bootstrap with the window flushed at episode ends (bootstrapping through truncation), 0.5·MSE
+for both critics, orthogonal critic init, correct targets, policy loss on the sampled states,
+and the same warm-up (uniform random actions, no updates) for both actors.
+
+Neither source says whether the faithful agents acted randomly before their first update; here
+they act with their policy from the first step (only updates wait), and ``done`` is
+terminated-or-truncated, as gym code of the time wrote it.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import deque
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from attnmem.optim import OrthAdam
+from attnmem.rl.sac_networks import AttentionActor, Critic, MLPActor, TwinCritic
+
+Mode = Literal["faithful", "clean"]
+ACTORS = ("mlp", "attention_split")
+ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
+
+
+@dataclass(frozen=True)
+class SACSettings:
+    mode: Mode = "clean"
+    actor: str = "mlp"
+    gamma: float = 0.99
+    tau: float = 0.005
+    batch: int = 256
+    replay: int = 100_000
+    n_step: int = 5
+    lr: float = 3e-4
+    weight_decay: float = 1e-4  # OrthAdam's, faithful mode only
+    alpha: float = 0.2
+    warmup: int | None = None  # None: faithful MLP 256, faithful attention and clean 10,000
+    frames: int = 5  # frame stack of the attention actor
+    hidden: tuple[int, ...] = (256,)
+    layer_norm: bool = True
+    activation: str = "gelu"
+
+    @property
+    def recurrent(self) -> bool:
+        return self.actor == "attention_split"
+
+    @property
+    def warmup_transitions(self) -> int:
+        if self.warmup is not None:
+            return self.warmup
+        return 256 if self.mode == "faithful" and self.actor == "mlp" else 10_000
+
+
+class Transition(NamedTuple):
+    state: Tensor
+    hidden: Tensor | None
+    action: Tensor
+    reward: float
+    next_state: Tensor
+    next_hidden: Tensor | None
+    terminated: bool
+    truncated: bool
+
+
+class Stored(NamedTuple):
+    """What the replay keeps: an n-step transition with its bootstrap factor."""
+
+    state: Tensor
+    hidden: Tensor | None
+    action: Tensor
+    reward: float
+    next_state: Tensor
+    next_hidden: Tensor | None
+    discount: float  # multiplies (min Q' - α log π') in the target; 0 after termination
+
+
+class NStep:
+    """Turns single steps into n-step transitions, in the faithful or the clean way."""
+
+    def __init__(self, settings: SACSettings):
+        self.n, self.gamma = settings.n_step, settings.gamma
+        self.faithful = settings.mode == "faithful"
+        self.double_count = self.faithful and settings.recurrent
+        self.window: deque[Transition] = deque(maxlen=self.n)
+
+    def _stored(self, items: list[Transition], discount: float) -> Stored:
+        reward = sum(self.gamma**i * t.reward for i, t in enumerate(items))
+        if self.double_count:
+            reward += items[-1].reward
+        first, last = items[0], items[-1]
+        return Stored(
+            first.state,
+            first.hidden,
+            first.action,
+            reward,
+            last.next_state,
+            last.next_hidden,
+            discount,
+        )
+
+    def push(self, t: Transition) -> list[Stored]:
+        self.window.append(t)
+        if self.faithful:  # never cleared; bootstraps with γ¹ whatever the window
+            if len(self.window) < self.n:
+                return []
+            done = t.terminated or t.truncated
+            return [self._stored(list(self.window), 0.0 if done else self.gamma)]
+        if t.terminated or t.truncated:
+            items = list(self.window)
+            self.window.clear()
+            out = []
+            for start in range(len(items)):
+                rest = items[start:]
+                discount = 0.0 if t.terminated else self.gamma ** len(rest)
+                out.append(self._stored(rest, discount))
+            return out
+        if len(self.window) < self.n:
+            return []
+        stored = self._stored(list(self.window), self.gamma**self.n)
+        self.window.popleft()
+        return [stored]
+
+    def state_dict(self) -> list[Transition]:
+        return list(self.window)
+
+    def load_state_dict(self, items: list) -> None:
+        self.window = deque((Transition(*t) for t in items), maxlen=self.n)
+
+
+class Replay:
+    """Preallocated ring buffer of n-step transitions."""
+
+    def __init__(self, capacity: int, state_shape, actions: int, context_shape=None):
+        self.capacity, self.size, self.position = capacity, 0, 0
+        self.fields: dict[str, Tensor] = {
+            "state": torch.zeros(capacity, *state_shape),
+            "action": torch.zeros(capacity, actions),
+            "reward": torch.zeros(capacity),
+            "next_state": torch.zeros(capacity, *state_shape),
+            "discount": torch.zeros(capacity),
+        }
+        if context_shape is not None:
+            self.fields["hidden"] = torch.zeros(capacity, *context_shape)
+            self.fields["next_hidden"] = torch.zeros(capacity, *context_shape)
+
+    def add(self, item: Stored) -> None:
+        i = self.position
+        for name, value in item._asdict().items():
+            if name in self.fields:
+                self.fields[name][i] = value if isinstance(value, Tensor) else float(value)
+        self.position = (i + 1) % self.capacity
+        self.size = min(self.size + 1, self.capacity)
+
+    def sample(self, batch: int, generator: torch.Generator) -> dict[str, Tensor]:
+        idx = torch.randint(0, self.size, (batch,), generator=generator)
+        return {name: values[idx] for name, values in self.fields.items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        # only the filled part: a checkpoint early in a run stays small
+        filled = min(self.size, self.capacity)
+        return {
+            "size": self.size,
+            "position": self.position,
+            "fields": {k: v[:filled].clone() for k, v in self.fields.items()},
+        }
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        self.size, self.position = saved["size"], saved["position"]
+        for name, values in saved["fields"].items():
+            self.fields[name][: values.shape[0]] = values
+
+
+def squashed_sample(mean: Tensor, log_std: Tensor) -> tuple[Tensor, Tensor]:
+    """tanh(N(mean, σ)) and its per-dimension log-probability."""
+    noise = torch.randn_like(mean)
+    action = torch.tanh(mean + log_std.exp() * noise)
+    log_prob = (
+        -0.5 * noise.square()
+        - log_std
+        - 0.5 * math.log(2 * math.pi)
+        - torch.log1p(-action.square() + 1e-6)
+    )
+    return action, log_prob
+
+
+class SAC(nn.Module):
+    """The agent: networks, optimizers, α, and one gradient update."""
+
+    def __init__(self, observations: int, actions: int, settings: SACSettings):
+        super().__init__()
+        s = self.settings = settings
+        self.faithful, self.actions = s.mode == "faithful", actions
+        activation = ACTIVATIONS[s.activation]
+        if s.recurrent:
+            self.actor: nn.Module = AttentionActor(observations, actions, s.frames)
+        else:
+            self.actor = MLPActor(observations, actions, s.hidden, s.layer_norm, activation)
+        critic = {
+            "hidden": s.hidden,
+            "layer_norm": s.layer_norm,
+            "activation": activation,
+            "orthogonal": not (self.faithful and s.recurrent),
+        }
+        self.critic = TwinCritic(observations + actions, **critic)
+        self.target = copy.deepcopy(self.critic)
+        if self.faithful and not s.recurrent:
+            # the source never copied critic1 into critic1_target: it starts from its own weights
+            self.target.q1 = Critic(observations + actions, **critic)
+        self.target.requires_grad_(False)
+        if self.faithful:
+            self.alpha = nn.Parameter(torch.tensor(s.alpha))
+
+            def make(params):
+                return OrthAdam(params, lr=s.lr, weight_decay=s.weight_decay, amsgrad=True)
+
+            self.optimizers = {
+                "actor": make(self.actor.parameters()),
+                "critic1": make(self.critic.q1.parameters()),
+                "critic2": make(self.critic.q2.parameters()),
+                "alpha": make([self.alpha]),
+            }
+        else:
+            self.log_alpha = nn.Parameter(torch.tensor(math.log(s.alpha)))
+            self.optimizers = {
+                "actor": torch.optim.Adam(self.actor.parameters(), lr=s.lr, foreach=True),
+                "critic": torch.optim.Adam(self.critic.parameters(), lr=s.lr, foreach=True),
+                "alpha": torch.optim.Adam([self.log_alpha], lr=s.lr),
+            }
+        self.target_entropy = -float(actions)
+        self.critic_scale = 1.0 if (self.faithful and s.recurrent) else 0.5
+        self._critic_params = list(self.critic.parameters())
+        self._target_params = list(self.target.parameters())
+
+    def alpha_value(self) -> Tensor:
+        return (self.alpha if self.faithful else self.log_alpha.exp()).detach()
+
+    def policy(self, state: Tensor, hidden: Tensor | None = None):
+        mean, log_std, context = self.actor(state, hidden)
+        action, log_prob = squashed_sample(mean, log_std)
+        if not self.faithful:
+            log_prob = log_prob.sum(-1, keepdim=True)
+        return action, log_prob, context
+
+    @torch.no_grad()
+    def act(self, state: Tensor, hidden: Tensor | None, deterministic: bool = False):
+        """One observation (or frame stack) -> (action, context for the next step)."""
+        hidden = hidden.unsqueeze(0) if hidden is not None else None
+        mean, log_std, context = self.actor(state.unsqueeze(0), hidden)
+        if deterministic:
+            action = torch.tanh(mean)
+        else:
+            action = squashed_sample(mean, log_std)[0]
+        return action[0], (context[0] if context is not None else None)
+
+    def _last(self, state: Tensor) -> Tensor:
+        """Critics see only the last frame of a stack."""
+        return state[:, -1] if self.settings.recurrent else state
+
+    def update(self, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+        """One gradient step of critics, actor and α; returns the (detached) losses."""
+        s, a, r = batch["state"], batch["action"], batch["reward"].unsqueeze(-1)
+        s2, discount = batch["next_state"], batch["discount"].unsqueeze(-1)
+        h, h2 = batch.get("hidden"), batch.get("next_hidden")
+        alpha = self.alpha_value()
+        on_next = self.faithful and self.settings.recurrent
+        if on_next:  # the next-actions are reused, with their gradient, by the policy loss
+            a2, logp2, _ = self.policy(s2, h2)
+        else:
+            with torch.no_grad():
+                a2, logp2, _ = self.policy(s2, h2)
+        with torch.no_grad():
+            q_next = self.target(self._last(s2), a2).min(0).values.unsqueeze(-1)
+            # faithful: logp2 is per dimension, so the target is (B, |A|) and broadcasts
+            target = r + discount * (q_next - alpha * logp2.detach())
+        q = self.critic(self._last(s), a).unsqueeze(-1)  # (2, B, 1)
+        critic_loss = self.critic_scale * (q - target).square().mean(dim=(1, 2)).sum()
+        critic_opts = [v for k, v in self.optimizers.items() if k.startswith("critic")]
+        for opt in critic_opts:
+            opt.zero_grad(set_to_none=True)
+        critic_loss.backward()
+        for opt in critic_opts:
+            opt.step()
+
+        if on_next:
+            states, new_action, log_prob = s2, a2, logp2
+        else:
+            new_action, log_prob, _ = self.policy(s, h)
+            states = s
+        q_pi = self.critic(self._last(states), new_action, frozen=True).min(0).values
+        actor_loss = (alpha * log_prob - q_pi.unsqueeze(-1)).mean()
+        self.optimizers["actor"].zero_grad(set_to_none=True)
+        actor_loss.backward()
+        self.optimizers["actor"].step()
+
+        entropy_gap = log_prob.detach() + self.target_entropy
+        if self.faithful:
+            alpha_loss = (-self.alpha * entropy_gap).mean()
+        else:
+            alpha_loss = -(self.log_alpha * entropy_gap).mean()
+        self.optimizers["alpha"].zero_grad(set_to_none=True)
+        alpha_loss.backward()
+        self.optimizers["alpha"].step()
+
+        with torch.no_grad():
+            torch._foreach_lerp_(self._target_params, self._critic_params, self.settings.tau)
+        return {
+            "critic_loss": critic_loss.detach(),
+            "actor_loss": actor_loss.detach(),
+            "alpha": self.alpha_value(),
+        }
+
+    def checkpoint(self) -> dict[str, Any]:
+        return {
+            "modules": self.state_dict(),
+            "optimizers": {k: v.state_dict() for k, v in self.optimizers.items()},
+        }
+
+    def restore(self, saved: dict[str, Any]) -> None:
+        self.load_state_dict(saved["modules"])
+        for name, opt in self.optimizers.items():
+            opt.load_state_dict(saved["optimizers"][name])
+
+
+class FrameStack:
+    """The attention actor's last ``frames`` observations; a reset fills it with the first."""
+
+    def __init__(self, frames: int):
+        self.frames: deque[Tensor] = deque(maxlen=frames)
+
+    def reset(self, observation: np.ndarray) -> Tensor:
+        first = torch.as_tensor(observation, dtype=torch.float32)
+        self.frames.extend([first] * self.frames.maxlen)  # type: ignore[list-item]
+        return torch.stack(list(self.frames))
+
+    def push(self, observation: np.ndarray) -> Tensor:
+        self.frames.append(torch.as_tensor(observation, dtype=torch.float32))
+        return torch.stack(list(self.frames))

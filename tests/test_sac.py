@@ -1,0 +1,152 @@
+"""SAC (seed000 §3.3): n-step quirks, networks, both modes' updates, and a run's resume."""
+
+import json
+
+import pytest
+import torch
+
+from attnmem.rl.sac import SAC, NStep, Replay, SACSettings, Stored, Transition
+from attnmem.rl.sac_networks import TwinCritic
+from attnmem.train.sac import SACRun, train
+
+
+def _step(reward, terminated=False, truncated=False, k=0):
+    s = torch.full((2,), float(k))
+    return Transition(s, None, torch.zeros(1), reward, s + 1, None, terminated, truncated)
+
+
+def test_faithful_nstep_never_clears_and_bootstraps_with_gamma_one():
+    nstep = NStep(SACSettings(mode="faithful", n_step=3, gamma=0.5))
+    assert nstep.push(_step(1.0, k=0)) == [] and nstep.push(_step(2.0, k=1)) == []
+    (first,) = nstep.push(_step(4.0, terminated=True, k=2))
+    assert first.reward == 1 + 0.5 * 2 + 0.25 * 4 and first.discount == 0.0
+    assert first.state[0] == 0 and first.next_state[0] == 3
+    # the episode ended, but the window carries on into the next one
+    (second,) = nstep.push(_step(8.0, k=10))
+    assert second.reward == 2 + 0.5 * 4 + 0.25 * 8 and second.discount == 0.5  # γ¹, not γ³
+
+
+def test_faithful_attention_nstep_counts_the_newest_reward_twice():
+    nstep = NStep(SACSettings(mode="faithful", actor="attention_split", n_step=2, gamma=0.5))
+    nstep.push(_step(1.0))
+    (stored,) = nstep.push(_step(2.0))
+    assert stored.reward == 1 + 0.5 * 2 + 2
+
+
+def test_clean_nstep_flushes_at_episode_ends():
+    nstep = NStep(SACSettings(mode="clean", n_step=3, gamma=0.5))
+    nstep.push(_step(1.0, k=0))
+    nstep.push(_step(2.0, k=1))
+    (full,) = nstep.push(_step(4.0, k=2))
+    assert full.reward == 1 + 1 + 1 and full.discount == 0.125  # γ³
+    flushed = nstep.push(_step(8.0, truncated=True, k=3))  # window: rewards 2, 4, 8
+    assert [t.reward for t in flushed] == [2 + 2 + 2, 4 + 4, 8]
+    assert [t.discount for t in flushed] == [0.125, 0.25, 0.5]  # truncation: bootstrap
+    nstep.push(_step(1.0, k=4))
+    (only,) = nstep.push(_step(1.0, terminated=True, k=5))[-1:]
+    assert only.discount == 0.0 and nstep.push(_step(1.0, k=6)) == []
+
+
+def test_twin_critic_equals_two_separate_critics():
+    torch.manual_seed(0)
+    twin = TwinCritic(5)
+    state, action = torch.randn(7, 3), torch.randn(7, 2)
+    x = torch.cat([state, action], dim=1)
+    both = twin(state, action)
+    assert torch.allclose(both[0], twin.q1.net(x)[:, 0], atol=1e-6)
+    assert torch.allclose(both[1], twin.q2.net(x)[:, 0], atol=1e-6)
+    action.requires_grad_(True)
+    twin(state, action, frozen=True).sum().backward()
+    assert action.grad is not None and all(p.grad is None for p in twin.parameters())
+
+
+@pytest.mark.parametrize("mode", ["faithful", "clean"])
+@pytest.mark.parametrize("actor", ["mlp", "attention_split"])
+def test_update_moves_every_network(mode, actor):
+    torch.manual_seed(0)
+    settings = SACSettings(mode=mode, actor=actor, batch=8)
+    agent = SAC(4, 2, settings)
+    shape = (settings.frames, 4) if settings.recurrent else (4,)
+    context = agent.actor.context_shape if settings.recurrent else None
+    replay = Replay(32, shape, 2, context)
+    for _ in range(32):
+        replay.add(
+            Stored(
+                torch.randn(shape),
+                torch.randn(context) if context else None,
+                torch.rand(2) * 2 - 1,
+                1.0,
+                torch.randn(shape),
+                torch.randn(context) if context else None,
+                0.99,
+            )
+        )
+    before = {k: v.clone() for k, v in agent.state_dict().items()}
+    losses = agent.update(replay.sample(8, torch.Generator().manual_seed(0)))
+    assert all(torch.isfinite(v) for v in losses.values())
+    after = agent.state_dict()
+    for prefix in ("actor.", "critic.q1.", "critic.q2.", "target.q1.", "target.q2."):
+        moved = [k for k in after if k.startswith(prefix) and not torch.equal(after[k], before[k])]
+        assert moved, f"{prefix} did not change"
+    alpha = "alpha" if mode == "faithful" else "log_alpha"
+    assert not torch.equal(after[alpha], before[alpha])
+
+
+def test_faithful_mlp_target_starts_uncopied():
+    torch.manual_seed(0)
+    faithful = SAC(4, 2, SACSettings(mode="faithful"))
+    assert not torch.equal(faithful.target.q1.net[0].weight, faithful.critic.q1.net[0].weight)
+    assert torch.equal(faithful.target.q2.net[0].weight, faithful.critic.q2.net[0].weight)
+    clean = SAC(4, 2, SACSettings(mode="clean"))
+    assert torch.equal(clean.target.q1.net[0].weight, clean.critic.q1.net[0].weight)
+    assert faithful.settings.warmup_transitions == 256
+    assert SACSettings(mode="faithful", actor="attention_split").warmup_transitions == 10_000
+
+
+TINY = dict(
+    steps=120,
+    max_episode_steps=30,
+    warmup=20,
+    replay=200,
+    batch=16,
+    reward_every=20,
+    eval_every=60,
+    final_points=2,
+    checkpoint_every=30,
+    log_every=20,
+)
+
+
+@pytest.mark.parametrize(("mode", "actor"), [("faithful", "mlp"), ("clean", "attention_split")])
+def test_run_resumes_to_the_same_bytes(tmp_path, mode, actor):
+    run = SACRun("HalfCheetah-v5", mode, actor, 0, **TINY)
+    final = train(run, tmp_path / "straight")
+    assert final["status"] == "ok" and final["metrics"]["steps"] == 120
+    assert final["metrics"]["episodes"] == 4 and final["metrics"]["final_eval"] is not None
+    # killed right after the checkpoint at step 60 (replay, RNGs, env state, frame stack...)
+    assert train(run, tmp_path / "killed", stop_after=60) is None
+    assert (tmp_path / "killed" / "checkpoint.pt").exists()
+    assert not (tmp_path / "killed" / "final.json").exists()
+    resumed = train(run, tmp_path / "killed")
+    assert resumed == final
+    for name in ("metrics.csv", "final.json"):
+        assert (tmp_path / "killed" / name).read_bytes() == (
+            tmp_path / "straight" / name
+        ).read_bytes()
+    rows = (tmp_path / "straight" / "metrics.csv").read_text().splitlines()
+    assert sum(",train,reward," in r for r in rows) == 6
+    assert sum(",eval,return," in r for r in rows) == 2
+
+
+def test_checkpoint_of_other_settings_is_ignored(tmp_path):
+    run = SACRun("HalfCheetah-v5", "clean", "mlp", 0, **TINY)
+    train(run, tmp_path, stop_after=30)
+    other = SACRun("HalfCheetah-v5", "clean", "mlp", 0, **{**TINY, "steps": 60})
+    final = train(other, tmp_path)
+    assert final["metrics"]["steps"] == 60
+    assert json.loads((tmp_path / "final.json").read_text())["config"]["steps"] == 60
+
+
+def test_unknown_env_fails_clearly(tmp_path):
+    with pytest.raises(ValueError, match="allowed: \\['HalfCheetah-v5', 'Walker2d-v5'\\]"):
+        train(SACRun("Hopper-v5", "clean", "mlp", 0, **TINY), tmp_path)

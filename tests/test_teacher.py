@@ -1,0 +1,171 @@
+"""The teacher study: DQN teacher (faithful and clean), rollouts, windows, predictors, aggregate."""
+
+import json
+
+import pytest
+import torch
+from torch import nn
+
+from attnmem.rl.dqn import Replay, rollout, td_target, windows
+from attnmem.train.teacher import (
+    PredictorRun,
+    TeacherRun,
+    batch_streams,
+    make_teacher,
+    train_predictor,
+)
+from conftest import REPO
+
+
+class FixedQ(nn.Module):
+    """A Q-function with a readable greedy action: 1 when the observation's feature ``k`` > 0."""
+
+    def __init__(self, k: int, actions: int = 2):
+        super().__init__()
+        self.k, self.actions = k, actions
+        self.dummy = nn.Linear(1, 1)
+
+    def forward(self, x):
+        q = torch.zeros(x.shape[0], self.actions)
+        q[:, 1] = x[:, self.k]
+        return q
+
+
+def test_faithful_target_bootstraps_from_the_argmax_index():
+    q = FixedQ(0, actions=3)
+    next_states = torch.tensor([[5.0], [-5.0]])
+    rewards, terminal = torch.tensor([1.0, 1.0]), torch.tensor([0.0, 1.0])
+    faithful = td_target(q, rewards, next_states, terminal, 0.5, "faithful")
+    clean = td_target(q, rewards, next_states, terminal, 0.5, "clean")
+    # state 0: Q = (0, 5, 0): argmax index 1, max 5;  state 1 is terminal
+    assert faithful.tolist() == [1.0 + 0.5 * 1, 1.0]
+    assert clean.tolist() == [1.0 + 0.5 * 5, 1.0]
+
+
+def test_rollout_labels_faithful_lag_and_clean():
+    q = FixedQ(2)  # CartPole: push right when the pole leans right
+    states, labels, _ = rollout(q, "CartPole-v1", 300, "faithful", seed=3)
+    greedy = (states[:, 2] > 0).long()
+    assert torch.equal(labels[1:], greedy[:-1])  # the action at s_k is greedy(s_{k-1})
+    states, labels, _ = rollout(q, "CartPole-v1", 300, "clean", seed=3)
+    assert torch.equal(labels, (states[:, 2] > 0).long())
+
+
+def test_faithful_ignores_truncation():
+    """MountainCar with one fixed action never reaches the goal: only truncation could end it."""
+
+    class Always(nn.Module):
+        def forward(self, x):
+            return torch.tensor([[0.0, 0.0, 1.0]]).expand(x.shape[0], -1)
+
+    _, _, faithful = rollout(Always(), "MountainCar-v0", 450, "faithful", seed=0)
+    _, _, clean = rollout(Always(), "MountainCar-v0", 450, "clean", seed=0)
+    assert faithful == [] and clean == [-200.0, -200.0]
+
+
+def test_windows_cut_and_label():
+    states = torch.arange(25.0).unsqueeze(1)
+    labels = torch.arange(25)
+    x, y = windows(states, labels, 10)
+    assert x.shape == (2, 10, 1) and y.tolist() == [9, 19]
+    assert x[1, 0, 0] == 10
+
+
+def test_replay_ring_buffer():
+    replay = Replay(3, 1)
+    for i in range(5):
+        replay.add([i], i % 2, float(i), [i + 1], i == 4)
+    assert replay.size == 3 and sorted(replay.states[:, 0].tolist()) == [2.0, 3.0, 4.0]
+    states, actions, rewards, nexts, terminal = replay.sample(64, torch.Generator().manual_seed(0))
+    assert torch.equal(nexts[:, 0], states[:, 0] + 1) and torch.equal(rewards, states[:, 0])
+    assert torch.equal(actions, states[:, 0].long() % 2)
+    assert torch.equal(terminal, (states[:, 0] == 4).float())
+
+
+TINY_TEACHER = dict(steps=300, replay=200, batch=32, train_rollout=400, test_rollout=400)
+TINY_PREDICTOR = dict(epochs=1, steps_per_epoch=3, batch=16, test_batches=2, hidden=32)
+
+
+@pytest.fixture(scope="module")
+def teacher_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("teacher")
+    make_teacher(TeacherRun("CartPole-v1", "clean", 0, log_every=50, **TINY_TEACHER), out)
+    return out
+
+
+def test_teacher_files_and_label_distribution(teacher_dir):
+    final = json.loads((teacher_dir / "final.json").read_text())
+    metrics = final["metrics"]
+    assert final["status"] == "ok" and metrics["train_windows"] == metrics["test_windows"] == 40
+    assert sum(metrics["label_fractions_test"]) == pytest.approx(1.0)
+    data = torch.load(teacher_dir / "dataset.pt")
+    assert data["train_x"].shape == (40, 10, 4) and data["actions"] == 2
+    expected = (data["test_y"] == torch.bincount(data["train_y"]).argmax()).double().mean() * 100
+    assert metrics["majority_accuracy"] == pytest.approx(expected.item())
+    rows = (teacher_dir / "metrics.csv").read_text()
+    assert "train,episode_return" in rows and "rollout_train,episode_return" in rows
+
+
+def test_teacher_is_deterministic(teacher_dir, tmp_path):
+    make_teacher(TeacherRun("CartPole-v1", "clean", 0, log_every=50, **TINY_TEACHER), tmp_path)
+    for name in ("metrics.csv", "final.json"):
+        assert (tmp_path / name).read_bytes() == (teacher_dir / name).read_bytes()
+    first, second = torch.load(teacher_dir / "dataset.pt"), torch.load(tmp_path / "dataset.pt")
+    assert all(torch.equal(first[k], second[k]) for k in ("train_x", "train_y", "test_y"))
+
+
+@pytest.mark.parametrize("predictor", ["attention_split", "lstm", "transformer"])
+def test_predictor_run_files_and_determinism(teacher_dir, tmp_path, predictor):
+    run = PredictorRun("CartPole-v1", "clean", predictor, 0, **TINY_PREDICTOR)
+    final = train_predictor(run, teacher_dir / "dataset.pt", tmp_path / "a")
+    assert final["status"] == "ok" and 0 <= final["metrics"]["test_accuracy"] <= 100
+    assert final["metrics"]["train_steps"] == 3
+    train_predictor(run, teacher_dir / "dataset.pt", tmp_path / "b")
+    for name in ("metrics.csv", "final.json"):
+        assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
+
+
+def test_predictors_of_a_seed_share_their_batches():
+    def draws(run):
+        train, test = batch_streams(run)
+        return torch.randperm(100, generator=train), torch.randperm(100, generator=test)
+
+    a = draws(PredictorRun("CartPole-v1", "clean", "lstm", 0))
+    b = draws(PredictorRun("CartPole-v1", "clean", "attention_split", 0))
+    c = draws(PredictorRun("CartPole-v1", "clean", "lstm", 1))
+    assert all(torch.equal(x, y) for x, y in zip(a, b, strict=True))
+    assert not torch.equal(a[0], c[0])
+
+
+def test_short_rollout_fails_clearly(teacher_dir, tmp_path):
+    run = PredictorRun("CartPole-v1", "clean", "lstm", 0, **{**TINY_PREDICTOR, "batch": 32})
+    with pytest.raises(ValueError, match="fewer than the batch of 32"):
+        train_predictor(run, teacher_dir / "dataset.pt", tmp_path)
+
+
+def test_aggregate_and_tables(teacher_dir, tmp_path):
+    import pandas as pd
+    import yaml
+
+    from attnmem.studies.teacher import aggregate_study, write_tables
+
+    run_dirs = []
+    for predictor in ("attention_split", "lstm"):
+        for seed in (0, 1):
+            out = tmp_path / "runs" / predictor / f"seed{seed}"
+            run = PredictorRun("CartPole-v1", "clean", predictor, seed, **TINY_PREDICTOR)
+            train_predictor(run, teacher_dir / "dataset.pt", out)
+            run_dirs.append(out)
+    out = {
+        k: tmp_path / f"{k}.csv" for k in ("runs", "teachers", "summary", "curves", "comparisons")
+    }
+    specs = [{"axis": "predictor", "a": "attention_split", "b": "lstm"}]
+    stats = {"confidence": 0.95, "n_resamples": 199, "random_state": 0}
+    aggregate_study(run_dirs, [teacher_dir], specs, stats, out)
+    comparisons = pd.read_csv(out["comparisons"])
+    assert comparisons.loc[0, "n_pairs"] == 2 and comparisons.loc[0, "env"] == "CartPole-v1"
+    assert set(pd.read_csv(out["summary"]).metric) == {"test_accuracy", "train_steps"}
+    published = yaml.safe_load((REPO / "config" / "claims.yaml").read_text())["published"]
+    write_tables(out["summary"], out["teachers"], published, tmp_path / "t.md", tmp_path / "t.tex")
+    table = (tmp_path / "t.md").read_text()
+    assert "95.07" in table and "majority class" in table
