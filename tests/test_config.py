@@ -10,6 +10,9 @@ import yaml
 from attnmem.config_check import ConfigError, validate
 from attnmem.data.catalog import VARIANTS
 from attnmem.models.plastic import NETWORKS
+from attnmem.models.predictors import PREDICTORS
+from attnmem.rl import dqn, sac
+from attnmem.train import sac as sac_run
 from attnmem.models.vision import ARCHITECTURES
 from attnmem.optim import OPTIMIZERS
 from conftest import REPO, snakemake
@@ -28,6 +31,13 @@ def test_schema_names_match_the_library_registries():
     assert set(optim["optimizers"]["items"]["enum"]) == set(OPTIMIZERS)
     plasticity = yaml.safe_load(SCHEMA.read_text())["$defs"]["plasticity"]["properties"]
     assert set(plasticity["networks"]["items"]["enum"]) == set(NETWORKS)
+    defs = yaml.safe_load(SCHEMA.read_text())["$defs"]
+    teacher, rl = defs["teacher"]["properties"], defs["sac"]["properties"]
+    assert set(teacher["envs"]["items"]["enum"]) == set(dqn.ENVS)
+    assert set(teacher["predictors"]["items"]["enum"]) == set(PREDICTORS)
+    assert set(defs["modes"]["items"]["enum"]) == set(dqn.MODES)
+    assert set(rl["envs"]["items"]["enum"]) == set(sac_run.ENVS) == set(rl["steps"]["properties"])
+    assert set(rl["actors"]["items"]["enum"]) == set(sac.ACTORS)
 
 
 @pytest.mark.parametrize("name", ["config", "smoke", "paper"])
@@ -51,6 +61,18 @@ def test_default_config_meets_its_promises():
     assert paper["mode"] == "faithful" and paper["stage_cap"] == 1_000_000
     assert paper["acc_num"] == 5 and paper["acc_threshold"] == 0.99
     assert set(paper["networks"]) == set(NETWORKS) and len(paper["seeds"]) >= 3
+    # teacher and sac: every env, mode and model with >= 5 / >= 3 seeds; the thesis's budgets
+    for name in ("config", "paper"):
+        teacher, rl = load(name)["studies"]["teacher"], load(name)["studies"]["sac"]
+        assert set(teacher["envs"]) == set(dqn.ENVS) and set(teacher["modes"]) == set(dqn.MODES)
+        assert set(teacher["predictors"]) == set(PREDICTORS) and len(teacher["seeds"]) >= 5
+        assert set(rl["envs"]) == set(sac_run.ENVS) and set(rl["modes"]) == set(dqn.MODES)
+        assert set(rl["actors"]) == set(sac.ACTORS) and len(rl["seeds"]) >= 3
+    teacher, rl = load("paper")["studies"]["teacher"], load("paper")["studies"]["sac"]
+    assert teacher["dqn"]["steps"] == 40_000 and teacher["rollout"]["train"] == 20_000
+    assert teacher["predictor"]["epochs"] * teacher["predictor"]["steps_per_epoch"] == 820
+    assert rl["steps"] == {"HalfCheetah-v5": 3_000_000, "Walker2d-v5": 1_000_000}
+    assert rl["warmup"] == {"faithful": {"mlp": 256, "attention_split": 10_000}, "clean": 10_000}
 
 
 def broken(edit) -> dict:
@@ -104,6 +126,22 @@ CASES = {
         lambda c: c["studies"]["plasticity"]["mechanism"].update(size=100),
         ["studies.plasticity.mechanism.size", "100", "studies.plasticity.sizes"],
     ),
+    "unknown teacher env": (
+        lambda c: c["studies"]["teacher"].update(envs=["Pong-v5"]),
+        ["studies.teacher.envs[0]", "'Pong-v5'", "CartPole-v1"],
+    ),
+    "teacher rollout too short": (
+        lambda c: c["studies"]["teacher"]["rollout"].update(test=200),
+        ["studies.teacher.rollout.test", "200 steps give 20 windows", "at least 320 steps"],
+    ),
+    "unknown actor": (
+        lambda c: c["studies"]["sac"].update(actors=["transformer"]),
+        ["studies.sac.actors[0]", "'transformer'", "attention_split", "mlp"],
+    ),
+    "sac env without a budget": (
+        lambda c: c["studies"]["sac"].update(envs=["HalfCheetah-v5", "Walker2d-v5"]),
+        ["studies.sac.steps", "'Walker2d-v5'"],
+    ),
     "dataset not on disk": (
         lambda c: c["studies"]["optim"].update(datasets=["svhn"]),
         ["'svhn'", "train_32x32.mat", "data_root", "download: true"],
@@ -125,7 +163,14 @@ def test_bad_config_gets_one_clear_message(case, tmp_path):
 
 
 @pytest.mark.parametrize(
-    "case", ["unknown optimizer", "negative seed", "dataset not on disk", "unknown network"]
+    "case",
+    [
+        "unknown optimizer",
+        "negative seed",
+        "dataset not on disk",
+        "unknown network",
+        "teacher rollout too short",
+    ],
 )
 def test_snakemake_rejects_bad_config_before_any_job(case, tmp_path):
     config = broken(CASES[case][0])

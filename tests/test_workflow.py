@@ -101,9 +101,26 @@ def test_smoke_dag_makes_every_output(smoke_run):
     assert "published Max R" in (results / "tables" / "plasticity.md").read_text()
     assert "plasticity.table1" in claims and "plasticity.m_beats_a" in claims
     assert "50: memo_MA vs memo_AA" in claims
+    # the teacher study: 1 env x 1 mode x 3 predictors x 1 seed, one shared teacher
+    teacher = results / "teacher"
+    for name in ("runs.csv", "teachers.csv", "summary.csv", "curves.csv", "comparisons.csv"):
+        assert (teacher / name).stat().st_size > 0
+    assert len(list((teacher / "teachers").glob("*/*/seed*/dataset.pt"))) == 1
+    assert len(list((teacher / "runs").glob("*/*/*/seed*/final.json"))) == 3
+    assert (figures / "teacher" / "accuracy.png").stat().st_size > 10_000
+    assert "majority class" in (results / "tables" / "teacher.md").read_text()
+    assert "teacher.as_beats_lstm.clean" in claims and "teacher.table4" in claims
+    # the SAC study: 1 env x 2 modes x 2 actors x 1 seed
+    assert len(list((results / "sac" / "runs").glob("*/*/*/seed*/actor.pt"))) == 4
+    for name in ("runs.csv", "summary.csv", "curves.csv", "comparisons.csv"):
+        assert (results / "sac" / name).stat().st_size > 0
+    for stem in ("reward", "eval_return"):
+        assert (figures / "sac" / f"{stem}.png").stat().st_size > 10_000
+    assert "sac.halfcheetah_attention_beats_mlp.faithful" in claims
     # every rule leaves a log and a benchmark
-    assert len(list(results.glob("**/logs/**/*.log"))) >= 12 + 6 + 5
-    assert len(list(results.glob("**/benchmarks/**/*.tsv"))) >= 12 + 6 + 5
+    expected = 12 + 6 + 5 + (4 + 3) + (4 + 3)
+    assert len(list(results.glob("**/logs/**/*.log"))) >= expected
+    assert len(list(results.glob("**/benchmarks/**/*.tsv"))) >= expected
 
 
 def test_second_run_on_one_core_is_byte_identical(smoke_run, tmp_path):

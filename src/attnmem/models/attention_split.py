@@ -122,11 +122,15 @@ class AttentionSplit(nn.Module):
         encoded = F.gelu(self.norm_in(self._heads(x)))
         context_in = self._hidden(hidden, b, t) if hidden is not None else None
         gain = self.cells.sum(dim=1).unsqueeze(-1)  # one scalar per head, (h, 1)
+        masks = self._dropout_masks(x, t, b)
         memory = x.new_zeros(b, self.heads, self.width)
         steps, contexts = [], []
         for i in range(t):
             mixed = memory if context_in is None else memory + context_in[:, i]
-            gated = self.dropout(F.gelu(gain * self.dropout(mixed)))
+            if masks is None:
+                gated = F.gelu(gain * mixed)
+            else:
+                gated = F.gelu(gain * (mixed * masks[i, 0])) * masks[i, 1]
             summed = encoded[:, i] + gated
             steps.append(F.gelu(self.norm_cell(summed)))
             memory = F.selu(summed)
@@ -137,6 +141,18 @@ class AttentionSplit(nn.Module):
         if flat:
             return out.squeeze(1), context.squeeze(1)
         return out, context
+
+    def _dropout_masks(self, x: Tensor, t: int, b: int) -> Tensor | None:
+        """Both dropouts of every step, drawn at once: (T, 2, B, h, k) of 0 or 1/(1-p).
+
+        Same distribution as two nn.Dropout calls per step, but one draw of uniforms instead of
+        2T Bernoulli calls (several times faster on the CPU, where dropout dominated the layer).
+        """
+        p = self.dropout.p
+        if not self.training or p == 0:
+            return None
+        keep = torch.rand(t, 2, b, self.heads, self.width, device=x.device, dtype=x.dtype) >= p
+        return keep.to(x.dtype).mul_(1 / (1 - p))
 
     def _linear_stage(self, y: Tensor) -> Tensor:
         return F.gelu(self.last(y))

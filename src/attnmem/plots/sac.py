@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from attnmem.plots.style import colour, plt, save, setup
 
@@ -37,20 +38,28 @@ def curves(
             for i, actor in enumerate(a for a in ACTORS if a in set(cell.actor)):
                 line = cell[cell.actor == actor].sort_values("step")
                 n = int(line["n"].max())
+                few = len(line) <= 12  # a few points read better as markers with error bars
+                low, high = line.low.fillna(line["mean"]), line.high.fillna(line["mean"])
+                # side by side rather than on top of each other
+                x = line.step + ((i - 0.5) * 0.02 * data.step.max() if few else 0)
                 ax.plot(
-                    line.step,
+                    x,
                     line["mean"],
                     color=colour(actor, i),
-                    label=f"{LABELS.get(actor, actor)} (n={n})",
+                    marker="o" if few else None,
+                    ms=4,
+                    label=f"{LABELS.get(actor, actor)}, mean and 95% band (n={n} seeds)",
                 )
-                ax.fill_between(
-                    line.step,
-                    line.low.fillna(line["mean"]),
-                    line.high.fillna(line["mean"]),
-                    color=colour(actor, i),
-                    alpha=0.2,
-                    linewidth=0,
-                )
+                if few:
+                    ax.errorbar(
+                        x,
+                        line["mean"],
+                        yerr=[line["mean"] - low, high - line["mean"]],
+                        fmt="none",
+                        ecolor=colour(actor, i),
+                        capsize=3,
+                    )
+                ax.fill_between(x, low, high, color=colour(actor, i), alpha=0.2, linewidth=0)
                 if published is not None and not line.empty:
                     pub = published[
                         (published.env == env)
@@ -63,13 +72,28 @@ def curves(
                             color=colour(actor, i),
                             ls=":",
                             lw=1.2,
-                            label=f"thesis, {LABELS.get(actor, actor)} (late-run mean)",
+                            label=f"thesis, {LABELS.get(actor, actor)}: late-run mean (v4)",
                         )
+            ax.set_xlim(0, data.step.max() * 1.05)
             ax.set_title(f"{env}, {mode}")
             ax.set_xlabel("environment steps")
             ax.set_ylabel(ylabel)
-            ax.ticklabel_format(axis="x", style="sci", scilimits=(0, 3))
-            ax.legend(fontsize=8, loc="best")
-    fig.suptitle(f"SAC: {ylabel}, mean and 95% band over seeds")
+            ax.xaxis.set_major_formatter(FuncFormatter(_steps))
+    fig.suptitle(f"SAC: {ylabel}, faithful and clean side by side")
+    handles = {}
+    for ax in axes.flat:
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
     fig.tight_layout()
+    fig.legend(
+        handles.values(), handles.keys(), loc="upper center", ncol=2, bbox_to_anchor=(0.5, 0.0)
+    )
     save(fig, png)
+
+
+def _steps(value: float, _position) -> str:
+    """1500 -> 1.5k, 3000000 -> 3M."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"

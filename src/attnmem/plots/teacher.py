@@ -92,6 +92,8 @@ def accuracy(
         ax.set_xlim(-0.6, len(modes) - 0.4)
         ax.set_title(env)
         ax.set_ylabel("test accuracy (%)")
+        # a t-interval of values near 100% can reach past it; accuracy cannot
+        ax.set_ylim(top=min(ax.get_ylim()[1], 101.5))
     n = int(summary["n"].max()) if not summary.empty else 0
     seeds = f"{n} seed" + ("s" if n != 1 else "")
     fig.suptitle(f"Predicting the DQN teacher's action: mean and 95% interval over {seeds}")

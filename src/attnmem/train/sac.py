@@ -60,6 +60,10 @@ class SACRun:
     checkpoint_every: int = 50_000
     log_every: int = 5000
     max_episode_steps: int | None = None  # None: the environment's own limit (1000)
+    # network shape: the spec's by default; the benchmark matches Stable-Baselines3's with these
+    hidden: tuple[int, ...] = (256,)
+    layer_norm: bool = True
+    activation: str = "gelu"
 
     @property
     def cell(self) -> str:
