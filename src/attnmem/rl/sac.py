@@ -245,9 +245,9 @@ class SAC(nn.Module):
         else:
             self.log_alpha = nn.Parameter(torch.tensor(math.log(s.alpha)))
             self.optimizers = {
-                "actor": torch.optim.Adam(self.actor.parameters(), lr=s.lr, foreach=True),
-                "critic": torch.optim.Adam(self.critic.parameters(), lr=s.lr, foreach=True),
-                "alpha": torch.optim.Adam([self.log_alpha], lr=s.lr),
+                "actor": torch.optim.Adam(self.actor.parameters(), lr=s.lr, fused=True),
+                "critic": torch.optim.Adam(self.critic.parameters(), lr=s.lr, fused=True),
+                "alpha": torch.optim.Adam([self.log_alpha], lr=s.lr, fused=True),
             }
         self.target_entropy = -float(actions)
         self.critic_scale = 1.0 if (self.faithful and s.recurrent) else 0.5
