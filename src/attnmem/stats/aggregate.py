@@ -44,6 +44,21 @@ def load_runs(run_dirs: Iterable[str | Path], axes: Sequence[str]) -> list[RunRe
     return sorted(runs, key=lambda r: (r.cell, r.seed))
 
 
+def run_table(runs: Sequence[RunResult], axes: Sequence[str], metrics: Sequence[str]):
+    """runs.csv: one row per run with its cell, seed, status and final metrics."""
+    return pd.DataFrame(
+        [
+            {
+                **dict(zip(axes, r.cell, strict=True)),
+                "seed": r.seed,
+                "status": r.status,
+                **{m: r.metrics.get(m) for m in metrics},
+            }
+            for r in runs
+        ]
+    )
+
+
 def _ok_values(runs: Iterable[RunResult], metric: str) -> dict[int, float]:
     return {
         r.seed: float(r.metrics[metric])

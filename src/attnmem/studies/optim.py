@@ -48,19 +48,8 @@ def aggregate_study(
 ) -> None:
     """Write runs.csv, summary.csv, curves.csv and comparisons.csv."""
     runs = aggregate.load_runs(run_dirs, AXES)
-    per_run = pd.DataFrame(
-        [
-            {
-                **dict(zip(AXES, r.cell, strict=True)),
-                "seed": r.seed,
-                "status": r.status,
-                **{m: r.metrics.get(m) for m in METRICS},
-            }
-            for r in runs
-        ]
-    )
     confidence = stats["confidence"]
-    aggregate.write_table(out["runs"], per_run)
+    aggregate.write_table(out["runs"], aggregate.run_table(runs, AXES, METRICS))
     aggregate.write_table(
         out["summary"],
         aggregate.summarise(

@@ -60,18 +60,8 @@ def aggregate_study(
     """Write runs.csv, summary.csv, curves.csv and comparisons.csv."""
     runs = aggregate.load_runs(run_dirs, AXES)
     confidence, n_boot, rng = stats["confidence"], stats["n_resamples"], stats["random_state"]
-    per_run = pd.DataFrame(
-        [
-            {
-                **dict(zip(AXES, r.cell, strict=True)),
-                "seed": r.seed,
-                "status": r.status,
-                **{m: r.metrics.get(m) for m in (*METRICS, "episodes", "steps")},
-            }
-            for r in runs
-        ]
-    )
-    aggregate.write_table(out["runs"], per_run)
+    columns = (*METRICS, "episodes", "steps")
+    aggregate.write_table(out["runs"], aggregate.run_table(runs, AXES, columns))
     aggregate.write_table(
         out["summary"], aggregate.summarise(runs, AXES, METRICS, confidence, n_boot, rng)
     )

@@ -61,18 +61,7 @@ def aggregate_study(
     """Write runs.csv, teachers.csv, summary.csv, curves.csv and comparisons.csv."""
     runs = aggregate.load_runs(run_dirs, AXES)
     confidence, n_boot, rng = stats["confidence"], stats["n_resamples"], stats["random_state"]
-    per_run = pd.DataFrame(
-        [
-            {
-                **dict(zip(AXES, r.cell, strict=True)),
-                "seed": r.seed,
-                "status": r.status,
-                **{m: r.metrics.get(m) for m in (*METRICS, "train_steps")},
-            }
-            for r in runs
-        ]
-    )
-    aggregate.write_table(out["runs"], per_run)
+    aggregate.write_table(out["runs"], aggregate.run_table(runs, AXES, (*METRICS, "train_steps")))
     teachers = []
     for directory in map(Path, teacher_dirs):
         final = json.loads((directory / "final.json").read_text())
