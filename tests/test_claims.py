@@ -94,3 +94,36 @@ def test_evaluate_builds_cell_and_overall_rows():
     assert overall["cell"].startswith("overall (1 supported") and overall["verdict"] == "supported"
     markdown = to_markdown(table)
     assert "+2.06 (90.35 vs 88.29)" in markdown and "+1.00 [+0.40, +1.60]" in markdown
+
+
+def test_greater_claim_on_a_cut_budget_is_inconclusive():
+    """A clear difference on fewer steps than the source's says nothing about its claim."""
+    comparisons = pd.DataFrame(
+        [
+            {"env": "E", "mode": "clean", "axis": "actor", "a": "x", "b": "y", "metric": "m",
+             **row(-1.0, -1.5, -0.5, 0.01), "mean_a": 0.0, "mean_b": 1.0,
+             "prob_improvement": 0.0}
+        ]
+    )  # fmt: skip
+    summary = pd.DataFrame(
+        [
+            {"env": "E", "mode": "clean", "actor": actor, "metric": "steps", "min": steps}
+            for actor, steps in (("x", 1200), ("y", 1200))
+        ]
+    )
+    claim = {
+        "id": "c",
+        "study": "sac",
+        "statement": "x beats y",
+        "source": "test",
+        "metric": "m",
+        "compare": {"axis": "actor", "a": "x", "b": "y"},
+        "verdict": {**RULE, "budget_metric": "steps", "min_budget": 1e6},
+    }
+    axes = {"sac": ["env", "mode", "actor"]}
+    table = evaluate([claim], {}, {"sac": comparisons}, axes, {"sac": summary})
+    assert table.verdict.tolist() == ["inconclusive", "inconclusive"]
+    assert "budget 1200 < 1e+06" in table.cell.iloc[0]
+    summary["min"] = 2e6
+    table = evaluate([claim], {}, {"sac": comparisons}, axes, {"sac": summary})
+    assert table.verdict.iloc[0] == "contradicted"

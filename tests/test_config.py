@@ -11,10 +11,10 @@ from attnmem.config_check import ConfigError, validate
 from attnmem.data.catalog import VARIANTS
 from attnmem.models.plastic import NETWORKS
 from attnmem.models.predictors import PREDICTORS
-from attnmem.rl import dqn, sac
-from attnmem.train import sac as sac_run
 from attnmem.models.vision import ARCHITECTURES
 from attnmem.optim import OPTIMIZERS
+from attnmem.rl import dqn, sac
+from attnmem.train import sac as sac_run
 from conftest import REPO, snakemake
 
 SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"

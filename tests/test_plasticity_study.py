@@ -127,7 +127,8 @@ def test_percentile_interval_for_integer_r():
 @pytest.mark.parametrize(
     ("published", "low", "high", "budget", "verdict"),
     [
-        (9, 8, 10, 1e3, "supported"),
+        (9, 8, 10, 5e6, "supported"),
+        (9, 8, 10, 1e3, "inconclusive"),  # inside a spread of seeds on a small budget
         (9, 10, 12, 1e3, "contradicted"),  # every seed went further
         (9, 2, 3, 1e3, "inconclusive"),  # fell short, on a small budget
         (9, 2, 3, 5e6, "contradicted"),  # fell short on the source's budget
@@ -170,7 +171,7 @@ def test_aggregate_and_claims_over_tiny_runs(tmp_path):
             "source": "test",
             "metric": "r_reached",
             "published_metric": "max_r",
-            "verdict": {"kind": "within_range", "budget_metric": "sequences", "min_budget": 4e6},
+            "verdict": {"kind": "within_range", "budget_metric": "sequences", "min_budget": 8},
         },
     ]
     specs = comparison_specs({"comparisons": []}, claims)

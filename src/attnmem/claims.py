@@ -15,10 +15,15 @@ several pairs; their cells pool into one overall verdict.
 
 Rule ``within_range`` (parameter min_budget) checks a published single-run value per cell
 against the seeds' range of the replicated metric (study summary.csv):
-  supported     the published value lies within [min, max] over seeds;
+  supported     the published value lies within [min, max] over seeds, and every seed trained
+                at least ``min_budget``;
   contradicted  every seed lies above it, or every seed lies below it although every seed
                 trained at least ``min_budget`` (the summary's ``budget_metric``);
-  inconclusive  otherwise (e.g. below it on a smaller budget than the source's), or < 2 seeds.
+  inconclusive  otherwise (e.g. within or below it on a smaller budget than the source's), or
+                < 2 seeds.
+
+Rule ``greater`` may also name ``budget_metric`` / ``min_budget``: cells trained on less are
+inconclusive whatever the data say.
 """
 
 from __future__ import annotations
@@ -62,7 +67,8 @@ def range_verdict(
     if published is None or n < 2:
         return "inconclusive"
     if low <= published <= high:
-        return "supported"
+        # on a cut budget a wide spread of seeds "contains" almost anything: no support
+        return "supported" if budget >= rule["min_budget"] else "inconclusive"
     if low > published or budget >= rule["min_budget"]:
         return "contradicted"
     return "inconclusive"
@@ -94,10 +100,14 @@ def overall_verdict(verdicts: list[str], min_fraction: float) -> str:
 def _rule_text(rule: Mapping[str, Any]) -> str:
     if rule.get("kind") == "within_range":
         return (
-            f"within_range: published value inside the seeds' [min, max]; below it counts "
-            f"against the claim only on a budget >= {rule['min_budget']:g}"
+            f"within_range: published value inside the seeds' [min, max] (support, and a "
+            f"shortfall against it, only on a budget >= {rule['min_budget']:g})"
         )
-    return f"greater: Holm p < {rule['alpha']}, margin {rule.get('margin', 0.0)}"
+    text = f"greater: Holm p < {rule['alpha']}, margin {rule.get('margin', 0.0)}"
+    if "min_budget" in rule:
+        text += f"; cells trained on fewer than {rule['min_budget']:g} {rule['budget_metric']} "
+        text += "are inconclusive"
+    return text
 
 
 def _range_rows(
@@ -163,7 +173,8 @@ def evaluate(
                 claim, base, published, (summaries or {}).get(study), list(axes[study])
             )
         else:
-            cells = _pair_rows(claim, base, published, table, list(axes[study]))
+            summary = (summaries or {}).get(study)
+            cells = _pair_rows(claim, base, published, table, list(axes[study]), summary)
         rows += cells
         cell_verdicts = [row["verdict"] for row in cells]
         overall = overall_verdict(cell_verdicts, rule.get("min_fraction", 0.5))
@@ -184,8 +195,14 @@ def _pair_rows(
     published: Mapping[str, Any],
     table: pd.DataFrame | None,
     axes: list[str],
+    summary: pd.DataFrame | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per matching comparison of each {axis, a, b} pair a ``greater`` claim names."""
+    """One row per matching comparison of each {axis, a, b} pair a ``greater`` claim names.
+
+    With ``budget_metric`` / ``min_budget`` in the rule, a cell whose runs (either side) trained
+    less than ``min_budget`` (the summary's min of ``budget_metric``) is inconclusive: a verdict
+    on a cut budget says nothing for or against the source's claim.
+    """
     rule, study = claim["verdict"], claim["study"]
     pairs = claim["compare"] if isinstance(claim["compare"], list) else [claim["compare"]]
     rows = []
@@ -218,6 +235,13 @@ def _pair_rows(
                 for side in (a, b)
             )
             label = "/".join(context) + (f": {a} vs {b}" if len(pairs) > 1 else "")
+            verdict = cell_verdict(row, rule)
+            spent = _budget(
+                summary, rule, axes, [[*context[:k], side, *context[k:]] for side in (a, b)]
+            )
+            if spent is not None and spent < rule["min_budget"]:
+                verdict = "inconclusive"
+                label += f" (budget {spent:g} < {rule['min_budget']:g})"
             rows.append(
                 {
                     **base,
@@ -235,10 +259,28 @@ def _pair_rows(
                     "diff_high": row["diff_high"],
                     "p_holm": row["p_holm"],
                     "prob_improvement": row["prob_improvement"],
-                    "verdict": cell_verdict(row, rule),
+                    "verdict": verdict,
                 }
             )
     return rows
+
+
+def _budget(
+    summary: pd.DataFrame | None, rule: Mapping[str, Any], axes: list[str], cells: list[list[str]]
+) -> float | None:
+    """The smallest ``budget_metric`` any run of ``cells`` trained (None: rule sets no budget)."""
+    if "min_budget" not in rule:
+        return None
+    if summary is None or summary.empty:
+        return 0.0
+    rows = summary[summary["metric"] == rule["budget_metric"]]
+    spent = []
+    for cell in cells:
+        match = rows
+        for axis, value in zip(axes, cell, strict=True):
+            match = match[match[axis].astype(str) == str(value)]
+        spent += match["min"].tolist()
+    return min(spent) if spent else 0.0
 
 
 def _fmt(value: Any, digits: int = 2, signed: bool = False) -> str:

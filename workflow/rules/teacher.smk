@@ -27,7 +27,7 @@ rule train_teacher:
         gpu=0,  # one environment step per update: a GPU would only add transfers
         slurm_partition=TEACHER_RESOURCES.get("slurm_partition", ""),
     params:
-        settings={k: TEACHER[k] for k in ("dqn", "rollout")},
+        settings={k: TEACHER.get(k, {}) for k in ("dqn", "rollout")},
     script:
         "../scripts/train_teacher.py"
 

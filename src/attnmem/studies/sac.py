@@ -63,7 +63,8 @@ def aggregate_study(
     columns = (*METRICS, "episodes", "steps")
     aggregate.write_table(out["runs"], aggregate.run_table(runs, AXES, columns))
     aggregate.write_table(
-        out["summary"], aggregate.summarise(runs, AXES, METRICS, confidence, n_boot, rng)
+        out["summary"],
+        aggregate.summarise(runs, AXES, (*METRICS, "steps"), confidence, n_boot, rng),
     )
     curves = [
         aggregate.RunResult(
