@@ -9,9 +9,11 @@ batch 256, Adam, one gradient update per environment step, on HalfCheetah-v5, on
 2. the whole training loop: ``--loop`` environment steps with one update each after a warm-up of
    ``--warmup`` steps (SB3: ``model.learn``; attnmem: ``attnmem.train.sac.train``).
 
-Prints both rates and the ratios attnmem / SB3.
+Prints both rates and the ratios attnmem / SB3, and each side's matrix-multiply time per update
+(from torch.profiler): the same arithmetic for both, so SB3's update time over attnmem's matmul
+time bounds what any overhead cut can still win.
 
-    python benchmarks/sac_throughput.py [--updates 300] [--loop 1500] [--warmup 500]
+    python benchmarks/sac_throughput.py [--updates 300] [--loop 1500 (0: skip)] [--warmup 500]
 """
 
 from __future__ import annotations
@@ -22,12 +24,24 @@ import time
 
 import gymnasium as gym
 import torch
+from torch.profiler import profile
 
 from attnmem.rl.sac import SAC, NStep, Replay, SACSettings, Transition
 from attnmem.train.sac import SACRun, train
 
 ENV = "HalfCheetah-v5"
 SHAPE = {"hidden": (256, 256), "layer_norm": False, "activation": "relu"}
+MATMULS = {"aten::mm", "aten::addmm", "aten::bmm", "aten::baddbmm"}
+PROFILED = 50
+
+
+def matmul_ms(update, times: int = PROFILED) -> float:
+    """Milliseconds per update spent inside matrix multiplies."""
+    with profile() as prof:
+        for _ in range(times):
+            update()
+    spent = sum(e.self_cpu_time_total for e in prof.key_averages() if e.key in MATMULS)
+    return spent / 1e3 / times
 
 
 def sb3_model(warmup: int):
@@ -47,15 +61,18 @@ def sb3_model(warmup: int):
     )
 
 
-def sb3_updates(fill: int, updates: int) -> float:
+def sb3_updates(fill: int, updates: int) -> tuple[float, float]:
+    """-> (updates per second, matmul ms per update)."""
     model = sb3_model(fill + 1)  # no update while filling
     model.learn(total_timesteps=fill)
     start = time.perf_counter()
     model.train(gradient_steps=updates, batch_size=256)
-    return updates / (time.perf_counter() - start)
+    rate = updates / (time.perf_counter() - start)
+    return rate, matmul_ms(lambda: model.train(gradient_steps=1, batch_size=256))
 
 
-def attnmem_updates(fill: int, updates: int) -> float:
+def attnmem_updates(fill: int, updates: int) -> tuple[float, float]:
+    """-> (updates per second, matmul ms per update)."""
     env = gym.make(ENV)
     settings = SACSettings(mode="clean", actor="mlp", **SHAPE)
     agent = SAC(env.observation_space.shape[0], env.action_space.shape[0], settings)
@@ -75,7 +92,8 @@ def attnmem_updates(fill: int, updates: int) -> float:
     start = time.perf_counter()
     for _ in range(updates):
         agent.update(replay.sample(256, sampler))
-    return updates / (time.perf_counter() - start)
+    rate = updates / (time.perf_counter() - start)
+    return rate, matmul_ms(lambda: agent.update(replay.sample(256, sampler)))
 
 
 def sb3_loop(steps: int, warmup: int) -> float:
@@ -103,14 +121,23 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print(f"{ENV}, actor and critics 256x256 ReLU, batch 256, {args.threads} thread(s)")
-    ours, peer = attnmem_updates(args.warmup, args.updates), sb3_updates(args.warmup, args.updates)
-    print(f"gradient updates/s   attnmem {ours:7.1f}   SB3 {peer:7.1f}   ratio {ours / peer:.2f}x")
-    ours = attnmem_loop(args.loop, args.warmup)
-    peer = sb3_loop(args.loop, args.warmup)
-    print(
-        f"loop steps/s ({args.loop} steps, updates after {args.warmup})   "
-        f"attnmem {ours:7.1f}   SB3 {peer:7.1f}   ratio {ours / peer:.2f}x"
+    (ours, ours_mm), (peer, peer_mm) = (
+        attnmem_updates(args.warmup, args.updates),
+        sb3_updates(args.warmup, args.updates),
     )
+    print(f"gradient updates/s   attnmem {ours:7.1f}   SB3 {peer:7.1f}   ratio {ours / peer:.2f}x")
+    print(
+        f"ms per update        attnmem {1e3 / ours:7.2f}   SB3 {1e3 / peer:7.2f}   "
+        f"(matmuls: attnmem {ours_mm:.2f}, SB3 {peer_mm:.2f}; ratio if attnmem did nothing but "
+        f"its matmuls: {1e3 / peer / ours_mm:.2f}x)"
+    )
+    if args.loop:
+        ours = attnmem_loop(args.loop, args.warmup)
+        peer = sb3_loop(args.loop, args.warmup)
+        print(
+            f"loop steps/s ({args.loop} steps, updates after {args.warmup})   "
+            f"attnmem {ours:7.1f}   SB3 {peer:7.1f}   ratio {ours / peer:.2f}x"
+        )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from attnmem.rl.sac import SAC, NStep, Replay, SACSettings, Stored, Transition
-from attnmem.rl.sac_networks import TwinCritic
+from attnmem.rl.sac_networks import StackedTwinCritic, TwinCritic
 from attnmem.train.sac import SACRun, train
 
 
@@ -60,6 +60,42 @@ def test_twin_critic_equals_two_separate_critics():
     assert action.grad is not None and all(p.grad is None for p in twin.parameters())
 
 
+def test_stacked_twin_critic_is_the_same_two_critics():
+    """Same seed, same initial weights, values and weight gradients as the separate critics."""
+    state, action = torch.randn(7, 3), torch.randn(7, 2)
+    torch.manual_seed(0)
+    twin = TwinCritic(5, hidden=(8, 8))
+    torch.manual_seed(0)
+    stacked = StackedTwinCritic(5, hidden=(8, 8))  # weights: linear, norm, linear, norm, linear
+    assert torch.equal(stacked.weights[2][0], twin.q1.net[3].weight.T)
+    assert torch.equal(stacked.weights[2][1], twin.q2.net[3].weight.T)
+    assert torch.allclose(stacked(state, action), twin(state, action), atol=1e-6)
+    twin(state, action).sum().backward()
+    stacked(state, action).sum().backward()
+    assert torch.allclose(stacked.weights[0].grad[1], twin.q2.net[0].weight.grad.T, atol=1e-5)
+    assert torch.allclose(stacked.biases[4].grad[0, 0], twin.q1.net[-1].bias.grad, atol=1e-5)
+    action.requires_grad_(True)
+    stacked.zero_grad()
+    stacked(state, action, frozen=True).sum().backward()
+    assert action.grad is not None and all(p.grad is None for p in stacked.parameters())
+
+
+def _networks(state: dict) -> dict[str, list]:
+    """Each network's tensors; a stacked twin critic's split into its two critics."""
+    parts: dict[str, list] = {}
+    for key, value in state.items():
+        net, _, rest = key.partition(".")
+        sub = rest.split(".")[0]
+        if net not in ("critic", "target"):
+            parts.setdefault(net, []).append(value)
+        elif sub in ("q1", "q2"):
+            parts.setdefault(f"{net}.{sub}", []).append(value)
+        else:  # stacked: (2, ...) per layer
+            parts.setdefault(f"{net}.q1", []).append(value[0])
+            parts.setdefault(f"{net}.q2", []).append(value[1])
+    return parts
+
+
 @pytest.mark.parametrize("mode", ["faithful", "clean"])
 @pytest.mark.parametrize("actor", ["mlp", "attention_split"])
 def test_update_moves_every_network(mode, actor):
@@ -81,15 +117,14 @@ def test_update_moves_every_network(mode, actor):
                 0.99,
             )
         )
-    before = {k: v.clone() for k, v in agent.state_dict().items()}
+    before = _networks({k: v.clone() for k, v in agent.state_dict().items()})
     losses = agent.update(replay.sample(8, torch.Generator().manual_seed(0)))
     assert all(torch.isfinite(v) for v in losses.values())
-    after = agent.state_dict()
-    for prefix in ("actor.", "critic.q1.", "critic.q2.", "target.q1.", "target.q2."):
-        moved = [k for k in after if k.startswith(prefix) and not torch.equal(after[k], before[k])]
-        assert moved, f"{prefix} did not change"
+    after = _networks(agent.state_dict())
     alpha = "alpha" if mode == "faithful" else "log_alpha"
-    assert not torch.equal(after[alpha], before[alpha])
+    for net in ("actor", "critic.q1", "critic.q2", "target.q1", "target.q2", alpha):
+        moved = [a for a, b in zip(after[net], before[net], strict=True) if not torch.equal(a, b)]
+        assert moved, f"{net} did not change"
 
 
 def test_faithful_mlp_target_starts_uncopied():
@@ -98,7 +133,7 @@ def test_faithful_mlp_target_starts_uncopied():
     assert not torch.equal(faithful.target.q1.net[0].weight, faithful.critic.q1.net[0].weight)
     assert torch.equal(faithful.target.q2.net[0].weight, faithful.critic.q2.net[0].weight)
     clean = SAC(4, 2, SACSettings(mode="clean"))
-    assert torch.equal(clean.target.q1.net[0].weight, clean.critic.q1.net[0].weight)
+    assert torch.equal(clean.target.weights[0], clean.critic.weights[0])
     assert faithful.settings.warmup_transitions == 256
     assert SACSettings(mode="faithful", actor="attention_split").warmup_transitions == 10_000
 

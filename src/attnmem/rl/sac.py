@@ -38,7 +38,13 @@ import torch
 from torch import Tensor, nn
 
 from attnmem.optim import OrthAdam
-from attnmem.rl.sac_networks import AttentionActor, Critic, MLPActor, TwinCritic
+from attnmem.rl.sac_networks import (
+    AttentionActor,
+    Critic,
+    MLPActor,
+    StackedTwinCritic,
+    TwinCritic,
+)
 
 Mode = Literal["faithful", "clean"]
 ACTORS = ("mlp", "attention_split")
@@ -224,7 +230,9 @@ class SAC(nn.Module):
             "activation": activation,
             "orthogonal": not (self.faithful and s.recurrent),
         }
-        self.critic = TwinCritic(observations + actions, **critic)
+        # faithful: OrthAdam works per tensor, so each critic keeps its own tensors
+        twin = TwinCritic if self.faithful else StackedTwinCritic
+        self.critic: nn.Module = twin(observations + actions, **critic)
         self.target = copy.deepcopy(self.critic)
         if self.faithful and not s.recurrent:
             # the source never copied critic1 into critic1_target: it starts from its own weights
@@ -236,18 +244,20 @@ class SAC(nn.Module):
             def make(params):
                 return OrthAdam(params, lr=s.lr, weight_decay=s.weight_decay, amsgrad=True)
 
+            # α shares the actor's optimizer: both work tensor by tensor with the same settings,
+            # so this equals the source's separate optimizer, one step call cheaper
             self.optimizers = {
-                "actor": make(self.actor.parameters()),
                 "critic1": make(self.critic.q1.parameters()),
                 "critic2": make(self.critic.q2.parameters()),
-                "alpha": make([self.alpha]),
+                "actor": make([*self.actor.parameters(), self.alpha]),
             }
         else:
             self.log_alpha = nn.Parameter(torch.tensor(math.log(s.alpha)))
             self.optimizers = {
-                "actor": torch.optim.Adam(self.actor.parameters(), lr=s.lr, fused=True),
                 "critic": torch.optim.Adam(self.critic.parameters(), lr=s.lr, fused=True),
-                "alpha": torch.optim.Adam([self.log_alpha], lr=s.lr, fused=True),
+                "actor": torch.optim.Adam(
+                    [*self.actor.parameters(), self.log_alpha], lr=s.lr, fused=True
+                ),
             }
         self.target_entropy = -float(actions)
         self.critic_scale = 1.0 if (self.faithful and s.recurrent) else 0.5
@@ -311,18 +321,16 @@ class SAC(nn.Module):
             states = s
         q_pi = self.critic(self._last(states), new_action, frozen=True).min(0).values
         actor_loss = (alpha * log_prob - q_pi.unsqueeze(-1)).mean()
-        self.optimizers["actor"].zero_grad(set_to_none=True)
-        actor_loss.backward()
-        self.optimizers["actor"].step()
-
         entropy_gap = log_prob.detach() + self.target_entropy
         if self.faithful:
             alpha_loss = (-self.alpha * entropy_gap).mean()
         else:
             alpha_loss = -(self.log_alpha * entropy_gap).mean()
-        self.optimizers["alpha"].zero_grad(set_to_none=True)
-        alpha_loss.backward()
-        self.optimizers["alpha"].step()
+        # one backward for both: the actor loss sees α detached and the α loss sees log π
+        # detached, so each gradient is what its own backward would give
+        self.optimizers["actor"].zero_grad(set_to_none=True)
+        (actor_loss + alpha_loss).backward()
+        self.optimizers["actor"].step()
 
         with torch.no_grad():
             torch._foreach_lerp_(self._target_params, self._critic_params, self.settings.tau)

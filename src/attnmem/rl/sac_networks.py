@@ -10,7 +10,8 @@
   is handed back in as the hidden of the next environment step.
 - :class:`TwinCritic`: two critics Linear(in -> 256) -> LN -> GELU -> Linear(256 -> 1), kept as
   separate modules (so per-tensor optimizers such as OrthAdam see each critic's own tensors) but
-  evaluated together with one batched matmul per layer.
+  evaluated together with one batched matmul per layer; :class:`StackedTwinCritic` stores the
+  same two critics stacked, for elementwise optimizers (the clean mode).
 
 ``hidden`` may list several widths and ``layer_norm=False`` drops the norms: the benchmark uses
 this to match Stable-Baselines3's default 256 × 256 ReLU networks.
@@ -112,29 +113,83 @@ class Critic(nn.Module):
             orthogonal_hidden(self.net)
 
 
+Layer = tuple[str, Tensor | None, Tensor | None]  # ("linear" | "norm" | "act", weight, bias)
+
+
+def _twin_layers(q1: nn.Sequential, q2: nn.Sequential) -> list[Layer]:
+    """Both critics' layers with their weights stacked: linear (2, in, out), norm (2, 1, size)."""
+    layers: list[Layer] = []
+    for first, second in zip(q1, q2, strict=True):
+        if isinstance(first, nn.Linear):
+            weight = torch.stack([first.weight, second.weight]).transpose(1, 2)
+            layers.append(("linear", weight, torch.stack([first.bias, second.bias]).unsqueeze(1)))
+        elif isinstance(first, nn.LayerNorm):
+            weight = torch.stack([first.weight, second.weight]).unsqueeze(1)
+            layers.append(("norm", weight, torch.stack([first.bias, second.bias]).unsqueeze(1)))
+        else:
+            layers.append(("act", None, None))
+    return layers
+
+
+def _twin_forward(
+    layers: list[Layer], activation: nn.Module, state: Tensor, action: Tensor, frozen: bool
+) -> Tensor:
+    x = torch.cat([state, action], dim=-1).expand(2, -1, -1)
+    for kind, weight, bias in layers:
+        if kind == "act":
+            x = activation(x)
+            continue
+        assert weight is not None and bias is not None
+        if frozen:
+            weight, bias = weight.detach(), bias.detach()
+        if kind == "linear":
+            x = torch.baddbmm(bias, x, weight)
+        else:
+            x = torch.addcmul(bias, F.layer_norm(x, x.shape[-1:]), weight)
+    return x.squeeze(-1)
+
+
 class TwinCritic(nn.Module):
-    """Q1 and Q2 of (state, action), evaluated with one batched matmul per layer."""
+    """Q1 and Q2 of (state, action) as two :class:`Critic` modules, evaluated together with one
+    batched matmul per layer.  Each critic keeps its own tensors, so per-tensor optimizers such
+    as OrthAdam (the faithful mode) see them; the price is stacking the weights at every call."""
 
     def __init__(self, inputs: int, **critic):
         super().__init__()
         self.q1, self.q2 = Critic(inputs, **critic), Critic(inputs, **critic)
+        layers = self.q1.net
+        self.activation = next(m for m in layers if not isinstance(m, nn.Linear | nn.LayerNorm))
 
     def forward(self, state: Tensor, action: Tensor, frozen: bool = False) -> Tensor:
         """-> (2, B): both critics' values.  ``frozen`` lets gradients reach the inputs only
         (the actor's loss), sparing the weight gradients nobody uses."""
+        layers = _twin_layers(self.q1.net, self.q2.net)
+        return _twin_forward(layers, self.activation, state, action, frozen)
 
-        x = torch.cat([state, action], dim=-1).expand(2, -1, -1)
-        for first, second in zip(self.q1.net, self.q2.net, strict=True):
-            if isinstance(first, nn.Linear | nn.LayerNorm):
-                weight = torch.stack([first.weight, second.weight])
-                bias = torch.stack([first.bias, second.bias]).unsqueeze(1)
-                if frozen:
-                    weight, bias = weight.detach(), bias.detach()
-            if isinstance(first, nn.Linear):
-                x = torch.baddbmm(bias, x, weight.transpose(1, 2))
-            elif isinstance(first, nn.LayerNorm):
-                x = F.layer_norm(x, first.normalized_shape, eps=first.eps)
-                x = torch.addcmul(bias, x, weight.unsqueeze(1))
-            else:
-                x = first(x)
-        return x.squeeze(-1)
+
+class StackedTwinCritic(nn.Module):
+    """The same two critics (same initial weights, drawn the same way) stored stacked: each
+    layer's weights are one (2, ...) parameter.  Spares :class:`TwinCritic`'s stacking copies
+    and their backward; an optimizer then updates both critics as one tensor per layer, which
+    is exact for elementwise optimizers such as Adam (the clean mode)."""
+
+    def __init__(self, inputs: int, **critic):
+        super().__init__()
+        pair = TwinCritic(inputs, **critic)
+        self.activation = pair.activation
+        layers = _twin_layers(pair.q1.net, pair.q2.net)
+        self.kinds = [kind for kind, _, _ in layers]
+        self.weights = nn.ParameterList(
+            [w.detach().contiguous() for _, w, _ in layers if w is not None]
+        )
+        self.biases = nn.ParameterList(
+            [b.detach().contiguous() for _, _, b in layers if b is not None]
+        )
+
+    def forward(self, state: Tensor, action: Tensor, frozen: bool = False) -> Tensor:
+        """-> (2, B), as :meth:`TwinCritic.forward`."""
+        params = iter(zip(self.weights, self.biases, strict=True))
+        layers: list[Layer] = [
+            (kind, *next(params)) if kind != "act" else (kind, None, None) for kind in self.kinds
+        ]
+        return _twin_forward(layers, self.activation, state, action, frozen)
