@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -56,6 +57,23 @@ def test_crashed_run_resumes_to_the_same_bytes(digits_file, tmp_path):
     train(RUN, digits_file, tmp_path / "resumed", log=file_logger(log_path))
     assert "resuming" in log_path.read_text()
     assert outputs(tmp_path / "straight") == outputs(tmp_path / "resumed")
+
+
+def test_checkpoint_of_other_settings_is_not_resumed(digits_file, tmp_path):
+    """A changed config reusing the run directory starts afresh instead of mixing two runs."""
+
+    def crash_after_first_epoch(epoch):
+        if epoch == 1:
+            raise Crash
+
+    with pytest.raises(Crash):
+        train(RUN, digits_file, tmp_path / "run", on_epoch_end=crash_after_first_epoch)
+    changed = dataclasses.replace(RUN, epochs=2)
+    log_path = tmp_path / "run.log"
+    train(changed, digits_file, tmp_path / "run", log=file_logger(log_path))
+    assert "belongs to other settings" in log_path.read_text()
+    train(changed, digits_file, tmp_path / "straight")
+    assert outputs(tmp_path / "straight") == outputs(tmp_path / "run")
 
 
 def test_nan_loss_ends_the_run_as_diverged(digits_file, tmp_path):

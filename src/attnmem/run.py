@@ -76,6 +76,27 @@ class RunRecorder:
     def checkpoint_path(self) -> Path:
         return self.out_dir / "checkpoint.pt"
 
+    def save_checkpoint(self, state: dict[str, Any]) -> None:
+        """Write ``checkpoint.pt`` (atomically): ``state``, the rows so far and the config hash."""
+        files.write_torch(
+            self.checkpoint_path,
+            {"config_hash": files.config_hash(self.config), "rows": self.rows} | state,
+        )
+
+    def load_checkpoint(self, log: logging.Logger) -> dict[str, Any] | None:
+        """This run's checkpoint with its rows restored, or None: there is none, or it was
+        written under other settings (then the run starts afresh, and says so)."""
+        import torch  # here, so that summary jobs importing this module never import torch
+
+        if not self.checkpoint_path.exists():
+            return None
+        saved = torch.load(self.checkpoint_path, weights_only=False)
+        if saved.get("config_hash") != files.config_hash(self.config):
+            log.warning("checkpoint.pt belongs to other settings; starting afresh")
+            return None
+        self.rows = saved["rows"]
+        return saved
+
     def add(self, step: int, split: str, metric: str, value: float) -> None:
         self.rows.append((int(step), split, metric, float(value)))
 

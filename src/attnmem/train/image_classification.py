@@ -19,7 +19,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from attnmem.data.images import SOURCES, VARIANTS, augment, normalise
-from attnmem.files import write_torch
 from attnmem.models.vision import build_classifier
 from attnmem.optim import build_optimizer
 from attnmem.run import Progress, RunRecorder, file_logger
@@ -124,13 +123,13 @@ def train(
     stateful = {"model": model, "optimizer": optimizer, "scheduler": scheduler}
 
     start = 0
-    if recorder.checkpoint_path.exists():
-        state = torch.load(recorder.checkpoint_path, weights_only=False)
+    saved = recorder.load_checkpoint(log)
+    if saved is not None:
         for name, obj in stateful.items():
-            obj.load_state_dict(state[name])
-        shuffle.set_state(state["shuffle"])
-        torch.set_rng_state(state["torch_rng"])
-        recorder.rows, start = state["rows"], state["epoch"]
+            obj.load_state_dict(saved[name])
+        shuffle.set_state(saved["shuffle"])
+        torch.set_rng_state(saved["torch_rng"])
+        start = saved["epoch"]
         log.info("resuming %s seed %d after epoch %d", run.cell, run.seed, start)
     else:
         log.info(
@@ -152,15 +151,9 @@ def train(
         recorder.add(epoch, "train", "lr", optimizer.param_groups[0]["lr"])
         recorder.add(epoch, "test", "accuracy", acc)
         scheduler.step()
-        write_torch(
-            recorder.checkpoint_path,
+        recorder.save_checkpoint(
             {name: obj.state_dict() for name, obj in stateful.items()}
-            | {
-                "shuffle": shuffle.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "rows": recorder.rows,
-                "epoch": epoch,
-            },
+            | {"shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch}
         )
         best = max(v for _, _, m, v in recorder.rows if m == "accuracy")
         progress.update(epoch, f"loss {loss:.4f}  test acc {acc:.2f}% (max {best:.2f}%)")

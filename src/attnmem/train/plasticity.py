@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from attnmem.data.familiarity import generate
-from attnmem.files import config_hash, write_torch
+from attnmem.files import write_torch
 from attnmem.models.plastic import build_network
 from attnmem.run import Progress, RunRecorder, file_logger
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
@@ -151,35 +151,29 @@ def train(
     steps = 0
 
     def save_checkpoint() -> None:
-        write_torch(
-            recorder.checkpoint_path,
+        recorder.save_checkpoint(
             {
-                "config_hash": config_hash(asdict(run)),
                 "model": model.state_dict(),
                 "optimizer": optimizer.state_dict(),
                 "data": data.get_state(),
                 "torch_rng": torch.get_rng_state(),
                 "state": asdict(state),
                 "steps": steps,
-                "rows": recorder.rows,
-            },
+            }
         )
 
-    if recorder.checkpoint_path.exists():
-        saved = torch.load(recorder.checkpoint_path, weights_only=False)
-        if saved["config_hash"] == config_hash(asdict(run)):
-            model.load_state_dict(saved["model"])
-            optimizer.load_state_dict(saved["optimizer"])
-            data.set_state(saved["data"])
-            torch.set_rng_state(saved["torch_rng"])
-            state = CurriculumState(**saved["state"])
-            steps, recorder.rows = saved["steps"], saved["rows"]
-            log.info(
-                "resuming %s seed %d at R=%d after %d sequences",
-                *(run.cell, run.seed, state.r, state.total_sequences),
-            )
-        else:
-            log.warning("checkpoint.pt belongs to other settings; starting afresh")
+    saved = recorder.load_checkpoint(log)
+    if saved is not None:
+        model.load_state_dict(saved["model"])
+        optimizer.load_state_dict(saved["optimizer"])
+        data.set_state(saved["data"])
+        torch.set_rng_state(saved["torch_rng"])
+        state = CurriculumState(**saved["state"])
+        steps = saved["steps"]
+        log.info(
+            "resuming %s seed %d at R=%d after %d sequences",
+            *(run.cell, run.seed, state.r, state.total_sequences),
+        )
     else:
         log.info(
             "%s seed %d: %s mode, %d sequence(s) per step, stage cap %d, total cap %d on %s",

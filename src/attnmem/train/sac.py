@@ -23,7 +23,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from attnmem.files import config_hash, write_torch
+from attnmem.files import write_torch
 from attnmem.rl.sac import SAC, FrameStack, NStep, Replay, SACSettings, Transition
 from attnmem.run import Progress, RunRecorder, file_logger
 from attnmem.seeding import derive_seed, make_deterministic
@@ -154,10 +154,8 @@ def train(
 
     def save_checkpoint() -> None:
         mujoco = env.unwrapped
-        write_torch(
-            recorder.checkpoint_path,
+        recorder.save_checkpoint(
             {
-                "config_hash": config_hash(asdict(run)),
                 "agent": agent.checkpoint(),
                 "replay": replay.state_dict(),
                 "nstep": nstep.state_dict(),
@@ -173,33 +171,29 @@ def train(
                 "sampler": sampler.get_state(),
                 "explore": explore.get_state(),
                 "counters": dict(counters),
-                "rows": recorder.rows,
-            },
+            }
         )
 
-    if recorder.checkpoint_path.exists():
-        saved = torch.load(recorder.checkpoint_path, weights_only=False)
-        if saved["config_hash"] == config_hash(asdict(run)):
-            agent.restore(saved["agent"])
-            replay.load_state_dict(saved["replay"])
-            nstep.load_state_dict(saved["nstep"])
-            env.unwrapped.set_state(saved["env"]["qpos"], saved["env"]["qvel"])
-            env.unwrapped.np_random.bit_generator.state = saved["env"]["rng"]
-            observation = saved["env"]["observation"]
-            if runner.stack is not None:
-                runner.stack.frames.clear()
-                runner.stack.frames.extend(saved["frames"])
-                state = torch.stack(list(runner.stack.frames))
-            else:
-                state = torch.as_tensor(observation, dtype=torch.float32)
-            hidden = saved["hidden"]
-            torch.set_rng_state(saved["torch_rng"])
-            sampler.set_state(saved["sampler"])
-            explore.set_state(saved["explore"])
-            counters, recorder.rows = saved["counters"], saved["rows"]
-            log.info("resuming %s seed %d at step %d", run.cell, run.seed, counters["step"])
+    saved = recorder.load_checkpoint(log)
+    if saved is not None:
+        agent.restore(saved["agent"])
+        replay.load_state_dict(saved["replay"])
+        nstep.load_state_dict(saved["nstep"])
+        env.unwrapped.set_state(saved["env"]["qpos"], saved["env"]["qvel"])
+        env.unwrapped.np_random.bit_generator.state = saved["env"]["rng"]
+        observation = saved["env"]["observation"]
+        if runner.stack is not None:
+            runner.stack.frames.clear()
+            runner.stack.frames.extend(saved["frames"])
+            state = torch.stack(list(runner.stack.frames))
         else:
-            log.warning("checkpoint.pt belongs to other settings; starting afresh")
+            state = torch.as_tensor(observation, dtype=torch.float32)
+        hidden = saved["hidden"]
+        torch.set_rng_state(saved["torch_rng"])
+        sampler.set_state(saved["sampler"])
+        explore.set_state(saved["explore"])
+        counters = saved["counters"]
+        log.info("resuming %s seed %d at step %d", run.cell, run.seed, counters["step"])
     else:
         log.info(
             "SAC %s seed %d: %d steps, updates after %d transitions, %s actor, %s mode",
