@@ -239,10 +239,10 @@ def train(
             if step % run.log_every == 0:
                 for name, value in losses.items():
                     recorder.add(step, "train", name, float(value))
-                rewards = [r[3] for r in recorder.rows if r[2] == "reward"]
+                latest = next((r[3] for r in reversed(recorder.rows) if r[2] == "reward"), math.nan)
                 progress.update(
                     step,
-                    f"reward/step {rewards[-1] if rewards else float('nan'):.3f} "
+                    f"reward/step {latest:.3f} "
                     f"episodes {counters['episodes']} "
                     + " ".join(f"{k} {float(v):.3g}" for k, v in losses.items()),
                 )
