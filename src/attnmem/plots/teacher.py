@@ -10,6 +10,7 @@ import pandas as pd
 from attnmem.plots.style import PUBLISHED_MARKER, colour, plt, save, setup
 
 PREDICTORS = ("attention_split", "lstm", "transformer")
+LABELS = {"attention_split": "AttentionSplit", "lstm": "LSTM", "transformer": "Transformer"}
 MODES = ("faithful", "clean")
 
 
@@ -64,16 +65,18 @@ def accuracy(
                         color=colour(predictor, i),
                         capsize=3,
                         markeredgecolor="black",
-                        label=predictor if (g == 0 and env == envs[0]) else None,
+                        label=LABELS.get(predictor, predictor)
+                        if (g == 0 and env == envs[0])
+                        else None,
                     )
                 pub = published[
                     (published.env == env)
                     & (published["mode"] == mode)
                     & (published.predictor == predictor)
                 ]
-                if not pub.empty:
+                if not pub.empty:  # beside the mean, not on it: both stay readable
                     ax.scatter(
-                        x,
+                        x + 0.3 * width,
                         pub.test_accuracy.iloc[0],
                         **PUBLISHED_MARKER,
                         label="thesis (Table 4)" if (g, i, env) == (0, 0, envs[0]) else None,
