@@ -127,3 +127,28 @@ def test_greater_claim_on_a_cut_budget_is_inconclusive():
     summary["min"] = 2e6
     table = evaluate([claim], {}, {"sac": comparisons}, axes, {"sac": summary})
     assert table.verdict.iloc[0] == "contradicted"
+
+
+def test_within_range_cell_on_a_cut_budget_says_so():
+    """Published inside the seeds' range on a cut budget: inconclusive, and the cell says why."""
+    summary = pd.DataFrame(
+        [
+            {"env": "E", "metric": "acc", "n": 3, "median": 90.0, "min": 80.0, "max": 99.0},
+            {"env": "E", "metric": "steps", "n": 3, "median": 82, "min": 82, "max": 82},
+        ]
+    )
+    claim = {
+        "id": "t",
+        "study": "teacher",
+        "statement": "matches",
+        "source": "test",
+        "metric": "acc",
+        "published_metric": "acc",
+        "verdict": {"kind": "within_range", "budget_metric": "steps", "min_budget": 820},
+    }
+    published = {"teacher": {"values": {"E": {"acc": 95.0}}}}
+    table = evaluate([claim], published, {}, {"teacher": ["env"]}, {"teacher": summary})
+    assert table.cell.iloc[0] == "E (budget 82 < 820)" and table.verdict.iloc[0] == "inconclusive"
+    summary.loc[summary.metric == "steps", "min"] = 820
+    table = evaluate([claim], published, {}, {"teacher": ["env"]}, {"teacher": summary})
+    assert table.cell.iloc[0] == "E" and table.verdict.iloc[0] == "supported"

@@ -121,7 +121,6 @@ def _range_rows(
     rule, metric = claim["verdict"], claim["metric"]
     if summary is None or summary.empty:
         return []
-    budget = summary[summary["metric"] == rule["budget_metric"]].set_index(axes)["min"]
     keep = summary["metric"] == metric
     for axis, allowed in claim.get("where", {}).items():
         keep &= summary[axis].astype(str).isin([str(v) for v in allowed])
@@ -129,12 +128,11 @@ def _range_rows(
     for _, row in summary[keep].iterrows():
         context = [str(row[a]) for a in axes]
         pub = lookup(published, claim["study"], context, claim["published_metric"])
-        key = tuple(row[a] for a in axes) if len(axes) > 1 else row[axes[0]]
-        spent = float(budget.get(key, float("nan")))
+        spent = _budget(summary, rule, axes, [context]) or 0.0
         rows.append(
             {
                 **base,
-                "cell": "/".join(context),
+                "cell": "/".join(context) + _shortfall(spent, rule),
                 "published_a": pub,
                 "n_seeds": int(row["n"]),
                 "mean_a": row["median"],
@@ -235,13 +233,12 @@ def _pair_rows(
                 for side in (a, b)
             )
             label = "/".join(context) + (f": {a} vs {b}" if len(pairs) > 1 else "")
-            verdict = cell_verdict(row, rule)
             spent = _budget(
                 summary, rule, axes, [[*context[:k], side, *context[k:]] for side in (a, b)]
             )
-            if spent is not None and spent < rule["min_budget"]:
-                verdict = "inconclusive"
-                label += f" (budget {spent:g} < {rule['min_budget']:g})"
+            shortfall = _shortfall(spent, rule)
+            verdict = "inconclusive" if shortfall else cell_verdict(row, rule)
+            label += shortfall
             rows.append(
                 {
                     **base,
@@ -281,6 +278,13 @@ def _budget(
             match = match[match[axis].astype(str) == str(value)]
         spent += match["min"].tolist()
     return min(spent) if spent else 0.0
+
+
+def _shortfall(spent: float | None, rule: Mapping[str, Any]) -> str:
+    """The cell label's note when its runs trained less than the rule asks ("" otherwise)."""
+    if spent is None or spent >= rule["min_budget"]:
+        return ""
+    return f" (budget {spent:g} < {rule['min_budget']:g})"
 
 
 def _fmt(value: Any, digits: int = 2, signed: bool = False) -> str:
