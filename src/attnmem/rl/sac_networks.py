@@ -20,6 +20,7 @@ this to match Stable-Baselines3's default 256 × 256 ReLU networks.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
@@ -113,33 +114,42 @@ class Critic(nn.Module):
             orthogonal_hidden(self.net)
 
 
-Layer = tuple[str, Tensor | None, Tensor | None]  # ("linear" | "norm" | "act", weight, bias)
-
-
-def _twin_layers(q1: nn.Sequential, q2: nn.Sequential) -> list[Layer]:
-    """Both critics' layers with their weights stacked: linear (2, in, out), norm (2, 1, size)."""
-    layers: list[Layer] = []
+def _twin_layers(
+    q1: nn.Sequential, q2: nn.Sequential
+) -> tuple[list[str], list[Tensor], list[Tensor]]:
+    """-> (kinds, weights, biases): each layer's kind ("linear", "norm" or "act") and, for the
+    layers with parameters, both critics' stacked: linear (2, in, out), norm (2, 1, size)."""
+    kinds: list[str] = []
+    weights: list[Tensor] = []
+    biases: list[Tensor] = []
     for first, second in zip(q1, q2, strict=True):
-        if isinstance(first, nn.Linear):
-            weight = torch.stack([first.weight, second.weight]).transpose(1, 2)
-            layers.append(("linear", weight, torch.stack([first.bias, second.bias]).unsqueeze(1)))
-        elif isinstance(first, nn.LayerNorm):
-            weight = torch.stack([first.weight, second.weight]).unsqueeze(1)
-            layers.append(("norm", weight, torch.stack([first.bias, second.bias]).unsqueeze(1)))
+        if isinstance(first, nn.Linear | nn.LayerNorm):
+            linear = isinstance(first, nn.Linear)
+            weight = torch.stack([first.weight, second.weight])
+            kinds.append("linear" if linear else "norm")
+            weights.append(weight.transpose(1, 2) if linear else weight.unsqueeze(1))
+            biases.append(torch.stack([first.bias, second.bias]).unsqueeze(1))
         else:
-            layers.append(("act", None, None))
-    return layers
+            kinds.append("act")
+    return kinds, weights, biases
 
 
 def _twin_forward(
-    layers: list[Layer], activation: nn.Module, state: Tensor, action: Tensor, frozen: bool
+    kinds: list[str],
+    weights: Iterable[Tensor],
+    biases: Iterable[Tensor],
+    activation: nn.Module,
+    state: Tensor,
+    action: Tensor,
+    frozen: bool,
 ) -> Tensor:
     x = torch.cat([state, action], dim=-1).expand(2, -1, -1)
-    for kind, weight, bias in layers:
+    params = zip(weights, biases, strict=True)
+    for kind in kinds:
         if kind == "act":
             x = activation(x)
             continue
-        assert weight is not None and bias is not None
+        weight, bias = next(params)
         if frozen:
             weight, bias = weight.detach(), bias.detach()
         if kind == "linear":
@@ -164,7 +174,7 @@ class TwinCritic(nn.Module):
         """-> (2, B): both critics' values.  ``frozen`` lets gradients reach the inputs only
         (the actor's loss), sparing the weight gradients nobody uses."""
         layers = _twin_layers(self.q1.net, self.q2.net)
-        return _twin_forward(layers, self.activation, state, action, frozen)
+        return _twin_forward(*layers, self.activation, state, action, frozen)
 
 
 class StackedTwinCritic(nn.Module):
@@ -177,19 +187,12 @@ class StackedTwinCritic(nn.Module):
         super().__init__()
         pair = TwinCritic(inputs, **critic)
         self.activation = pair.activation
-        layers = _twin_layers(pair.q1.net, pair.q2.net)
-        self.kinds = [kind for kind, _, _ in layers]
-        self.weights = nn.ParameterList(
-            [w.detach().contiguous() for _, w, _ in layers if w is not None]
-        )
-        self.biases = nn.ParameterList(
-            [b.detach().contiguous() for _, _, b in layers if b is not None]
-        )
+        self.kinds, weights, biases = _twin_layers(pair.q1.net, pair.q2.net)
+        self.weights = nn.ParameterList([w.detach().contiguous() for w in weights])
+        self.biases = nn.ParameterList([b.detach().contiguous() for b in biases])
 
     def forward(self, state: Tensor, action: Tensor, frozen: bool = False) -> Tensor:
         """-> (2, B), as :meth:`TwinCritic.forward`."""
-        params = iter(zip(self.weights, self.biases, strict=True))
-        layers: list[Layer] = [
-            (kind, *next(params)) if kind != "act" else (kind, None, None) for kind in self.kinds
-        ]
-        return _twin_forward(layers, self.activation, state, action, frozen)
+        return _twin_forward(
+            self.kinds, self.weights, self.biases, self.activation, state, action, frozen
+        )
