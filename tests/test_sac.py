@@ -185,3 +185,26 @@ def test_checkpoint_of_other_settings_is_ignored(tmp_path):
 def test_unknown_env_fails_clearly(tmp_path):
     with pytest.raises(ValueError, match="allowed: \\['HalfCheetah-v5', 'Walker2d-v5'\\]"):
         train(SACRun("Hopper-v5", "clean", "mlp", 0, **TINY), tmp_path)
+
+
+@pytest.mark.parametrize("mode", ["faithful", "clean"])
+def test_alpha_in_the_actor_optimizer_steps_as_its_own_would(mode):
+    """α shares the actor's optimizer; per-tensor optimizers make that bit-identical."""
+    from attnmem.optim import OrthAdam
+
+    def make(params):
+        if mode == "faithful":
+            return OrthAdam(params, lr=3e-4, weight_decay=1e-4, amsgrad=True)
+        return torch.optim.Adam(params, lr=3e-4, fused=True)
+
+    torch.manual_seed(0)
+    separate = [torch.nn.Parameter(torch.randn(4, 3)), torch.nn.Parameter(torch.tensor(0.2))]
+    shared = [torch.nn.Parameter(p.detach().clone()) for p in separate]
+    optimizers = [make([separate[0]]), make([separate[1]]), make(shared)]
+    for _ in range(20):
+        grads = [torch.randn_like(p) for p in separate]
+        for p, q, g in zip(separate, shared, grads, strict=True):
+            p.grad, q.grad = g.clone(), g.clone()
+        for opt in optimizers:
+            opt.step()
+    assert all(torch.equal(p, q) for p, q in zip(separate, shared, strict=True))
