@@ -19,12 +19,14 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
-include: "workflow/rules/optim.smk"
-include: "workflow/rules/plasticity.smk"
-include: "workflow/rules/teacher.smk"
-include: "workflow/rules/sac.smk"
-include: "workflow/rules/aggregate.smk"
-include: "workflow/rules/figures.smk"
+include: "workflow/rules/summaries.smk"
+include: "workflow/rules/claims.smk"
+
+
+# A study's rules file holds its training jobs; it is read only when the config has the study.
+for study in STUDIES:
+
+    include: f"workflow/rules/{study}.smk"
 
 
 localrules:

@@ -13,7 +13,9 @@ from attnmem.claims import evaluate, range_verdict
 from attnmem.models.plastic import NETWORKS, Memo, NonlRO, Stack, build_network
 from attnmem.published import lookup
 from attnmem.stats.compare import compare, percentile_interval
-from attnmem.studies.plasticity import aggregate_study, comparison_specs, make_run
+from attnmem.stats.aggregate import aggregate_study, write_table
+from attnmem.studies import study_comparisons
+from attnmem.studies.plasticity import STUDY, extra_table, make_run
 from attnmem.train.plasticity import PlasticityRun, train
 
 TINY = PlasticityRun(
@@ -174,11 +176,12 @@ def test_aggregate_and_claims_over_tiny_runs(tmp_path):
             "verdict": {"kind": "within_range", "budget_metric": "sequences", "min_budget": 8},
         },
     ]
-    specs = comparison_specs({"comparisons": []}, claims)
+    specs = study_comparisons("plasticity", {"comparisons": []}, claims)
     assert len(specs) == 2
     out = {n: tmp_path / f"{n}.csv" for n in ("runs", "stages", "summary", "curves", "comparisons")}
     stats = {"confidence": 0.95, "n_resamples": 499, "random_state": 0}
-    aggregate_study(dirs, specs, stats, out)
+    aggregate_study(STUDY, dirs, specs, stats, out)
+    write_table(out["stages"], extra_table("stages", {"train_plasticity": dirs}))
     runs = pd.read_csv(out["runs"])
     assert len(runs) == 4 and set(runs.r_reached) == {3}
     stages = pd.read_csv(out["stages"])

@@ -147,7 +147,8 @@ def test_aggregate_and_tables(teacher_dir, tmp_path):
     import pandas as pd
     import yaml
 
-    from attnmem.studies.teacher import aggregate_study, write_tables
+    from attnmem.stats.aggregate import aggregate_study, write_table
+    from attnmem.studies.teacher import STUDY, extra_table, write_tables
 
     run_dirs = []
     for predictor in ("attention_split", "lstm"):
@@ -161,11 +162,12 @@ def test_aggregate_and_tables(teacher_dir, tmp_path):
     }
     specs = [{"axis": "predictor", "a": "attention_split", "b": "lstm"}]
     stats = {"confidence": 0.95, "n_resamples": 199, "random_state": 0}
-    aggregate_study(run_dirs, [teacher_dir], specs, stats, out)
+    aggregate_study(STUDY, run_dirs, specs, stats, out)
+    write_table(out["teachers"], extra_table("teachers", {"train_teacher": [teacher_dir]}))
     comparisons = pd.read_csv(out["comparisons"])
     assert comparisons.loc[0, "n_pairs"] == 2 and comparisons.loc[0, "env"] == "CartPole-v1"
     assert set(pd.read_csv(out["summary"]).metric) == {"test_accuracy", "train_steps"}
     published = yaml.safe_load((REPO / "config" / "claims.yaml").read_text())["published"]
-    write_tables(out["summary"], out["teachers"], published, tmp_path / "t.md", tmp_path / "t.tex")
+    write_tables(out, published, tmp_path / "t.md", tmp_path / "t.tex")
     table = (tmp_path / "t.md").read_text()
     assert "95.07" in table and "majority class" in table

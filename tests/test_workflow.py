@@ -66,8 +66,8 @@ def test_paper_dry_run_plans_the_thesis_grid(tmp_path):
 
 def test_figures_target_builds_figures_only(tmp_path):
     result = snakemake(tmp_path, "-n", "--cores", "2", "figures", configfile=SMOKE)
-    assert "plot_optim_curves" in result.stdout and "plot_optim_max_accuracy" in result.stdout
-    assert "claims_table" not in result.stdout and "table_optim" not in result.stdout
+    assert "curves_digits_shufflenet_v2_x0_5.png" in result.stdout and "rule plot:" in result.stdout
+    assert "claims_table" not in result.stdout and "rule table:" not in result.stdout
 
 
 def test_lint_and_format_are_clean():

@@ -1,4 +1,4 @@
-"""Config validation, paths, and the target lists every other rule file uses."""
+"""Config validation, paths, and the targets every other rule file uses, all from the registry."""
 
 import re
 import sys
@@ -13,7 +13,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from attnmem.config_check import ConfigError, validate as validate_config  # noqa: E402
 from attnmem.data.catalog import VARIANTS  # noqa: E402
-from attnmem.studies import run_settings  # noqa: E402
+from attnmem.studies import REGISTRY, run_settings, study_comparisons  # noqa: E402
 
 try:
     validate_config(config, ROOT / "workflow" / "schemas" / "config.schema.yaml")
@@ -30,102 +30,108 @@ CLAIMS_YAML = ROOT / "config" / "claims.yaml"
 CLAIMS_SPEC = yaml.safe_load(CLAIMS_YAML.read_text())
 PUBLISHED = CLAIMS_SPEC["published"]
 CLAIMS = [f"{RESULTS}/claims.csv", f"{RESULTS}/claims.md"]
+#: Summary jobs are a few seconds each: they share one cluster submission.
+SUMMARY_RESOURCES = {"mem_mb": 500, "runtime": 5}
 
 
 def one_of(values):
-    """A wildcard constraint that admits exactly the configured names."""
+    """A wildcard constraint that admits exactly the given names."""
     return "|".join(re.escape(str(v)) for v in values) if values else "(?!)"
 
 
-OPTIM = STUDIES.get("optim", {})
-OPTIM_RESOURCES = OPTIM.get("resources", {})
-PLASTICITY = STUDIES.get("plasticity", {})
-PLASTICITY_RESOURCES = PLASTICITY.get("resources", {})
-TEACHER = STUDIES.get("teacher", {})
-TEACHER_RESOURCES = TEACHER.get("resources", {})
-SAC = STUDIES.get("sac", {})
-SAC_RESOURCES = SAC.get("resources", {})
+def axis_values(study, axis):
+    """The configured values of one axis of a study."""
+    return STUDIES[study][f"{axis}s"]
 
 
-wildcard_constraints:
-    dataset=one_of(OPTIM.get("datasets", [])),
-    arch=one_of(OPTIM.get("archs", [])),
-    optimizer=one_of(OPTIM.get("optimizers", [])),
-    network=one_of(PLASTICITY.get("networks", [])),
-    size=one_of(PLASTICITY.get("sizes", [])),
-    env=one_of(TEACHER.get("envs", []) + SAC.get("envs", [])),
-    mode=one_of(sorted(set(TEACHER.get("modes", []) + SAC.get("modes", [])))),
-    predictor=one_of(TEACHER.get("predictors", [])),
-    actor=one_of(SAC.get("actors", [])),
-    seed=r"\d+",
-    source=r"[a-z0-9]+",
+def constraints(study, axes):
+    """Wildcard constraints of a study's rule: its configured values, nothing from other studies."""
+    return {axis: one_of(axis_values(study, axis)) for axis in axes} | {"seed": r"\d+"}
 
 
-def optim_run_dirs():
-    if not OPTIM:
-        return []
+def resources(study, **defaults):
+    """A training rule's threads and resources: the study's ``resources`` over the defaults."""
+    given = STUDIES[study].get("resources", {})
+    return {key: given.get(key, value) for key, value in defaults.items()}
+
+
+def job_dirs(study, rule):
+    """Every run folder of one training job of a study: one per cell of its axes and seed."""
+    job = REGISTRY[study].job(rule)
+    cell = Path(*(f"{{{axis}}}" for axis in job.axes))
     return expand(
-        f"{RESULTS}/optim/runs/{{dataset}}/{{arch}}/{{optimizer}}/seed{{seed}}",
-        dataset=OPTIM["datasets"],
-        arch=OPTIM["archs"],
-        optimizer=OPTIM["optimizers"],
-        seed=OPTIM["seeds"],
+        f"{RESULTS}/{study}/{job.folder}/{cell}/seed{{seed}}",
+        **{axis: axis_values(study, axis) for axis in job.axes},
+        seed=STUDIES[study]["seeds"],
     )
 
 
-def plasticity_run_dirs():
-    if not PLASTICITY:
-        return []
-    return expand(
-        f"{RESULTS}/plasticity/runs/{{network}}/{{size}}/seed{{seed}}",
-        network=PLASTICITY["networks"],
-        size=PLASTICITY["sizes"],
-        seed=PLASTICITY["seeds"],
-    )
+def run_dirs(study):
+    """The run folders whose cells the study summarises."""
+    return job_dirs(study, REGISTRY[study].runs.rule)
 
 
-def teacher_dirs():
-    if not TEACHER:
-        return []
-    return expand(
-        f"{RESULTS}/teacher/teachers/{{env}}/{{mode}}/seed{{seed}}",
-        env=TEACHER["envs"],
-        mode=TEACHER["modes"],
-        seed=TEACHER["seeds"],
-    )
+def figure_index():
+    """(study, stem) -> (figure, {axis: value}) for every figure the config draws."""
+    index = {}
+    for study in STUDIES:
+        for figure in REGISTRY[study].figures:
+            if figure.cell_key and figure.cell_key not in STUDIES[study]:
+                continue
+            for fields in expand_fields(study, figure.per):
+                index[study, figure.stem.format(**fields)] = (figure, fields)
+    return index
 
 
-def teacher_run_dirs():
-    if not TEACHER:
-        return []
-    return expand(
-        f"{RESULTS}/teacher/runs/{{env}}/{{mode}}/{{predictor}}/seed{{seed}}",
-        env=TEACHER["envs"],
-        mode=TEACHER["modes"],
-        predictor=TEACHER["predictors"],
-        seed=TEACHER["seeds"],
-    )
+def expand_fields(study, axes):
+    combos = [{}]
+    for axis in axes:
+        combos = [{**c, axis: str(v)} for c in combos for v in axis_values(study, axis)]
+    return combos
 
 
-def sac_run_dirs():
-    if not SAC:
-        return []
-    return expand(
-        f"{RESULTS}/sac/runs/{{env}}/{{mode}}/{{actor}}/seed{{seed}}",
-        env=SAC["envs"],
-        mode=SAC["modes"],
-        actor=SAC["actors"],
-        seed=SAC["seeds"],
-    )
+FIGURE_INDEX = figure_index()
 
 
-def mechanism_run_dir():
-    """The first seed's run of the network the mechanism figures draw."""
-    cell = PLASTICITY["mechanism"]
-    return f"{RESULTS}/plasticity/runs/{cell['network']}/{cell['size']}/seed{PLASTICITY['seeds'][0]}"
+def figure_inputs(wildcards):
+    """What one figure reads: the study's tables it names, or files of one trained run."""
+    figure, _ = FIGURE_INDEX[wildcards.study, wildcards.figure]
+    study = REGISTRY[wildcards.study]
+    inputs = {name: f"{RESULTS}/{study.name}/{name}.csv" for name in figure.reads}
+    if figure.cell_key:
+        settings = STUDIES[study.name]
+        cell = settings[figure.cell_key]
+        folder = Path(*(str(cell[axis]) for axis in study.runs.axes))
+        run = f"{RESULTS}/{study.name}/{study.runs.folder}/{folder}/seed{settings['seeds'][0]}"
+        inputs |= {name: f"{run}/{name}" for name in figure.run_files}
+    return inputs
 
 
-MECHANISM_PANELS = ("weights", "hidden", "plastic", "effective")
+def figure_caption(study, stem):
+    figure, fields = FIGURE_INDEX[study, stem]
+    return figure.caption.format(**fields)
+
+
+def about(study):
+    """What a study's captions say about it: its axes and metrics (rendered by report/*.rst)."""
+    description = REGISTRY[study]
+    return {
+        "source": description.source,
+        "axes": " × ".join(description.axes),
+        "metrics": [
+            {
+                "name": m.name,
+                "description": m.description,
+                "interval": "percentile bootstrap" if m.integer else "BCa bootstrap",
+            }
+            for m in description.metrics
+        ],
+        "paired": (
+            "percentile bootstrap"
+            if description.paired_interval == "percentile"
+            else "t"
+        ),
+    }
 
 
 def all_summaries():
@@ -133,30 +139,7 @@ def all_summaries():
 
 
 def all_figures():
-    figures = []
-    if OPTIM:
-        figures += expand(
-            f"{FIGURES}/optim/curves_{{dataset}}_{{arch}}.png",
-            dataset=OPTIM["datasets"],
-            arch=OPTIM["archs"],
-        ) + expand(
-            f"{FIGURES}/optim/max_acc_{{dataset}}.png", dataset=OPTIM["datasets"]
-        )
-    if PLASTICITY:
-        figures += [
-            f"{FIGURES}/plasticity/{name}.png"
-            for name in ("r_vs_sequences", "table1", "generalisation")
-        ]
-        if "mechanism" in PLASTICITY:
-            figures += [
-                f"{FIGURES}/plasticity/mechanism_{panel}.png"
-                for panel in MECHANISM_PANELS
-            ]
-    if TEACHER:
-        figures.append(f"{FIGURES}/teacher/accuracy.png")
-    if SAC:
-        figures += [f"{FIGURES}/sac/{name}.png" for name in ("reward", "eval_return")]
-    return figures
+    return [f"{FIGURES}/{study}/{stem}.png" for study, stem in FIGURE_INDEX]
 
 
 def all_tables():
@@ -165,15 +148,20 @@ def all_tables():
     ]
 
 
+def study_tables(study):
+    """results/<study>/<name>.csv of the study's extra tables."""
+    return {
+        name: f"{RESULTS}/{study}/{name}.csv" for name in REGISTRY[study].extra_tables
+    }
+
+
 def deterministic_outputs():
     """Every file the determinism contract covers: runs, summaries, tables and claims."""
     runs = [
         f"{d}/{name}"
-        for d in optim_run_dirs()
-        + plasticity_run_dirs()
-        + teacher_dirs()
-        + teacher_run_dirs()
-        + sac_run_dirs()
+        for study in STUDIES
+        for job in REGISTRY[study].jobs
+        for d in job_dirs(study, job.rule)
         for name in ("metrics.csv", "final.json")
     ]
     per_study = [
@@ -181,11 +169,13 @@ def deterministic_outputs():
         for study in STUDIES
         for name in ("runs", "summary", "curves", "comparisons")
     ]
-    if PLASTICITY:
-        per_study.append(f"{RESULTS}/plasticity/stages.csv")
-    if TEACHER:
-        per_study.append(f"{RESULTS}/teacher/teachers.csv")
-    return runs + per_study + all_tables() + CLAIMS
+    extras = [path for study in STUDIES for path in study_tables(study).values()]
+    return runs + per_study + extras + all_tables() + CLAIMS
+
+
+def study_claims(study):
+    """The claims of one study: its aggregate job reruns only when they change."""
+    return [c for c in CLAIMS_SPEC["claims"] if c["study"] == study]
 
 
 def image_source_file(wildcards):

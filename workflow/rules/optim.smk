@@ -1,30 +1,31 @@
-RUN = "{dataset}/{arch}/{optimizer}/seed{seed}"
+# The optim study (thesis §9.1): one run per dataset x architecture x optimizer x seed.
+
+OPTIM_RUN = "{dataset}/{arch}/{optimizer}/seed{seed}"
 
 
 rule train_optim:
     input:
         data=image_source_file,
     output:
-        metrics=f"{RESULTS}/optim/runs/{RUN}/metrics.csv",
-        final=f"{RESULTS}/optim/runs/{RUN}/final.json",
-        provenance=f"{RESULTS}/optim/runs/{RUN}/provenance.json",
+        metrics=f"{RESULTS}/optim/runs/{OPTIM_RUN}/metrics.csv",
+        final=f"{RESULTS}/optim/runs/{OPTIM_RUN}/final.json",
+        provenance=f"{RESULTS}/optim/runs/{OPTIM_RUN}/provenance.json",
     log:
-        f"{RESULTS}/optim/logs/{RUN}.log",
+        f"{RESULTS}/optim/logs/{OPTIM_RUN}.log",
     benchmark:
-        f"{RESULTS}/optim/benchmarks/{RUN}.tsv"
+        f"{RESULTS}/optim/benchmarks/{OPTIM_RUN}.tsv"
+    wildcard_constraints:
+        **constraints("optim", ("dataset", "arch", "optimizer")),
     # Short runs are bundled into one cluster submission per `--group-components optim_train=N`.
     group:
         "optim_train"
     conda:
         ENV
-    threads: OPTIM_RESOURCES.get("threads", 1)
+    threads: resources("optim", threads=1)["threads"]
     resources:
-        mem_mb=OPTIM_RESOURCES.get("mem_mb", 2000),
-        runtime=OPTIM_RESOURCES.get("runtime", 60),
-        gpu=OPTIM_RESOURCES.get("gpu", 0),
-        slurm_partition=OPTIM_RESOURCES.get("slurm_partition", ""),
+        **resources("optim", mem_mb=2000, runtime=60, gpu=0, slurm_partition=""),
     params:
-        settings=run_settings("optim", OPTIM),
+        settings=run_settings("optim", STUDIES["optim"]),
         device=config["device"],
     script:
         "../scripts/train_optim.py"

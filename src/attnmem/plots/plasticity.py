@@ -252,89 +252,94 @@ def mechanism(
 ) -> None:
     """Heatmaps of a Memo network: W and η per layer, hidden activity over a window of frames,
     P(t) on the window's last familiar scene, and the effective weights W ⊙ (1 + P) (true, for M)
-    beside W ⊙ P (what the source plotted as the "actual weight")."""
+    beside W ⊙ P (what the source plotted as the "actual weight").  Draws the panels named in
+    ``pngs`` (weights, hidden, plastic, effective)."""
     setup()
     layers = list(model.layers)
-    # static weights and learning rates
-    fig, axes = plt.subplots(
-        2, len(layers) + 1, figsize=(4.4 * (len(layers) + 1), 7.4), constrained_layout=True
-    )
-    for i, layer in enumerate(layers):
-        _clipped(axes[0][i], layer.weight.detach(), f"W{i + 1} ({layer.kind})", fig)
-        eta = layer.eta.detach()
-        _clipped(axes[1][i], eta if eta.dim() == 2 else eta.reshape(1, 1), f"η{i + 1}", fig)
-    _clipped(axes[0][-1], model.readout.weight.detach().T, "w_f (readout)", fig)
-    decays = ", ".join(
-        f"σ(ℓ{i + 1}) = {layer.decay().item():.3f}" for i, layer in enumerate(layers)
-    )
-    axes[1][-1].axis("off")
-    axes[1][-1].text(0, 0.5, decays.replace(", ", "\n"), fontsize=10)
-    fig.suptitle(f"{title}: static weights and plasticity rates")
-    save(fig, pngs["weights"])
-
-    # hidden activity over the window, ticks = (prediction, target)
     window = list(frames)
-    labels = [f"{int(outputs[t] >= 0.5)},{int(total_target[t])}" for t in window]
-    fig, axes = plt.subplots(
-        len(layers),
-        1,
-        figsize=(max(9, 0.22 * len(window)), 3.2 * len(layers)),
-        squeeze=False,
-        constrained_layout=True,
-    )
-    for i in range(len(layers)):
-        activity = torch.stack([trace[t]["hidden"][i][0] for t in window], dim=1).numpy()
-        ax = axes[i][0]
-        image = ax.imshow(
-            activity, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest"
+    if "weights" in pngs:
+        # static weights and learning rates
+        fig, axes = plt.subplots(
+            2, len(layers) + 1, figsize=(4.4 * (len(layers) + 1), 7.4), constrained_layout=True
         )
-        ax.set_title(f"layer {i + 1} hidden activity", fontsize=9)
-        ax.set_ylabel("unit")
-        ax.set_xticks(range(len(window)), labels, rotation=90, fontsize=6)
-        ax.grid(False)
-        fig.colorbar(image, ax=ax, shrink=0.8)
-    axes[-1][0].set_xlabel("frame: (prediction, target; 2 = not scored)")
-    fig.suptitle(f"{title}: frames {window[0]}..{window[-1]}")
-    save(fig, pngs["hidden"])
+        for i, layer in enumerate(layers):
+            _clipped(axes[0][i], layer.weight.detach(), f"W{i + 1} ({layer.kind})", fig)
+            eta = layer.eta.detach()
+            _clipped(axes[1][i], eta if eta.dim() == 2 else eta.reshape(1, 1), f"η{i + 1}", fig)
+        _clipped(axes[0][-1], model.readout.weight.detach().T, "w_f (readout)", fig)
+        decays = ", ".join(
+            f"σ(ℓ{i + 1}) = {layer.decay().item():.3f}" for i, layer in enumerate(layers)
+        )
+        axes[1][-1].axis("off")
+        axes[1][-1].text(0, 0.5, decays.replace(", ", "\n"), fontsize=10)
+        fig.suptitle(f"{title}: static weights and plasticity rates")
+        save(fig, pngs["weights"])
+
+    if "hidden" in pngs:
+        # hidden activity over the window, ticks = (prediction, target)
+        labels = [f"{int(outputs[t] >= 0.5)},{int(total_target[t])}" for t in window]
+        fig, axes = plt.subplots(
+            len(layers),
+            1,
+            figsize=(max(9, 0.22 * len(window)), 3.2 * len(layers)),
+            squeeze=False,
+            constrained_layout=True,
+        )
+        for i in range(len(layers)):
+            activity = torch.stack([trace[t]["hidden"][i][0] for t in window], dim=1).numpy()
+            ax = axes[i][0]
+            image = ax.imshow(
+                activity, cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto", interpolation="nearest"
+            )
+            ax.set_title(f"layer {i + 1} hidden activity", fontsize=9)
+            ax.set_ylabel("unit")
+            ax.set_xticks(range(len(window)), labels, rotation=90, fontsize=6)
+            ax.grid(False)
+            fig.colorbar(image, ax=ax, shrink=0.8)
+        axes[-1][0].set_xlabel("frame: (prediction, target; 2 = not scored)")
+        fig.suptitle(f"{title}: frames {window[0]}..{window[-1]}")
+        save(fig, pngs["hidden"])
 
     # P(t) over the four frames ending at the window's last familiar scene (or its last scene)
     familiar = [t for t in window if int(total_target[t]) == 1]
     end = familiar[-1] if familiar else window[-1]
-    shown = [t for t in range(end - 3, end + 1) if t >= 0]
-    fig, axes = plt.subplots(
-        len(layers),
-        len(shown),
-        figsize=(4.0 * len(shown), 3.6 * len(layers)),
-        squeeze=False,
-        constrained_layout=True,
-    )
-    for i in range(len(layers)):
-        for j, t in enumerate(shown):
-            _clipped(axes[i][j], trace[t]["plastic"][i][0], f"P{i + 1}(t={t})", fig)
-    fig.suptitle(f"{title}: plastic matrices on frames {shown[0]}..{shown[-1]}")
-    save(fig, pngs["plastic"])
+    if "plastic" in pngs:
+        shown = [t for t in range(end - 3, end + 1) if t >= 0]
+        fig, axes = plt.subplots(
+            len(layers),
+            len(shown),
+            figsize=(4.0 * len(shown), 3.6 * len(layers)),
+            squeeze=False,
+            constrained_layout=True,
+        )
+        for i in range(len(layers)):
+            for j, t in enumerate(shown):
+                _clipped(axes[i][j], trace[t]["plastic"][i][0], f"P{i + 1}(t={t})", fig)
+        fig.suptitle(f"{title}: plastic matrices on frames {shown[0]}..{shown[-1]}")
+        save(fig, pngs["plastic"])
 
-    fig, axes = plt.subplots(
-        2, len(layers), figsize=(4.8 * len(layers), 7.4), squeeze=False, constrained_layout=True
-    )
-    for i, layer in enumerate(layers):
-        plastic = trace[end]["plastic"][i][0]
-        w = layer.weight.detach()
-        effective = w * (1 + plastic) if layer.kind == "M" else w + plastic
-        source = w * plastic if layer.kind == "M" else w + plastic
-        _clipped(
-            axes[0][i],
-            effective,
-            f"layer {i + 1} ({layer.kind}): effective weight "
-            + ("W⊙(1+P)" if layer.kind == "M" else "W+P"),
-            fig,
+    if "effective" in pngs:
+        fig, axes = plt.subplots(
+            2, len(layers), figsize=(4.8 * len(layers), 7.4), squeeze=False, constrained_layout=True
         )
-        _clipped(
-            axes[1][i],
-            source,
-            f"layer {i + 1} ({layer.kind}): as the source plotted: "
-            + ("W⊙P" if layer.kind == "M" else "W+P"),
-            fig,
-        )
-    fig.suptitle(f"{title}: weights in use at frame {end}")
-    save(fig, pngs["effective"])
+        for i, layer in enumerate(layers):
+            plastic = trace[end]["plastic"][i][0]
+            w = layer.weight.detach()
+            effective = w * (1 + plastic) if layer.kind == "M" else w + plastic
+            source = w * plastic if layer.kind == "M" else w + plastic
+            _clipped(
+                axes[0][i],
+                effective,
+                f"layer {i + 1} ({layer.kind}): effective weight "
+                + ("W⊙(1+P)" if layer.kind == "M" else "W+P"),
+                fig,
+            )
+            _clipped(
+                axes[1][i],
+                source,
+                f"layer {i + 1} ({layer.kind}): as the source plotted: "
+                + ("W⊙P" if layer.kind == "M" else "W+P"),
+                fig,
+            )
+        fig.suptitle(f"{title}: weights in use at frame {end}")
+        save(fig, pngs["effective"])

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from attnmem import files
-from attnmem.stats.compare import compare, holm
+from attnmem.stats.compare import compare, holm, percentile_interval
 from attnmem.stats.describe import describe, t_interval
+
+if TYPE_CHECKING:
+    from attnmem.studies.base import Study
 
 
 @dataclass(frozen=True)
@@ -24,6 +27,7 @@ class RunResult:
     status: str
     metrics: dict[str, Any]
     curve: pd.DataFrame  # metrics.csv
+    config: dict[str, Any] = field(default_factory=dict)  # final.json's run config
 
 
 def load_runs(run_dirs: Iterable[str | Path], axes: Sequence[str]) -> list[RunResult]:
@@ -39,13 +43,21 @@ def load_runs(run_dirs: Iterable[str | Path], axes: Sequence[str]) -> list[RunRe
                 status=final["status"],
                 metrics=final["metrics"],
                 curve=pd.read_csv(directory / "metrics.csv"),
+                config=config,
             )
         )
     return sorted(runs, key=lambda r: (r.cell, r.seed))
 
 
-def run_table(runs: Sequence[RunResult], axes: Sequence[str], metrics: Sequence[str]):
-    """runs.csv: one row per run with its cell, seed, status and final metrics."""
+def run_table(
+    runs: Sequence[RunResult],
+    axes: Sequence[str],
+    metrics: Sequence[str],
+    config_columns: Sequence[str] = (),
+):
+    """runs.csv: one row per run with its cell, seed, status, final metrics and the settings
+    named in ``config_columns``."""
+    columns = [*axes, "seed", "status", *metrics, *config_columns]
     return pd.DataFrame(
         [
             {
@@ -53,9 +65,11 @@ def run_table(runs: Sequence[RunResult], axes: Sequence[str], metrics: Sequence[
                 "seed": r.seed,
                 "status": r.status,
                 **{m: r.metrics.get(m) for m in metrics},
+                **{c: r.config.get(c) for c in config_columns},
             }
             for r in runs
-        ]
+        ],
+        columns=columns,
     )
 
 
@@ -74,8 +88,12 @@ def summarise(
     confidence: float = 0.95,
     n_resamples: int = 9999,
     random_state: int = 0,
+    integer: Sequence[str] = (),
 ) -> pd.DataFrame:
-    """One row per cell and metric over the runs that finished; diverged runs are counted."""
+    """One row per cell and metric over the runs that finished; diverged runs are counted.
+
+    Metrics named in ``integer`` get a percentile bootstrap interval instead of BCa.
+    """
     rows = []
     for cell in sorted({r.cell for r in runs}):
         in_cell = [r for r in runs if r.cell == cell]
@@ -83,6 +101,10 @@ def summarise(
         for metric in metrics:
             values = list(_ok_values(in_cell, metric).values())
             stats = describe(values, confidence, n_resamples, random_state)
+            if metric in integer:
+                stats["boot_low"], stats["boot_high"] = percentile_interval(
+                    values, confidence, n_resamples, random_state
+                )
             rows.append(
                 {
                     **dict(zip(axes, cell, strict=True)),
@@ -170,6 +192,35 @@ def comparisons(
         for _, index in table.groupby("metric").groups.items():
             table.loc[index, "p_holm"] = holm(table.loc[index, "p_paired"].tolist())
     return table
+
+
+def aggregate_study(
+    study: Study,
+    run_dirs: Iterable[str | Path],
+    specs: Sequence[dict[str, str]],
+    stats: Mapping[str, Any],
+    out: Mapping[str, str | Path],
+) -> None:
+    """Write a study's runs.csv, summary.csv, curves.csv and comparisons.csv (DESIGN.md)."""
+    axes = study.axes
+    runs = load_runs(run_dirs, axes)
+    confidence, n_boot, rng = stats["confidence"], stats["n_resamples"], stats["random_state"]
+    write_table(out["runs"], run_table(runs, axes, study.columns, study.config_columns))
+    summary = summarise(
+        runs, axes, study.metric_names, confidence, n_boot, rng, study.integer_metrics
+    )
+    write_table(out["summary"], summary)
+    if study.curve_rows is not None:
+        column, keep = study.curve_rows
+        runs_for_curves = [replace(r, curve=r.curve[r.curve[column].isin(keep)]) for r in runs]
+    else:
+        runs_for_curves = runs
+    write_table(out["curves"], curves(runs_for_curves, axes, confidence))
+    bootstrap = (n_boot, rng) if study.paired_interval == "percentile" else None
+    write_table(
+        out["comparisons"],
+        comparisons(runs, axes, specs, study.compared, confidence, bootstrap),
+    )
 
 
 def write_table(path: str | Path, table: pd.DataFrame) -> None:

@@ -1,18 +1,25 @@
-"""Per-study glue between the config and the library: what the workflow scripts call.
+"""The study registry: one description per study (``studies/<name>.py``'s ``STUDY``).
 
-Kept free of heavy imports so that light jobs (claims, tables) start fast.
+Imported while Snakemake parses the DAG and by every summary job, so nothing here (or at the
+top of a study module) imports torch, pandas or scipy.  Adding a study means adding its module
+to ``REGISTRY`` below; the DAG, the aggregate, the tables, the figures, the claims and the tests
+find it there.
 """
+
+from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from attnmem.studies import optim, plasticity, sac, teacher
+from attnmem.studies.base import Figure, Job, Metric, Study
+
+__all__ = ["AXES", "REGISTRY", "Figure", "Job", "Metric", "Study", "study_comparisons"]
+
+REGISTRY: dict[str, Study] = {m.STUDY.name: m.STUDY for m in (optim, plasticity, teacher, sac)}
+
 #: Each study's axes, in the order its run paths and published values nest.
-AXES: dict[str, list[str]] = {
-    "optim": ["dataset", "arch", "optimizer"],
-    "plasticity": ["network", "size"],
-    "teacher": ["env", "mode", "predictor"],
-    "sac": ["env", "mode", "actor"],
-}
+AXES: dict[str, list[str]] = {name: list(study.axes) for name, study in REGISTRY.items()}
 
 #: The config keys of each study that change a training run's numbers.  Training rules get only
 #: these as params, so adding a seed or a comparison never reruns the runs that exist.

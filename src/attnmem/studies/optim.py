@@ -2,23 +2,45 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from attnmem.studies.base import Figure, Job, Metric, Study
 
-from attnmem import files
-from attnmem.stats import aggregate
-from attnmem.studies import AXES as STUDY_AXES
-from attnmem.tables import replicated_vs_published, to_latex, to_markdown
+# Torch, pandas and matplotlib are imported inside the functions that need them: the DAG imports
+# this module while it parses, and a job that only tabulates starts in a fraction of the time.
 
-# Torch and matplotlib are imported inside the functions that need them: a job that only
-# aggregates or tabulates then starts in a fraction of the time.
-
-STUDY = "optim"
-AXES = tuple(STUDY_AXES[STUDY])
-METRICS = ("max_acc", "final_acc")
+STUDY = Study(
+    name="optim",
+    source="seed 000 thesis §9.1: OrthAdam vs AdamW vs AdamP",
+    axes=("dataset", "arch", "optimizer"),
+    metrics=(
+        Metric("max_acc", "maximum test accuracy (%) over epochs, the thesis's metric"),
+        Metric("final_acc", "test accuracy (%) after the last epoch"),
+    ),
+    jobs=(Job("train_optim", "runs", ("dataset", "arch", "optimizer")),),
+    figures=(
+        Figure(
+            "curves",
+            "curves_{dataset}_{arch}",
+            ("curves",),
+            "Test accuracy per epoch on {dataset} with {arch}, one line per optimizer: the mean "
+            "across seeds with its 95% t-band.  Right: the second half of training, zoomed.  The "
+            "learning rate drops ×0.1 at 81/186 and 122/186 of the epochs (thesis §9.1).",
+        ),
+        Figure(
+            "max_accuracy",
+            "max_acc_{dataset}",
+            ("runs", "summary"),
+            "Maximal test accuracy (max over epochs, the thesis's metric) on {dataset}: each seed "
+            "as a dot, the mean with its 95% t-interval in black, and the thesis's single-run "
+            "value as a star where it published one for this dataset.",
+        ),
+    ),
+)
+AXES = STUDY.axes
+METRICS = STUDY.metric_names
 
 
 def make_run(settings: Mapping[str, Any], dataset: str, arch: str, optimizer: str, seed: int):
@@ -40,52 +62,39 @@ def make_run(settings: Mapping[str, Any], dataset: str, arch: str, optimizer: st
     )
 
 
-def aggregate_study(
-    run_dirs: Iterable[str | Path],
-    settings: Mapping[str, Any],
-    stats: Mapping[str, Any],
-    out: Mapping[str, str | Path],
-) -> None:
-    """Write runs.csv, summary.csv, curves.csv and comparisons.csv."""
-    runs = aggregate.load_runs(run_dirs, AXES)
-    confidence = stats["confidence"]
-    aggregate.write_table(out["runs"], aggregate.run_table(runs, AXES, METRICS))
-    aggregate.write_table(
-        out["summary"],
-        aggregate.summarise(
-            runs, AXES, METRICS, confidence, stats["n_resamples"], stats["random_state"]
-        ),
-    )
-    aggregate.write_table(out["curves"], aggregate.curves(runs, AXES, confidence))
-    aggregate.write_table(
-        out["comparisons"],
-        aggregate.comparisons(runs, AXES, settings["comparisons"], METRICS, confidence),
-    )
-
-
-def plot_curves(curves_csv: str | Path, dataset: str, arch: str, png: str | Path) -> None:
-    from attnmem.plots import optim as plots
-
-    plots.accuracy_curves(pd.read_csv(curves_csv), dataset, arch, png)
-
-
-def plot_max_accuracy(
-    runs_csv: str | Path,
-    summary_csv: str | Path,
+def plot(
+    kind: str,
+    inputs: Mapping[str, str | Path],
+    fields: Mapping[str, str],
     published: Mapping[str, Any],
-    dataset: str,
     png: str | Path,
 ) -> None:
+    """Draw one figure of STUDY.figures."""
+    import pandas as pd
+
     from attnmem.plots import optim as plots
 
-    plots.max_accuracy(pd.read_csv(runs_csv), pd.read_csv(summary_csv), published, dataset, png)
+    if kind == "curves":
+        plots.accuracy_curves(pd.read_csv(inputs["curves"]), fields["dataset"], fields["arch"], png)
+    else:
+        runs, summary = pd.read_csv(inputs["runs"]), pd.read_csv(inputs["summary"])
+        plots.max_accuracy(runs, summary, published, fields["dataset"], png)
 
 
 def write_tables(
-    summary_csv: str | Path, published: Mapping[str, Any], markdown: str | Path, latex: str | Path
+    inputs: Mapping[str, str | Path],
+    published: Mapping[str, Any],
+    markdown: str | Path,
+    latex: str | Path,
 ) -> None:
     """Replicated (mean [95% CI] (n)) vs published max and final accuracy, per cell."""
-    table = replicated_vs_published(pd.read_csv(summary_csv), published, STUDY, AXES, METRICS)
+    import pandas as pd
+
+    from attnmem import files
+    from attnmem.tables import replicated_vs_published, to_latex, to_markdown
+
+    summary = pd.read_csv(inputs["summary"])
+    table = replicated_vs_published(summary, published, STUDY.name, AXES, METRICS)
     caption = (
         "optim study: test accuracy (%) replicated over seeds vs the thesis's single run "
         "(– where the thesis published none)"

@@ -3,22 +3,83 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from attnmem.studies.base import Figure, Job, Metric, Study
 
-from attnmem import files
-from attnmem.stats import aggregate
-from attnmem.studies import AXES as STUDY_AXES
-from attnmem.studies import study_comparisons
+# Torch, pandas and matplotlib are imported inside the functions that need them (see optim.py).
 
-# Torch and matplotlib are imported inside the functions that need them (see studies/optim.py).
-
-STUDY = "plasticity"
-AXES = tuple(STUDY_AXES[STUDY])
-METRICS = ("r_conv", "r_reached", "gen_accuracy", "sequences")
+STUDY = Study(
+    name="plasticity",
+    source="seed 003: hybrid multiplicative/additive plasticity, continual scene familiarity",
+    axes=("network", "size"),
+    metrics=(
+        Metric("r_conv", "largest R whose stage converged", integer=True),
+        Metric(
+            "r_reached", "the report's Max R: last stage started within the budget", integer=True
+        ),
+        Metric("gen_accuracy", "final model's mean accuracy over test intervals 1..test_r_max"),
+        Metric("sequences", "training sequences used", compared=False),
+    ),
+    jobs=(Job("train_plasticity", "runs", ("network", "size"), files=("model.pt",)),),
+    figures=(
+        Figure(
+            "progress",
+            "r_vs_sequences",
+            ("runs", "stages"),
+            'The report\'s step plot (Fig. "all_p"): the repeat interval R the curriculum is '
+            "training at, against training sequences, one line per network (median over seeds; "
+            "band: the seeds' range), one panel per size.  A stage ends after 5 consecutive "
+            "sequences at ≥ 99% accuracy or at the stage cap.  In ``batched`` mode each Adam step "
+            "trains several sequences; the x axis still counts sequences, as the source (one "
+            "sequence per step) counted iterations.",
+        ),
+        Figure(
+            "grid",
+            "table1",
+            ("summary",),
+            "Table 1 of the report as heatmaps: the published Max R (one unseeded run, ~5e6 "
+            "sequences) above the replicated median R_reached (the same metric, under this "
+            "config's budget) and the median R_conv (last converged stage).  Grey: not run or not "
+            "published.  Compare the budgets before the numbers: see config/README.md.",
+        ),
+        Figure(
+            "generalisation",
+            "generalisation",
+            ("curves",),
+            "Generalisation of each final model (spec seed003 §6.1): accuracy, true-positive rate "
+            "and false-positive rate on fresh sequences at test intervals R = 1..max(test_r_max, "
+            '2·R_conv), mean over seeds with a 95% t-band.  Always answering "novel" scores '
+            "about 2/3 (dashed line).",
+        ),
+        *(
+            Figure(
+                f"mechanism_{panel}",
+                f"mechanism_{panel}",
+                (),
+                "The trained network of the config's ``mechanism`` cell (first seed), as the "
+                "report drew Memo [50,50] M_A: static weights W, learned rates η and decays σ(ℓ); "
+                "hidden activity over a window of frames (ticks: prediction, target; 2 = not "
+                "scored); the plastic matrices P(t) on the four frames of a familiar scene; and "
+                "the weights in use, W ⊙ (1 + P) (the true effective weight under M) beside "
+                "W ⊙ P (what the source plotted).  Matrices are centred at 0 and clipped to "
+                f"mean ± 2 sd.  This panel: {panel}.",
+                cell_key="mechanism",
+                run_files=("final.json", "model.pt"),
+            )
+            for panel in ("weights", "hidden", "plastic", "effective")
+        ),
+    ),
+    extra_tables=("stages",),
+    budget_metric="sequences",
+    config_columns=("mode",),
+    curve_rows=("split", ("generalisation",)),
+    paired_interval="percentile",
+)
+AXES = STUDY.axes
+METRICS = STUDY.metric_names
 #: Table 1's column order (report of seed 003), then the HebbFF control.
 TABLE_ORDER = (
     "fc_M",
@@ -68,87 +129,27 @@ def make_run(settings: Mapping[str, Any], network: str, size: int, seed: int):
     )
 
 
-def comparison_specs(
-    settings: Mapping[str, Any], claims: Iterable[Mapping[str, Any]]
-) -> list[dict[str, str]]:
-    """The configured comparisons plus every pair a plasticity claim names."""
-    return study_comparisons(STUDY, settings, claims)
+def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
+    """stages.csv: sequences per curriculum stage, converged or capped, per run."""
+    import pandas as pd
 
-
-def aggregate_study(
-    run_dirs: Iterable[str | Path],
-    specs: list[dict[str, str]],
-    stats: Mapping[str, Any],
-    out: Mapping[str, str | Path],
-) -> None:
-    """Write runs.csv, stages.csv, summary.csv, curves.csv and comparisons.csv.
-
-    R is an integer, so its intervals are percentile bootstraps over seeds (summary: boot_low /
-    boot_high of the mean; comparisons: of the paired mean difference), beside median and range.
-    """
-    run_dirs = list(run_dirs)
-    runs = aggregate.load_runs(run_dirs, AXES)
-    per_run, stages = [], []
-    for directory in map(Path, run_dirs):
+    stages = []
+    for directory in map(Path, job_dirs["train_plasticity"]):
         final = json.loads((directory / "final.json").read_text())
         cell = {a: str(final["config"][a]) for a in AXES}
-        seed = int(final["config"]["seed"])
-        per_run.append(
-            {
-                **cell,
-                "seed": seed,
-                "status": final["status"],
-                **{m: final["metrics"].get(m) for m in METRICS},
-                "mode": final["config"]["mode"],
-            }
-        )
-        done = 0
+        seed, done = int(final["config"]["seed"]), 0
         for stage in final["metrics"]["stages"]:
             done += stage["sequences"]
             stages.append({**cell, "seed": seed, **stage, "cumulative": done})
-    confidence, n_boot, rng = stats["confidence"], stats["n_resamples"], stats["random_state"]
-    aggregate.write_table(out["runs"], pd.DataFrame(per_run).sort_values([*AXES, "seed"]))
-    stage_columns = [*AXES, "seed", "r", "sequences", "converged", "cumulative"]
-    aggregate.write_table(out["stages"], pd.DataFrame(stages, columns=stage_columns))
-    summary = aggregate.summarise(runs, AXES, METRICS, confidence, n_boot, rng)
-    summary = _percentile_for_integers(summary, runs, confidence, n_boot, rng)
-    aggregate.write_table(out["summary"], summary)
-    generalisation = [
-        aggregate.RunResult(r.cell, r.seed, r.status, r.metrics, _split(r.curve, "generalisation"))
-        for r in runs
-    ]
-    aggregate.write_table(out["curves"], aggregate.curves(generalisation, AXES, confidence))
-    aggregate.write_table(
-        out["comparisons"],
-        aggregate.comparisons(runs, AXES, specs, METRICS[:3], confidence, (n_boot, rng)),
-    )
+    columns = [*AXES, "seed", "r", "sequences", "converged", "cumulative"]
+    return pd.DataFrame(stages, columns=columns)
 
 
-def _split(curve: pd.DataFrame, split: str) -> pd.DataFrame:
-    return curve[curve["split"] == split]
-
-
-def _percentile_for_integers(summary, runs, confidence, n_resamples, random_state):
-    """Replace BCa by percentile bootstrap intervals for the integer metrics (R)."""
-    from attnmem.stats.compare import percentile_interval
-
-    summary = summary.copy()
-    for index, row in summary.iterrows():
-        if row["metric"] not in ("r_conv", "r_reached"):
-            continue
-        cell = tuple(str(row[a]) for a in AXES)
-        values = [
-            float(r.metrics[row["metric"]]) for r in runs if r.cell == cell and r.status == "ok"
-        ]
-        summary.loc[index, ["boot_low", "boot_high"]] = percentile_interval(
-            values, confidence, n_resamples, random_state
-        )
-    return summary
-
-
-def published_grid(published: Mapping[str, Any]) -> pd.DataFrame:
+def published_grid(published: Mapping[str, Any]):
     """The report's Table 1 as rows (network, size, max_r)."""
-    values = published.get(STUDY, {}).get("values", {})
+    import pandas as pd
+
+    values = published.get(STUDY.name, {}).get("values", {})
     rows = [
         {"network": network, "size": str(size), "max_r": cell["max_r"]}
         for network, sizes in values.items()
@@ -158,12 +159,18 @@ def published_grid(published: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def write_tables(
-    summary_csv: str | Path, published: Mapping[str, Any], markdown: str | Path, latex: str | Path
+    inputs: Mapping[str, str | Path],
+    published: Mapping[str, Any],
+    markdown: str | Path,
+    latex: str | Path,
 ) -> None:
     """Table 1 replicated: median [range] of R_conv and R_reached per cell beside Max R."""
+    import pandas as pd
+
+    from attnmem import files
     from attnmem.tables import to_latex, to_markdown
 
-    summary = pd.read_csv(summary_csv, dtype={"size": str})
+    summary = pd.read_csv(inputs["summary"], dtype={"size": str})
     grid = published_grid(published).set_index(["network", "size"])["max_r"]
     rows = []
     for (network, size), cell in summary.groupby(["network", "size"], sort=False):
@@ -191,25 +198,30 @@ def write_tables(
     files.write_text(latex, to_latex(table, caption, "tab:plasticity"))
 
 
-def plot_progress(runs_csv: str | Path, stages_csv: str | Path, png: str | Path) -> None:
+def plot(
+    kind: str,
+    inputs: Mapping[str, str | Path],
+    fields: Mapping[str, str],
+    published: Mapping[str, Any],
+    png: str | Path,
+) -> None:
+    """Draw one figure of STUDY.figures."""
+    import pandas as pd
+
     from attnmem.plots import plasticity as plots
 
-    runs = pd.read_csv(runs_csv, dtype={"size": str})
-    plots.r_vs_sequences(runs, pd.read_csv(stages_csv, dtype={"size": str}), png)
+    def read(name: str):
+        return pd.read_csv(inputs[name], dtype={"size": str})
 
-
-def plot_grid(summary_csv: str | Path, published: Mapping[str, Any], png: str | Path) -> None:
-    from attnmem.plots import plasticity as plots
-
-    plots.table_heatmaps(
-        pd.read_csv(summary_csv, dtype={"size": str}), published_grid(published), TABLE_ORDER, png
-    )
-
-
-def plot_generalisation(curves_csv: str | Path, png: str | Path) -> None:
-    from attnmem.plots import plasticity as plots
-
-    plots.generalisation(pd.read_csv(curves_csv, dtype={"size": str}), TABLE_ORDER, png)
+    if kind == "progress":
+        plots.r_vs_sequences(read("runs"), read("stages"), png)
+    elif kind == "grid":
+        plots.table_heatmaps(read("summary"), published_grid(published), TABLE_ORDER, png)
+    elif kind == "generalisation":
+        plots.generalisation(read("curves"), TABLE_ORDER, png)
+    else:
+        panel = kind.removeprefix("mechanism_")
+        plot_mechanism(Path(inputs["final.json"]).parent, {panel: png})
 
 
 def plot_mechanism(

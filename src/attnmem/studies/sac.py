@@ -2,20 +2,50 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from attnmem.studies.base import Figure, Job, Metric, Study
 
-from attnmem import files
-from attnmem.stats import aggregate
-from attnmem.studies import AXES as STUDY_AXES
-from attnmem.studies import study_comparisons
+# Torch, pandas and matplotlib are imported inside the functions that need them (see optim.py).
 
-STUDY = "sac"
-AXES = tuple(STUDY_AXES[STUDY])
-METRICS = ("final_reward", "final_eval", "max_reward")
+STUDY = Study(
+    name="sac",
+    source="seed 000 thesis §9.2.2 / Figs. 11–12: SAC with an MLP vs an AttentionSplit actor",
+    axes=("env", "mode", "actor"),
+    metrics=(
+        Metric("final_reward", "mean per-step training reward of the last points (the thesis's)"),
+        Metric("final_eval", "deterministic evaluation return of the last evaluations"),
+        Metric("max_reward", "maximum per-step training reward point"),
+        Metric("steps", "environment steps trained", compared=False),
+    ),
+    jobs=(Job("train_sac", "runs", ("env", "mode", "actor"), files=("actor.pt",)),),
+    figures=(
+        Figure(
+            "reward",
+            "reward",
+            ("curves",),
+            "Mean per-step training reward (thesis Figs. 11–12's metric, one point per "
+            "reward_every steps) of the MLP and AttentionSplit actors, 95% t-band over seeds; "
+            "left: faithful (both agents as they ran, bugs included, OrthAdam), right: clean "
+            "(standard SAC, identical warm-up and critics). Dotted: the thesis's late-run mean "
+            "(v4 environments, 1.47M / 1M steps).",
+        ),
+        Figure(
+            "eval_return",
+            "eval_return",
+            ("curves",),
+            "Return of a deterministic evaluation episode (tanh of the mean action, no dropout) "
+            "every eval_every steps, 95% t-band over seeds; faithful left, clean right. The "
+            "thesis reported no evaluation episodes.",
+        ),
+    ),
+    budget_metric="steps",
+    run_columns=("final_reward", "final_eval", "max_reward", "episodes", "steps"),
+    curve_rows=("metric", ("reward", "return")),
+)
+AXES = STUDY.axes
 RUN_KEYS = (
     "replay",
     "batch",
@@ -45,41 +75,10 @@ def make_run(settings: Mapping[str, Any], env: str, mode: str, actor: str, seed:
     )
 
 
-def comparison_specs(
-    settings: Mapping[str, Any], claims: Iterable[Mapping[str, Any]]
-) -> list[dict[str, str]]:
-    return study_comparisons(STUDY, settings, claims)
+def published_table(published: Mapping[str, Any]):
+    import pandas as pd
 
-
-def aggregate_study(
-    run_dirs: Iterable[str | Path],
-    specs: list[dict[str, str]],
-    stats: Mapping[str, Any],
-    out: Mapping[str, str | Path],
-) -> None:
-    """Write runs.csv, summary.csv, curves.csv and comparisons.csv."""
-    runs = aggregate.load_runs(run_dirs, AXES)
-    confidence, n_boot, rng = stats["confidence"], stats["n_resamples"], stats["random_state"]
-    columns = (*METRICS, "episodes", "steps")
-    aggregate.write_table(out["runs"], aggregate.run_table(runs, AXES, columns))
-    aggregate.write_table(
-        out["summary"],
-        aggregate.summarise(runs, AXES, (*METRICS, "steps"), confidence, n_boot, rng),
-    )
-    curves = [
-        aggregate.RunResult(
-            r.cell, r.seed, r.status, r.metrics, r.curve[r.curve.metric.isin(["reward", "return"])]
-        )
-        for r in runs
-    ]
-    aggregate.write_table(out["curves"], aggregate.curves(curves, AXES, confidence))
-    aggregate.write_table(
-        out["comparisons"], aggregate.comparisons(runs, AXES, specs, METRICS, confidence)
-    )
-
-
-def published_table(published: Mapping[str, Any]) -> pd.DataFrame:
-    values = published.get(STUDY, {}).get("values", {})
+    values = published.get(STUDY.name, {}).get("values", {})
     rows = [
         {"env": env, "mode": mode, "actor": actor, **cell}
         for env, modes in values.items()
@@ -90,12 +89,18 @@ def published_table(published: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def write_tables(
-    summary_csv: str | Path, published: Mapping[str, Any], markdown: str | Path, latex: str | Path
+    inputs: Mapping[str, str | Path],
+    published: Mapping[str, Any],
+    markdown: str | Path,
+    latex: str | Path,
 ) -> None:
     """Final per-step training reward and evaluation return per cell beside the thesis's run."""
+    import pandas as pd
+
+    from attnmem import files
     from attnmem.tables import to_latex, to_markdown
 
-    summary = pd.read_csv(summary_csv).set_index([*AXES, "metric"])
+    summary = pd.read_csv(inputs["summary"]).set_index([*AXES, "metric"])
     pub = published_table(published).set_index(list(AXES))
     rows = []
     for cell in dict.fromkeys(key[:3] for key in summary.index):
@@ -123,14 +128,21 @@ def write_tables(
     files.write_text(latex, to_latex(table, caption, "tab:sac"))
 
 
-def plot_curves(curves_csv: str | Path, published: Mapping[str, Any], png: str | Path) -> None:
+def plot(
+    kind: str,
+    inputs: Mapping[str, str | Path],
+    fields: Mapping[str, str],
+    published: Mapping[str, Any],
+    png: str | Path,
+) -> None:
+    """Draw one figure of STUDY.figures: training reward or evaluation return curves."""
+    import pandas as pd
+
     from attnmem.plots import sac as plots
 
-    curves = pd.read_csv(curves_csv)
-    plots.curves(curves, "train", "reward", "mean reward per step", png, published_table(published))
-
-
-def plot_eval(curves_csv: str | Path, png: str | Path) -> None:
-    from attnmem.plots import sac as plots
-
-    plots.curves(pd.read_csv(curves_csv), "eval", "return", "deterministic evaluation return", png)
+    curves = pd.read_csv(inputs["curves"])
+    if kind == "reward":
+        pub = published_table(published)
+        plots.curves(curves, "train", "reward", "mean reward per step", png, pub)
+    else:
+        plots.curves(curves, "eval", "return", "deterministic evaluation return", png)

@@ -3,22 +3,42 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from attnmem.studies.base import Figure, Job, Metric, Study
 
-from attnmem import files
-from attnmem.stats import aggregate
-from attnmem.studies import AXES as STUDY_AXES
-from attnmem.studies import study_comparisons
+# Torch, pandas and matplotlib are imported inside the functions that need them (see optim.py).
 
-# Torch and matplotlib are imported inside the functions that need them (see studies/optim.py).
-
-STUDY = "teacher"
-AXES = tuple(STUDY_AXES[STUDY])
-METRICS = ("test_accuracy",)
+STUDY = Study(
+    name="teacher",
+    source="seed 000 thesis §9.2.1 / Table 4: predicting a DQN teacher's action from 10 states",
+    axes=("env", "mode", "predictor"),
+    metrics=(
+        Metric("test_accuracy", "mean test accuracy (%) of predicting the teacher's action"),
+        Metric("train_steps", "predictor training steps", compared=False),
+    ),
+    jobs=(
+        Job("train_teacher", "teachers", ("env", "mode"), files=("teacher.pt", "dataset.pt")),
+        Job("train_predictor", "runs", ("env", "mode", "predictor")),
+    ),
+    figures=(
+        Figure(
+            "accuracy",
+            "accuracy",
+            ("runs", "summary", "teachers"),
+            "Test accuracy of each predictor per env (dots: seeds; point and bar: mean and 95% "
+            "t-interval) for the faithful teacher (argmax-index target bug, truncation ignored, "
+            "one-step action lag — as Table 4 ran) and the clean one (thesis Alg. 9). Stars: the "
+            "thesis's Table 4 (5 runs, faithful). Dashed: majority-class accuracy of the same "
+            "test windows, the floor a predictor must beat.",
+        ),
+    ),
+    extra_tables=("teachers",),
+    budget_metric="train_steps",
+)
+AXES = STUDY.axes
 TEACHER_METRICS = ("final_return", "rollout_return", "episodes", "majority_accuracy")
 
 
@@ -45,25 +65,12 @@ def make_predictor_run(settings: Mapping[str, Any], env: str, mode: str, predict
     )
 
 
-def comparison_specs(
-    settings: Mapping[str, Any], claims: Iterable[Mapping[str, Any]]
-) -> list[dict[str, str]]:
-    return study_comparisons(STUDY, settings, claims)
+def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
+    """teachers.csv: per teacher its returns, label distribution and majority-class accuracy."""
+    import pandas as pd
 
-
-def aggregate_study(
-    run_dirs: Iterable[str | Path],
-    teacher_dirs: Iterable[str | Path],
-    specs: list[dict[str, str]],
-    stats: Mapping[str, Any],
-    out: Mapping[str, str | Path],
-) -> None:
-    """Write runs.csv, teachers.csv, summary.csv, curves.csv and comparisons.csv."""
-    runs = aggregate.load_runs(run_dirs, AXES)
-    confidence, n_boot, rng = stats["confidence"], stats["n_resamples"], stats["random_state"]
-    aggregate.write_table(out["runs"], aggregate.run_table(runs, AXES, (*METRICS, "train_steps")))
     teachers = []
-    for directory in map(Path, teacher_dirs):
+    for directory in map(Path, job_dirs["train_teacher"]):
         final = json.loads((directory / "final.json").read_text())
         config, metrics = final["config"], final["metrics"]
         teachers.append(
@@ -77,20 +84,14 @@ def aggregate_study(
                 ),
             }
         )
-    aggregate.write_table(
-        out["teachers"], pd.DataFrame(teachers).sort_values(["env", "mode", "seed"])
-    )
-    summary = aggregate.summarise(runs, AXES, (*METRICS, "train_steps"), confidence, n_boot, rng)
-    aggregate.write_table(out["summary"], summary)
-    aggregate.write_table(out["curves"], aggregate.curves(runs, AXES, confidence))
-    aggregate.write_table(
-        out["comparisons"], aggregate.comparisons(runs, AXES, specs, METRICS, confidence)
-    )
+    return pd.DataFrame(teachers).sort_values(["env", "mode", "seed"])
 
 
-def published_table(published: Mapping[str, Any]) -> pd.DataFrame:
+def published_table(published: Mapping[str, Any]):
     """Table 4 as rows (env, mode, predictor, test_accuracy)."""
-    values = published.get(STUDY, {}).get("values", {})
+    import pandas as pd
+
+    values = published.get(STUDY.name, {}).get("values", {})
     rows = [
         {"env": env, "mode": mode, "predictor": predictor, "test_accuracy": cell["test_accuracy"]}
         for env, modes in values.items()
@@ -101,19 +102,21 @@ def published_table(published: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def write_tables(
-    summary_csv: str | Path,
-    teachers_csv: str | Path,
+    inputs: Mapping[str, str | Path],
     published: Mapping[str, Any],
     markdown: str | Path,
     latex: str | Path,
 ) -> None:
     """Table 4 replicated: mean test accuracy [95% CI] (n) beside the thesis's value, and the
     majority-class accuracy each predictor has to beat."""
+    import pandas as pd
+
+    from attnmem import files
     from attnmem.tables import to_latex, to_markdown
 
-    summary = pd.read_csv(summary_csv)
+    summary = pd.read_csv(inputs["summary"])
     summary = summary[summary["metric"] == "test_accuracy"]
-    majority = pd.read_csv(teachers_csv).groupby(["env", "mode"])["majority_accuracy"].mean()
+    majority = pd.read_csv(inputs["teachers"]).groupby(["env", "mode"])["majority_accuracy"].mean()
     pub = published_table(published).set_index(["env", "mode", "predictor"])["test_accuracy"]
     rows = []
     for _, r in summary.iterrows():
@@ -140,19 +143,20 @@ def write_tables(
     files.write_text(latex, to_latex(table, caption, "tab:teacher"))
 
 
-def plot_accuracy(
-    runs_csv: str | Path,
-    summary_csv: str | Path,
-    teachers_csv: str | Path,
+def plot(
+    kind: str,
+    inputs: Mapping[str, str | Path],
+    fields: Mapping[str, str],
     published: Mapping[str, Any],
     png: str | Path,
 ) -> None:
+    """Draw one figure of STUDY.figures: accuracy per env, predictor and teacher mode."""
+    import pandas as pd
+
     from attnmem.plots import teacher as plots
 
     plots.accuracy(
-        pd.read_csv(runs_csv),
-        pd.read_csv(summary_csv),
-        pd.read_csv(teachers_csv),
+        *(pd.read_csv(inputs[name]) for name in ("runs", "summary", "teachers")),
         published_table(published),
         png,
     )

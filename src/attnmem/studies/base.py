@@ -1,0 +1,122 @@
+"""What a study is, as the DAG and the generic summary jobs see it.
+
+Imported while Snakemake parses the DAG, so it holds plain frozen dataclasses and nothing that
+pulls in torch, pandas or scipy.  Each study module (``studies/<name>.py``) declares one
+``STUDY = Study(...)``; the study's own code (how a run is built, its tables and figures) lives
+in the same module behind functions that import their heavy dependencies when called.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from types import ModuleType
+
+
+@dataclass(frozen=True)
+class Metric:
+    """One number per run that the study summarises over seeds."""
+
+    name: str
+    description: str
+    #: Integer metrics (a curriculum's R) get a percentile bootstrap interval in summary.csv
+    #: instead of BCa: resampled means stay on the lattice and need no jackknife of ties.
+    integer: bool = False
+    #: Whether comparisons.csv (and so the claims) compares cells on it.
+    compared: bool = True
+
+
+@dataclass(frozen=True)
+class Job:
+    """One kind of training job: one folder per combination of ``axes`` and seed."""
+
+    rule: str
+    folder: str  # results/<study>/<folder>/<axis values...>/seed<k>
+    axes: tuple[str, ...]
+    files: tuple[str, ...] = ()  # outputs besides metrics.csv, final.json, provenance.json
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One figure of a study: ``figures/<study>/<stem>.png`` (and .pdf)."""
+
+    kind: str  # the key the study module's ``plot`` dispatches on
+    #: File stem; names in braces are axes, and the figure is drawn once per value of each.
+    stem: str
+    #: The study's result tables it reads (``results/<study>/<name>.csv``).
+    reads: tuple[str, ...]
+    #: The report caption (reStructuredText); may name the stem's axes in braces.
+    caption: str
+    #: A config key of the study naming one cell ({axis: value}); the figure then reads
+    #: ``run_files`` of that cell's first seed, and is drawn only when the key is set.
+    cell_key: str | None = None
+    run_files: tuple[str, ...] = ()
+
+    @property
+    def per(self) -> tuple[str, ...]:
+        """The axes the stem names, in the order they appear."""
+        import string
+
+        return tuple(name for _, name, _, _ in string.Formatter().parse(self.stem) if name)
+
+
+@dataclass(frozen=True)
+class Study:
+    """A study's description: enough for the DAG, the aggregate, the tables and the claims."""
+
+    name: str
+    source: str  # one line: which source and which of its results
+    axes: tuple[str, ...]  # the cell, in the order run paths and published values nest
+    metrics: tuple[Metric, ...]
+    jobs: tuple[Job, ...]  # the last one trains the runs whose cells the study summarises
+    figures: tuple[Figure, ...]
+    #: results/<study>/<name>.csv besides runs, summary, curves and comparisons.
+    extra_tables: tuple[str, ...] = ()
+    #: The summary metric that says how much a run trained (the claims' budget guard).
+    budget_metric: str | None = None
+    #: runs.csv's metric columns (default: the metrics); ``config_columns`` come from the run's
+    #: config in final.json.
+    run_columns: tuple[str, ...] | None = None
+    config_columns: tuple[str, ...] = ()
+    #: curves.csv keeps only the metrics.csv rows whose column (first) is one of the values.
+    curve_rows: tuple[str, tuple[str, ...]] | None = None
+    #: Interval of paired differences in comparisons.csv: "t" or "percentile" (integer metrics).
+    paired_interval: str = "t"
+
+    @property
+    def runs(self) -> Job:
+        return self.jobs[-1]
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.metrics)
+
+    @property
+    def compared(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.metrics if m.compared)
+
+    @property
+    def integer_metrics(self) -> tuple[str, ...]:
+        return tuple(m.name for m in self.metrics if m.integer)
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return self.metric_names if self.run_columns is None else self.run_columns
+
+    def job(self, rule: str) -> Job:
+        for job in self.jobs:
+            if job.rule == rule:
+                return job
+        raise KeyError(
+            f"study {self.name!r} has no job {rule!r}; jobs: {[j.rule for j in self.jobs]}"
+        )
+
+    def figure(self, kind: str) -> Figure:
+        for figure in self.figures:
+            if figure.kind == kind:
+                return figure
+        raise KeyError(f"study {self.name!r} has no figure {kind!r}")
+
+    def module(self) -> ModuleType:
+        """The study's module (run builders, extra tables, tables, figures)."""
+        return importlib.import_module(f"attnmem.studies.{self.name}")

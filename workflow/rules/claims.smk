@@ -1,0 +1,51 @@
+# The claim-by-claim verdicts over every configured study, and the manifest of every
+# deterministic output.
+
+
+rule claims_table:
+    input:
+        comparisons=[f"{RESULTS}/{study}/comparisons.csv" for study in STUDIES],
+        summaries=[f"{RESULTS}/{study}/summary.csv" for study in STUDIES],
+        claims=str(CLAIMS_YAML),
+    output:
+        csv=f"{RESULTS}/claims.csv",
+        md=report(
+            f"{RESULTS}/claims.md",
+            caption="../report/claims.rst",
+            category="claims",
+        ),
+    log:
+        f"{RESULTS}/logs/claims.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/claims.tsv"
+    group:
+        "summaries"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        **SUMMARY_RESOURCES,
+    params:
+        studies=list(STUDIES),
+    script:
+        "../scripts/claims.py"
+
+
+rule manifest:
+    input:
+        deterministic_outputs(),
+    output:
+        f"{RESULTS}/MANIFEST.sha256",
+    log:
+        f"{RESULTS}/logs/manifest.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/manifest.tsv"
+    group:
+        "summaries"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        **SUMMARY_RESOURCES,
+    script:
+        "../scripts/manifest.py"
