@@ -12,8 +12,8 @@ import torch
 from attnmem.claims import evaluate, range_verdict
 from attnmem.models.plastic import NETWORKS, Memo, NonlRO, Stack, build_network
 from attnmem.published import lookup
-from attnmem.stats.compare import compare, percentile_interval
 from attnmem.stats.aggregate import aggregate_study, write_table
+from attnmem.stats.compare import compare, percentile_interval
 from attnmem.studies import study_comparisons
 from attnmem.studies.plasticity import STUDY, extra_table, make_run
 from attnmem.train.plasticity import PlasticityRun, train

@@ -147,7 +147,6 @@ TINY = dict(
     reward_every=20,
     eval_every=60,
     final_points=2,
-    checkpoint_every=30,
     log_every=20,
 )
 
@@ -155,14 +154,14 @@ TINY = dict(
 @pytest.mark.parametrize(("mode", "actor"), [("faithful", "mlp"), ("clean", "attention_split")])
 def test_run_resumes_to_the_same_bytes(tmp_path, mode, actor):
     run = SACRun("HalfCheetah-v5", mode, actor, 0, **TINY)
-    final = train(run, tmp_path / "straight")
+    final = train(run, tmp_path / "straight", checkpoint_every=30)
     assert final["status"] == "ok" and final["metrics"]["steps"] == 120
     assert final["metrics"]["episodes"] == 4 and final["metrics"]["final_eval"] is not None
     # killed right after the checkpoint at step 60 (replay, RNGs, env state, frame stack...)
-    assert train(run, tmp_path / "killed", stop_after=60) is None
+    assert train(run, tmp_path / "killed", stop_after=60, checkpoint_every=30) is None
     assert (tmp_path / "killed" / "checkpoint.pt").exists()
     assert not (tmp_path / "killed" / "final.json").exists()
-    resumed = train(run, tmp_path / "killed")
+    resumed = train(run, tmp_path / "killed", checkpoint_every=30)
     assert resumed == final
     for name in ("metrics.csv", "final.json"):
         assert (tmp_path / "killed" / name).read_bytes() == (
@@ -175,7 +174,7 @@ def test_run_resumes_to_the_same_bytes(tmp_path, mode, actor):
 
 def test_checkpoint_of_other_settings_is_ignored(tmp_path):
     run = SACRun("HalfCheetah-v5", "clean", "mlp", 0, **TINY)
-    train(run, tmp_path, stop_after=30)
+    train(run, tmp_path, stop_after=30, checkpoint_every=30)
     other = SACRun("HalfCheetah-v5", "clean", "mlp", 0, **{**TINY, "steps": 60})
     final = train(other, tmp_path)
     assert final["metrics"]["steps"] == 60

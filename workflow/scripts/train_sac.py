@@ -10,10 +10,10 @@ smk = snakemake  # noqa: F821 - injected by Snakemake's script: directive
 
 with logged_job(smk.log[0]) as log:
     w = smk.wildcards
-    settings = {**smk.params.settings, "checkpoint_every": smk.params.checkpoint_every}
     train(
-        make_run(settings, w.env, w.mode, w.actor, int(w.seed)),
+        make_run(smk.params.settings, w.env, w.mode, w.actor, int(w.seed)),
         Path(smk.output.final).parent,
         threads=smk.threads,
         log=log,
+        checkpoint_every=smk.params.checkpoint_every,
     )

@@ -53,7 +53,6 @@ RUN_KEYS = (
     "eval_every",
     "eval_episodes",
     "final_points",
-    "checkpoint_every",
     "log_every",
     "max_episode_steps",
 )

@@ -57,7 +57,6 @@ class SACRun:
     eval_every: int = 5000
     eval_episodes: int = 1
     final_points: int = 10  # final_reward / final_eval: mean of the last this-many points
-    checkpoint_every: int = 50_000
     log_every: int = 5000
     max_episode_steps: int | None = None  # None: the environment's own limit (1000)
     # network shape: the spec's by default; the benchmark matches Stable-Baselines3's with these
@@ -126,8 +125,12 @@ def train(
     threads: int = 1,
     log: logging.Logger | None = None,
     stop_after: int | None = None,
+    checkpoint_every: int = 50_000,
 ) -> dict[str, Any] | None:
     """Train (resuming from checkpoint.pt when it is this run's); write the run files.
+
+    ``checkpoint_every`` (steps; the checkpoint is taken at the next episode end) is not part of
+    the run's identity: it changes when work is saved, never the numbers.
 
     ``stop_after`` ends the process-side loop after that many steps without finishing the run
     (tests use it to simulate a kill right after a checkpoint); it then returns None.
@@ -252,7 +255,7 @@ def train(
                 counters["episode_return"] = 0.0
                 observation, _ = env.reset()
                 state, hidden = runner.observe(observation, True), runner.zero_context()
-                if step - last_checkpoint >= run.checkpoint_every:
+                if step - last_checkpoint >= checkpoint_every:
                     save_checkpoint()
                     last_checkpoint = step
                     if stop_after is not None and step >= stop_after:
