@@ -3,72 +3,84 @@
 from __future__ import annotations
 
 import copy
+import importlib
 
 import pytest
 import yaml
 
-from attnmem.config_check import ConfigError, validate
-from attnmem.data.catalog import VARIANTS
+from attnmem.config_check import ConfigError, load_schemas, validate
 from attnmem.models.plastic import NETWORKS
 from attnmem.models.predictors import PREDICTORS
-from attnmem.models.vision import ARCHITECTURES
 from attnmem.optim import OPTIMIZERS
 from attnmem.rl import dqn, sac
+from attnmem.studies import REGISTRY
 from attnmem.train import sac as sac_run
 from conftest import REPO, snakemake
 
-SCHEMA = REPO / "workflow" / "schemas" / "config.schema.yaml"
+SCHEMAS = REPO / "workflow" / "schemas"
 
 
 def load(name: str) -> dict:
     return yaml.safe_load((REPO / "config" / f"{name}.yaml").read_text())
 
 
-def test_schema_names_match_the_library_registries():
-    optim = yaml.safe_load(SCHEMA.read_text())["$defs"]["optim"]["properties"]
-    assert set(optim["datasets"]["items"]["enum"]) == set(VARIANTS)
-    assert set(optim["archs"]["items"]["enum"]) == set(ARCHITECTURES)
-    assert set(optim["optimizers"]["items"]["enum"]) == set(OPTIMIZERS)
-    plasticity = yaml.safe_load(SCHEMA.read_text())["$defs"]["plasticity"]["properties"]
-    assert set(plasticity["networks"]["items"]["enum"]) == set(NETWORKS)
-    defs = yaml.safe_load(SCHEMA.read_text())["$defs"]
-    teacher, rl = defs["teacher"]["properties"], defs["sac"]["properties"]
-    assert set(teacher["envs"]["items"]["enum"]) == set(dqn.ENVS)
-    assert set(teacher["predictors"]["items"]["enum"]) == set(PREDICTORS)
-    assert set(defs["modes"]["items"]["enum"]) == set(dqn.MODES)
-    assert set(rl["envs"]["items"]["enum"]) == set(sac_run.ENVS) == set(rl["steps"]["properties"])
-    assert set(rl["actors"]["items"]["enum"]) == set(sac.ACTORS)
+@pytest.mark.parametrize("study", sorted(REGISTRY))
+def test_study_schema_matches_the_registry(study):
+    """The schema's axes are the registry's, and each axis's enum is its library registry."""
+    description = REGISTRY[study]
+    axes = load_schemas(SCHEMAS)[1][study]["properties"]["axes"]
+    assert tuple(axes["properties"]) == description.axes == tuple(axes["required"])
+    for axis, where in description.choices:
+        module, name = where.split(":")
+        names = getattr(importlib.import_module(module), name)
+        schema = axes["properties"][axis]
+        enum = (schema.get("items") or schema)["enum"] if "$ref" not in schema else None
+        if enum is None:  # a shared definition (modes)
+            shared = schema["$ref"].split("/")[-1]
+            enum = yaml.safe_load((SCHEMAS / "config.schema.yaml").read_text())["$defs"][shared]
+            enum = enum["items"]["enum"]
+        assert set(enum) == set(names), (study, axis)
+
+
+def test_sac_budgets_cover_every_env():
+    sac_schema = load_schemas(SCHEMAS)[1]["sac"]["properties"]
+    steps = sac_schema["run"]["properties"]["steps"]["properties"]
+    assert set(steps) == set(sac_run.ENVS)
 
 
 @pytest.mark.parametrize("name", ["config", "smoke", "paper"])
 def test_shipped_configs_are_valid(name):
-    validate(load(name), SCHEMA)
+    validate(load(name), SCHEMAS)
 
 
 def test_default_config_meets_its_promises():
     optim = load("config")["studies"]["optim"]
     assert len(optim["seeds"]) >= 5 and not load("config")["download"]
     paper = load("paper")["studies"]["optim"]
-    assert len(paper["seeds"]) >= 3 and paper["epochs"] == 186
-    assert len(paper["datasets"]) * len(paper["archs"]) * len(paper["optimizers"]) == 45
+    assert len(paper["seeds"]) >= 3 and paper["run"]["epochs"] == 186
+    assert len(paper["axes"]["dataset"]) * len(paper["axes"]["arch"]) == 15
+    assert set(paper["axes"]["optimizer"]) == {"adamw", "adamp", "orthadam"} <= set(OPTIMIZERS)
     assert paper["resources"]["gpu"] >= 1
     # plasticity: the full grid (Table 1's 13 columns + HebbFF, at both sizes) with >= 3 seeds,
     # batched by default; the source's protocol at paper scale
     default = load("config")["studies"]["plasticity"]
-    assert set(default["networks"]) == set(NETWORKS) and default["sizes"] == [50, 100]
-    assert len(default["seeds"]) >= 3 and default["mode"] == "batched"
+    assert set(default["axes"]["network"]) == set(NETWORKS)
+    assert default["axes"]["size"] == [50, 100]
+    assert len(default["seeds"]) >= 3 and default["run"]["mode"] == "batched"
     paper = load("paper")["studies"]["plasticity"]
-    assert paper["mode"] == "faithful" and paper["stage_cap"] == 1_000_000
-    assert paper["acc_num"] == 5 and paper["acc_threshold"] == 0.99
-    assert set(paper["networks"]) == set(NETWORKS) and len(paper["seeds"]) >= 3
+    assert paper["run"]["mode"] == "faithful" and paper["run"]["stage_cap"] == 1_000_000
+    assert paper["run"]["acc_num"] == 5 and paper["run"]["acc_threshold"] == 0.99
+    assert set(paper["axes"]["network"]) == set(NETWORKS) and len(paper["seeds"]) >= 3
     # teacher and sac: every env, mode and model with >= 5 / >= 3 seeds; the thesis's budgets
     for name in ("config", "paper"):
         teacher, rl = load(name)["studies"]["teacher"], load(name)["studies"]["sac"]
-        assert set(teacher["envs"]) == set(dqn.ENVS) and set(teacher["modes"]) == set(dqn.MODES)
-        assert set(teacher["predictors"]) == set(PREDICTORS) and len(teacher["seeds"]) >= 5
-        assert set(rl["envs"]) == set(sac_run.ENVS) and set(rl["modes"]) == set(dqn.MODES)
-        assert set(rl["actors"]) == set(sac.ACTORS) and len(rl["seeds"]) >= 3
-    teacher, rl = load("paper")["studies"]["teacher"], load("paper")["studies"]["sac"]
+        assert set(teacher["axes"]["env"]) == set(dqn.ENVS)
+        assert set(teacher["axes"]["mode"]) == set(dqn.MODES)
+        assert set(teacher["axes"]["predictor"]) == set(PREDICTORS) and len(teacher["seeds"]) >= 5
+        assert set(rl["axes"]["env"]) == set(sac_run.ENVS)
+        assert set(rl["axes"]["mode"]) == set(dqn.MODES)
+        assert set(rl["axes"]["actor"]) == set(sac.ACTORS) and len(rl["seeds"]) >= 3
+    teacher, rl = (load("paper")["studies"][s]["run"] for s in ("teacher", "sac"))
     assert teacher["dqn"]["steps"] == 40_000 and teacher["rollout"]["train"] == 20_000
     assert teacher["predictor"]["epochs"] * teacher["predictor"]["steps_per_epoch"] == 820
     assert rl["steps"] == {"HalfCheetah-v5": 3_000_000, "Walker2d-v5": 1_000_000}
@@ -82,68 +94,89 @@ def broken(edit) -> dict:
 
 
 CASES = {
+    "unknown study": (
+        lambda c: c["studies"].update(optimm=c["studies"]["optim"]),
+        ["studies", "'optimm'", "optim", "plasticity"],
+    ),
     "unknown dataset": (
-        lambda c: c["studies"]["optim"].update(datasets=["imagenet"]),
-        ["studies.optim.datasets[0]", "'imagenet'", "cifar10_aug", "digits"],
+        lambda c: c["studies"]["optim"]["axes"].update(dataset=["imagenet"]),
+        ["studies.optim.axes.dataset[0]", "'imagenet'", "cifar10_aug", "digits"],
     ),
     "unknown architecture": (
-        lambda c: c["studies"]["optim"].update(archs=["vgg16"]),
-        ["studies.optim.archs[0]", "resnet18"],
+        lambda c: c["studies"]["optim"]["axes"].update(arch=["vgg16"]),
+        ["studies.optim.axes.arch[0]", "resnet18"],
     ),
     "unknown optimizer": (
-        lambda c: c["studies"]["optim"].update(optimizers=["sgd"]),
-        ["studies.optim.optimizers[0]", "orthadam"],
+        lambda c: c["studies"]["optim"]["axes"].update(optimizer=["sgd"]),
+        ["studies.optim.axes.optimizer[0]", "orthadam"],
+    ),
+    "unknown axis": (
+        lambda c: c["studies"]["optim"]["axes"].update(model=["resnet18"]),
+        ["studies.optim.axes", "'model'", "allowed keys", "arch"],
     ),
     "negative seed": (
         lambda c: c["studies"]["optim"].update(seeds=[0, -1]),
         ["studies.optim.seeds[1]", "-1", "must be >= 0"],
     ),
-    "missing key": (lambda c: c["studies"]["optim"].pop("epochs"), ["studies.optim", "epochs"]),
+    "missing key": (
+        lambda c: c["studies"]["optim"]["run"].pop("epochs"),
+        ["studies.optim.run", "epochs"],
+    ),
     "wrong type": (
-        lambda c: c["studies"]["optim"].update(epochs="ten"),
-        ["studies.optim.epochs", "'ten'", "integer"],
+        lambda c: c["studies"]["optim"]["run"].update(epochs="ten"),
+        ["studies.optim.run.epochs", "'ten'", "integer"],
+    ),
+    "run setting outside run": (
+        lambda c: c["studies"]["optim"].update(epochs=3),
+        ["studies.optim", "'epochs'", "allowed keys"],
     ),
     "unknown key": (lambda c: c.update(seed=3), ["(top level)", "seed", "allowed keys"]),
     "comparison of an optimizer not run": (
         lambda c: c["studies"]["optim"]["comparisons"].append(
             {"axis": "optimizer", "a": "orthadam_thesis", "b": "adamw"}
         ),
-        ["studies.optim.comparisons[3].a", "orthadam_thesis", "optimizers"],
+        ["studies.optim.comparisons[3].a", "orthadam_thesis", "axes.optimizer"],
+    ),
+    "comparison along an axis the study lacks": (
+        lambda c: c["studies"]["optim"]["comparisons"].append(
+            {"axis": "network", "a": "memo_MA", "b": "memo_AA"}
+        ),
+        ["studies.optim.comparisons[3].axis", "'network'", "dataset"],
     ),
     "unknown network": (
-        lambda c: c["studies"]["plasticity"].update(networks=["lstm"]),
-        ["studies.plasticity.networks[0]", "'lstm'", "memo_MA", "hebbff"],
+        lambda c: c["studies"]["plasticity"]["axes"].update(network=["lstm"]),
+        ["studies.plasticity.axes.network[0]", "'lstm'", "memo_MA", "hebbff"],
     ),
     "odd size": (
-        lambda c: c["studies"]["plasticity"].update(sizes=[51]),
-        ["studies.plasticity.sizes[0]", "51"],
+        lambda c: c["studies"]["plasticity"]["axes"].update(size=[51]),
+        ["studies.plasticity.axes.size[0]", "51"],
     ),
     "unknown mode": (
-        lambda c: c["studies"]["plasticity"].update(mode="fast"),
-        ["studies.plasticity.mode", "'fast'", "faithful", "batched"],
+        lambda c: c["studies"]["plasticity"]["run"].update(mode="fast"),
+        ["studies.plasticity.run.mode", "'fast'", "faithful", "batched"],
     ),
     "mechanism cell not trained": (
         lambda c: c["studies"]["plasticity"]["mechanism"].update(size=100),
-        ["studies.plasticity.mechanism.size", "100", "studies.plasticity.sizes"],
+        ["studies.plasticity.mechanism.size", "100", "studies.plasticity.axes.size"],
     ),
     "unknown teacher env": (
-        lambda c: c["studies"]["teacher"].update(envs=["Pong-v5"]),
-        ["studies.teacher.envs[0]", "'Pong-v5'", "CartPole-v1"],
+        lambda c: c["studies"]["teacher"]["axes"].update(env=["Pong-v5"]),
+        ["studies.teacher.axes.env[0]", "'Pong-v5'", "CartPole-v1"],
     ),
     "teacher rollout too short": (
-        lambda c: c["studies"]["teacher"]["rollout"].update(test=200),
-        ["studies.teacher.rollout.test", "200 steps give 20 windows", "at least 320 steps"],
+        lambda c: c["studies"]["teacher"]["run"]["rollout"].update(test=200),
+        ["studies.teacher.run.rollout.test", "200 steps give 20 windows", "at least 320 steps"],
     ),
     "unknown actor": (
-        lambda c: c["studies"]["sac"].update(actors=["transformer"]),
-        ["studies.sac.actors[0]", "'transformer'", "attention_split", "mlp"],
+        lambda c: c["studies"]["sac"]["axes"].update(actor=["transformer"]),
+        ["studies.sac.axes.actor[0]", "'transformer'", "attention_split", "mlp"],
     ),
     "sac env without a budget": (
-        lambda c: c["studies"]["sac"].update(envs=["HalfCheetah-v5", "Walker2d-v5"]),
-        ["studies.sac.steps", "'Walker2d-v5'"],
+        lambda c: c["studies"]["sac"]["axes"].update(env=["HalfCheetah-v5", "Walker2d-v5"]),
+        ["studies.sac.run.steps", "'Walker2d-v5'"],
     ),
     "dataset not on disk": (
-        lambda c: c["studies"]["optim"].update(datasets=["svhn"]),
+        lambda c: c["studies"]["optim"]["axes"].update(dataset=["svhn"]),
         ["'svhn'", "train_32x32.mat", "data_root", "download: true"],
     ),
 }
@@ -155,7 +188,7 @@ def test_bad_config_gets_one_clear_message(case, tmp_path):
     config = broken(edit)
     config["data_root"] = str(tmp_path / "no-data")
     with pytest.raises(ConfigError) as error:
-        validate(config, SCHEMA)
+        validate(config, SCHEMAS)
     message = str(error.value)
     assert "\n" not in message
     for fragment in expected:

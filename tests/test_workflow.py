@@ -174,7 +174,10 @@ def test_report_bundles_figures_and_claims(smoke_run):
 
 def test_killed_training_job_resumes_to_the_same_bytes(tmp_path):
     config = yaml.safe_load(SMOKE.read_text())
-    config["studies"]["optim"].update(optimizers=["orthadam"], seeds=[0], epochs=6, comparisons=[])
+    optim = config["studies"]["optim"]
+    optim.update(seeds=[0], comparisons=[])
+    optim["axes"]["optimizer"] = ["orthadam"]
+    optim["run"]["epochs"] = 6
     configfile = tmp_path / "resume.yaml"
     configfile.write_text(yaml.safe_dump(config))
     run = "results/optim/runs/digits/shufflenet_v2_x0_5/orthadam/seed0"

@@ -1,4 +1,8 @@
-"""Config checks that run before any job: the JSON Schema, then what a schema cannot say."""
+"""Config checks that run before any job: the JSON Schemas, then what a schema cannot say.
+
+``workflow/schemas/config.schema.yaml`` covers the top level; each study's block is checked
+against ``workflow/schemas/studies/<study>.schema.yaml`` (they share the top schema's ``$defs``).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +12,10 @@ from typing import Any
 
 import jsonschema
 import yaml
+from referencing import Registry, Resource
 
 from attnmem.data.catalog import VARIANTS, missing_files
+from attnmem.studies import REGISTRY
 
 
 class ConfigError(ValueError):
@@ -45,14 +51,42 @@ def _explain(error: jsonschema.ValidationError) -> str:
     return f"{key}: {error.message}"
 
 
-def validate(config: Mapping[str, Any], schema_path: str | Path) -> None:
-    """Raise ConfigError with one message for the first problem found."""
-    schema = yaml.safe_load(Path(schema_path).read_text())
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
+def load_schemas(schema_dir: str | Path) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """The top-level schema and one schema per registered study."""
+    schema_dir = Path(schema_dir)
+    top = yaml.safe_load((schema_dir / "config.schema.yaml").read_text())
+    studies = {
+        name: yaml.safe_load((schema_dir / "studies" / f"{name}.schema.yaml").read_text())
+        for name in REGISTRY
+    }
+    return top, studies
+
+
+def _first_error(
+    schema: Mapping[str, Any], instance: Any, registry: Registry, prefix: list
+) -> None:
+    validator = jsonschema.Draft202012Validator(schema, registry=registry)
+    errors = list(validator.iter_errors(instance))
     if errors:
         deepest = max(errors, key=lambda e: len(e.absolute_path))
+        deepest.path.extendleft(reversed(prefix))  # the key as the config file spells it
         raise ConfigError(f"invalid config: {_explain(deepest)}")
+
+
+def validate(config: Mapping[str, Any], schema_dir: str | Path) -> None:
+    """Raise ConfigError with one message for the first problem found."""
+    top, studies = load_schemas(schema_dir)
+    registry = Registry().with_resources(
+        (schema["$id"], Resource.from_contents(schema)) for schema in (top, *studies.values())
+    )
+    _first_error(top, config, registry, [])
+    unknown = sorted(set(config["studies"]) - set(REGISTRY))
+    if unknown:
+        raise ConfigError(
+            f"invalid config: studies: unknown study {unknown[0]!r}; allowed: {list(REGISTRY)}"
+        )
+    for name, settings in config["studies"].items():
+        _first_error(studies[name], settings, registry, ["studies", name])
     _check_comparisons(config)
     _check_mechanism(config)
     _check_teacher(config)
@@ -62,14 +96,20 @@ def validate(config: Mapping[str, Any], schema_path: str | Path) -> None:
 
 def _check_comparisons(config: Mapping[str, Any]) -> None:
     for study, settings in config["studies"].items():
+        axes = settings["axes"]
         for i, comparison in enumerate(settings.get("comparisons", [])):
-            axis_values = settings.get(f"{comparison['axis']}s", [])
+            key = f"studies.{study}.comparisons[{i}]"
+            if comparison["axis"] not in axes:
+                raise ConfigError(
+                    f"invalid config: {key}.axis: {comparison['axis']!r} is not an axis of "
+                    f"{study}; allowed: {list(axes)}"
+                )
+            values = axes[comparison["axis"]]
             for side in ("a", "b"):
-                if str(comparison[side]) not in map(str, axis_values):
+                if str(comparison[side]) not in map(str, values):
                     raise ConfigError(
-                        f"invalid config: studies.{study}.comparisons[{i}].{side}: "
-                        f"{comparison[side]!r} is not in studies.{study}.{comparison['axis']}s "
-                        f"{axis_values}"
+                        f"invalid config: {key}.{side}: {comparison[side]!r} is not in "
+                        f"studies.{study}.axes.{comparison['axis']} {values}"
                     )
 
 
@@ -79,11 +119,11 @@ def _check_mechanism(config: Mapping[str, Any]) -> None:
     cell = settings.get("mechanism")
     if cell is None:
         return
-    for key, axis in (("network", "networks"), ("size", "sizes")):
-        if cell[key] not in settings[axis]:
+    for axis in ("network", "size"):
+        if cell[axis] not in settings["axes"][axis]:
             raise ConfigError(
-                f"invalid config: studies.plasticity.mechanism.{key}: {cell[key]!r} is not in "
-                f"studies.plasticity.{axis} {settings[axis]}"
+                f"invalid config: studies.plasticity.mechanism.{axis}: {cell[axis]!r} is not in "
+                f"studies.plasticity.axes.{axis} {settings['axes'][axis]}"
             )
 
 
@@ -92,12 +132,12 @@ def _check_teacher(config: Mapping[str, Any]) -> None:
     settings = config["studies"].get("teacher")
     if settings is None:
         return
-    rollout, batch = settings["rollout"], settings["predictor"]["batch"]
+    rollout, batch = settings["run"]["rollout"], settings["run"]["predictor"]["batch"]
     for split in ("train", "test"):
         windows = rollout[split] // rollout["window"]
         if windows - batch < batch:
             raise ConfigError(
-                f"invalid config: studies.teacher.rollout.{split}: {rollout[split]} steps give "
+                f"invalid config: studies.teacher.run.rollout.{split}: {rollout[split]} steps give "
                 f"{windows} windows of {rollout['window']}; batches of {batch} are drawn from the "
                 f"first windows - batch, so it needs at least {2 * batch * rollout['window']} steps"
             )
@@ -108,11 +148,12 @@ def _check_sac(config: Mapping[str, Any]) -> None:
     settings = config["studies"].get("sac")
     if settings is None:
         return
-    for env in settings["envs"]:
-        if env not in settings["steps"]:
+    steps = settings["run"]["steps"]
+    for env in settings["axes"]["env"]:
+        if env not in steps:
             raise ConfigError(
-                f"invalid config: studies.sac.steps: no budget for {env!r}; add "
-                f"`{env}: <environment steps>` (budgets given: {sorted(settings['steps'])})"
+                f"invalid config: studies.sac.run.steps: no budget for {env!r}; add "
+                f"`{env}: <environment steps>` (budgets given: {sorted(steps)})"
             )
 
 
@@ -120,7 +161,7 @@ def _check_data(config: Mapping[str, Any]) -> None:
     """With download off, every torchvision dataset the config names must already be on disk."""
     if config["download"] or "optim" not in config["studies"]:
         return
-    for dataset in config["studies"]["optim"]["datasets"]:
+    for dataset in config["studies"]["optim"]["axes"]["dataset"]:
         missing = missing_files(VARIANTS[dataset].source, config["data_root"])
         if missing:
             raise ConfigError(

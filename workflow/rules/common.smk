@@ -13,10 +13,10 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from attnmem.config_check import ConfigError, validate as validate_config  # noqa: E402
 from attnmem.data.catalog import VARIANTS  # noqa: E402
-from attnmem.studies import REGISTRY, run_settings, study_comparisons  # noqa: E402
+from attnmem.studies import REGISTRY, study_comparisons  # noqa: E402
 
 try:
-    validate_config(config, ROOT / "workflow" / "schemas" / "config.schema.yaml")
+    validate_config(config, ROOT / "workflow" / "schemas")
 except ConfigError as error:
     # Exit here, before any job, with the one message; Snakemake 9 sometimes drops the text of an
     # exception raised while parsing, so it is not left to Snakemake's logger.
@@ -41,7 +41,7 @@ def one_of(values):
 
 def axis_values(study, axis):
     """The configured values of one axis of a study."""
-    return STUDIES[study][f"{axis}s"]
+    return STUDIES[study]["axes"][axis]
 
 
 def constraints(study, axes):

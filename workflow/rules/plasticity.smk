@@ -23,7 +23,7 @@ rule train_plasticity:
     resources:
         **resources("plasticity", mem_mb=1000, runtime=60, gpu=0, slurm_partition=""),
     params:
-        settings=run_settings("plasticity", STUDIES["plasticity"]),
+        settings=STUDIES["plasticity"]["run"],
         checkpoint_every=STUDIES["plasticity"].get("checkpoint_every", 50),
         device=config["device"],
     script:

@@ -28,7 +28,8 @@ rule train_teacher:
         **resources("teacher", mem_mb=1000, runtime=30, slurm_partition=""),
         gpu=0,
     params:
-        settings={k: STUDIES["teacher"].get(k, {}) for k in ("dqn", "rollout")},
+        # the teacher's own settings only: a new predictor setting never retrains the teachers
+        settings={k: STUDIES["teacher"]["run"][k] for k in ("dqn", "rollout")},
     script:
         "../scripts/train_teacher.py"
 
@@ -54,7 +55,7 @@ rule train_predictor:
     resources:
         **resources("teacher", mem_mb=1000, runtime=30, gpu=0, slurm_partition=""),
     params:
-        settings={"predictor": STUDIES["teacher"].get("predictor", {})},
+        settings={"predictor": STUDIES["teacher"]["run"]["predictor"]},
         device=config["device"],
     script:
         "../scripts/train_predictor.py"

@@ -21,55 +21,6 @@ REGISTRY: dict[str, Study] = {m.STUDY.name: m.STUDY for m in (optim, plasticity,
 #: Each study's axes, in the order its run paths and published values nest.
 AXES: dict[str, list[str]] = {name: list(study.axes) for name, study in REGISTRY.items()}
 
-#: The config keys of each study that change a training run's numbers.  Training rules get only
-#: these as params, so adding a seed or a comparison never reruns the runs that exist.
-RUN_KEYS: dict[str, tuple[str, ...]] = {
-    "optim": (
-        "epochs",
-        "batch_size",
-        "lr",
-        "weight_decay",
-        "milestones",
-        "milestones_of",
-        "train_limit",
-    ),
-    "plasticity": (
-        "mode",
-        "batch",
-        "lr",
-        "acc_threshold",
-        "acc_num",
-        "stage_cap",
-        "total_cap",
-        "max_r",
-        "eta",
-        "task",
-        "test_r_max",
-        "test_sequences",
-        "test_min_scenes",
-        "test_scenes_per_r",
-        "log_every",
-    ),
-    "teacher": ("dqn", "rollout", "predictor"),
-    "sac": (
-        "steps",
-        "warmup",
-        "replay",
-        "batch",
-        "reward_every",
-        "eval_every",
-        "eval_episodes",
-        "final_points",
-        "log_every",
-        "max_episode_steps",
-    ),
-}
-
-
-def run_settings(study: str, settings: dict) -> dict:
-    """The part of a study's config section that a single run depends on."""
-    return {key: settings[key] for key in RUN_KEYS[study] if key in settings}
-
 
 def study_comparisons(
     study: str, settings: Mapping[str, Any], claims: Iterable[Mapping[str, Any]]

@@ -82,6 +82,9 @@ class Study:
     curve_rows: tuple[str, tuple[str, ...]] | None = None
     #: Interval of paired differences in comparisons.csv: "t" or "percentile" (integer metrics).
     paired_interval: str = "t"
+    #: axis -> "module:NAME" of the library registry that holds the axis's allowed names
+    #: (tests keep the study schema's enum equal to it).
+    choices: tuple[tuple[str, str], ...] = ()
 
     @property
     def runs(self) -> Job:

@@ -38,6 +38,11 @@ STUDY = Study(
             "value as a star where it published one for this dataset.",
         ),
     ),
+    choices=(
+        ("dataset", "attnmem.data.catalog:VARIANTS"),
+        ("arch", "attnmem.models.vision:ARCHITECTURES"),
+        ("optimizer", "attnmem.optim:OPTIMIZERS"),
+    ),
 )
 AXES = STUDY.axes
 METRICS = STUDY.metric_names

@@ -77,6 +77,7 @@ STUDY = Study(
     config_columns=("mode",),
     curve_rows=("split", ("generalisation",)),
     paired_interval="percentile",
+    choices=(("network", "attnmem.models.plastic:NETWORKS"),),
 )
 AXES = STUDY.axes
 METRICS = STUDY.metric_names

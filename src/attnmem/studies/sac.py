@@ -44,6 +44,11 @@ STUDY = Study(
     budget_metric="steps",
     run_columns=("final_reward", "final_eval", "max_reward", "episodes", "steps"),
     curve_rows=("metric", ("reward", "return")),
+    choices=(
+        ("env", "attnmem.train.sac:ENVS"),
+        ("mode", "attnmem.rl.dqn:MODES"),
+        ("actor", "attnmem.rl.sac:ACTORS"),
+    ),
 )
 AXES = STUDY.axes
 RUN_KEYS = (

@@ -37,6 +37,11 @@ STUDY = Study(
     ),
     extra_tables=("teachers",),
     budget_metric="train_steps",
+    choices=(
+        ("env", "attnmem.rl.dqn:ENVS"),
+        ("mode", "attnmem.rl.dqn:MODES"),
+        ("predictor", "attnmem.models.predictors:PREDICTORS"),
+    ),
 )
 AXES = STUDY.axes
 TEACHER_METRICS = ("final_return", "rollout_return", "episodes", "majority_accuracy")
