@@ -10,9 +10,11 @@ import subprocess
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import yaml
 
+from attnmem.studies import REGISTRY
 from conftest import REPO, SNAKEMAKE, snakemake
 
 pytestmark = pytest.mark.dag
@@ -45,15 +47,39 @@ def test_dry_run(name, tmp_path):
     assert "train_optim" in result.stdout + result.stderr
 
 
-@pytest.mark.parametrize("study", ["optim", "plasticity", "teacher", "sac"])
-def test_each_study_runs_alone(study, tmp_path):
-    """A config may hold any subset of the studies; rules of absent studies must not need theirs."""
+def one_cell(study: str) -> dict:
+    """The smoke config with only ``study``, cut to its first cell and first seed."""
     config = yaml.safe_load(SMOKE.read_text())
-    config["studies"] = {study: config["studies"][study]}
+    settings = config["studies"][study]
+    config["studies"] = {study: settings}
+    settings["axes"] = {axis: values[:1] for axis, values in settings["axes"].items()}
+    settings["seeds"] = settings["seeds"][:1]
+    settings["comparisons"] = []
+    for figure in REGISTRY[study].figures:
+        if figure.cell_key in settings:  # the figure's run must be the one left
+            settings[figure.cell_key] = {
+                axis: settings["axes"][axis][0] for axis in REGISTRY[study].runs.axes
+            }
+    return config
+
+
+@pytest.mark.parametrize("study", sorted(REGISTRY))
+def test_each_study_runs_alone_with_one_cell_and_one_seed(study, tmp_path):
+    """Any subset of a study runs through aggregate, tables, figures and claims: one cell and one
+    seed leave no comparable pair, and the study's claims say their cells were not run."""
     configfile = tmp_path / "one.yaml"
-    configfile.write_text(yaml.safe_dump(config))
-    result = snakemake(tmp_path / "work", "-n", "--cores", "2", configfile=configfile)
-    assert result.returncode == 0 and "claims_table" in result.stdout
+    configfile.write_text(yaml.safe_dump(one_cell(study)))
+    snakemake(tmp_path, "--cores", "2", configfile=configfile)
+    results = tmp_path / "results"
+    runs = pd.read_csv(results / study / "runs.csv")
+    assert len(runs) == 1 and runs.loc[0, "status"] == "ok"
+    assert pd.read_csv(results / study / "comparisons.csv").empty  # a header, no rows
+    for stem in dict.fromkeys(f.stem.split("{")[0] for f in REGISTRY[study].figures):
+        assert list((tmp_path / "figures" / study).glob(f"{stem}*.png")), stem
+    claims = pd.read_csv(results / "claims.csv")
+    overall = claims[claims.cell.str.startswith("overall")]
+    assert set(overall.study) == {study} and set(overall.verdict) == {"inconclusive"}
+    assert (tmp_path / "figures" / "claims.png").stat().st_size > 10_000
 
 
 def test_paper_dry_run_plans_the_thesis_grid(tmp_path):
@@ -67,7 +93,7 @@ def test_paper_dry_run_plans_the_thesis_grid(tmp_path):
 def test_figures_target_builds_figures_only(tmp_path):
     result = snakemake(tmp_path, "-n", "--cores", "2", "figures", configfile=SMOKE)
     assert "curves_digits_shufflenet_v2_x0_5.png" in result.stdout and "rule plot:" in result.stdout
-    assert "claims_table" not in result.stdout and "rule table:" not in result.stdout
+    assert "rule table:" not in result.stdout and "rule manifest:" not in result.stdout
 
 
 def test_lint_and_format_are_clean():
@@ -88,50 +114,57 @@ def test_lint_and_format_are_clean():
     assert fmt.returncode == 0, fmt.stderr
 
 
-def test_smoke_dag_makes_every_output(smoke_run):
-    results, figures = smoke_run / "results", smoke_run / "figures"
-    for name in ("runs.csv", "summary.csv", "curves.csv", "comparisons.csv"):
-        assert (results / "optim" / name).stat().st_size > 0
-    for stem in ("curves_digits_shufflenet_v2_x0_5", "max_acc_digits"):
-        assert (figures / "optim" / f"{stem}.png").stat().st_size > 10_000
-        assert (figures / "optim" / f"{stem}.pdf").exists()
-    assert "| optimizer |" in (results / "tables" / "optim.md").read_text()
-    assert r"\begin{tabular}" in (results / "tables" / "optim.tex").read_text()
-    claims = (results / "claims.md").read_text()
-    assert "optim.orthadam_gt_adamw" in claims and "overall" in claims
-    assert len(list((results / "optim" / "runs").glob("*/*/*/seed*/final.json"))) == 6
-    # the plasticity study: 3 networks x 1 size x 2 seeds, Table 1, figures, claims
-    for name in ("runs.csv", "stages.csv", "summary.csv", "curves.csv", "comparisons.csv"):
-        assert (results / "plasticity" / name).stat().st_size > 0
-    assert len(list((results / "plasticity" / "runs").glob("*/*/seed*/model.pt"))) == 6
-    stems = ["r_vs_sequences", "table1", "generalisation"]
-    stems += [f"mechanism_{p}" for p in ("weights", "hidden", "plastic", "effective")]
-    for stem in stems:
-        assert (figures / "plasticity" / f"{stem}.png").stat().st_size > 10_000
-        assert (figures / "plasticity" / f"{stem}.pdf").exists()
-    assert "published Max R" in (results / "tables" / "plasticity.md").read_text()
-    assert "plasticity.table1" in claims and "plasticity.m_beats_a" in claims
-    assert "50: memo_MA vs memo_AA" in claims
-    # the teacher study: 1 env x 1 mode x 3 predictors x 1 seed, one shared teacher
-    teacher = results / "teacher"
-    for name in ("runs.csv", "teachers.csv", "summary.csv", "curves.csv", "comparisons.csv"):
-        assert (teacher / name).stat().st_size > 0
-    assert len(list((teacher / "teachers").glob("*/*/seed*/dataset.pt"))) == 1
-    assert len(list((teacher / "runs").glob("*/*/*/seed*/final.json"))) == 3
-    assert (figures / "teacher" / "accuracy.png").stat().st_size > 10_000
-    assert "majority class" in (results / "tables" / "teacher.md").read_text()
-    assert "teacher.as_beats_lstm.clean" in claims and "teacher.table4" in claims
-    # the SAC study: 1 env x 2 modes x 2 actors x 1 seed
-    assert len(list((results / "sac" / "runs").glob("*/*/*/seed*/actor.pt"))) == 4
-    for name in ("runs.csv", "summary.csv", "curves.csv", "comparisons.csv"):
-        assert (results / "sac" / name).stat().st_size > 0
-    for stem in ("reward", "eval_return"):
-        assert (figures / "sac" / f"{stem}.png").stat().st_size > 10_000
-    assert "sac.halfcheetah_attention_beats_mlp.faithful" in claims
-    # every rule leaves a log and a benchmark
-    expected = 12 + 6 + 5 + (4 + 3) + (4 + 3)
-    assert len(list(results.glob("**/logs/**/*.log"))) >= expected
-    assert len(list(results.glob("**/benchmarks/**/*.tsv"))) >= expected
+def job_counts(workdir: Path, configfile: Path) -> dict[str, int]:
+    """Jobs per rule of the whole DAG, as Snakemake plans it (``-n --forceall``)."""
+    result = snakemake(workdir, "-n", "--forceall", "--cores", "2", configfile=configfile)
+    stats = result.stdout.split("Job stats:")[1].split("total")[0]
+    return {rule: int(n) for rule, n in re.findall(r"^(\w+)\s+(\d+)$", stats, re.M)}
+
+
+@pytest.mark.parametrize("study", sorted(REGISTRY))
+def test_smoke_dag_makes_every_output(smoke_run, study):
+    """Every run folder, table, figure and claim the registry promises, for every study."""
+    config = yaml.safe_load(SMOKE.read_text())["studies"][study]
+    description = REGISTRY[study]
+    results, figures = smoke_run / "results", smoke_run / "figures" / study
+    for job in description.jobs:
+        folders = list(
+            (results / study / job.folder).glob("/".join(["*"] * len(job.axes)) + "/seed*")
+        )
+        expected = len(config["seeds"])
+        for axis in job.axes:
+            expected *= len(config["axes"][axis])
+        assert len(folders) == expected, job.rule
+        for name in ("metrics.csv", "final.json", "provenance.json", *job.files):
+            assert all((folder / name).stat().st_size > 0 for folder in folders), name
+    for name in ("runs", "summary", "curves", "comparisons", *description.extra_tables):
+        assert len(pd.read_csv(results / study / f"{name}.csv")) > 0, name
+    summary = pd.read_csv(results / study / "summary.csv")
+    assert set(summary.metric) == set(description.metric_names)
+    for figure in description.figures:
+        stems = (
+            [figure.stem]
+            if not figure.per
+            else [p.stem for p in figures.glob(figure.stem.split("{")[0] + "*.png")]
+        )
+        assert stems, figure.kind
+        for stem in stems:
+            assert (figures / f"{stem}.png").stat().st_size > 10_000
+            assert (figures / f"{stem}.pdf").exists()
+    assert "|---|" in (results / "tables" / f"{study}.md").read_text()
+    assert r"\begin{tabular}" in (results / "tables" / f"{study}.tex").read_text()
+    claims = pd.read_csv(results / "claims.csv")
+    spec = yaml.safe_load((REPO / "config" / "claims.yaml").read_text())["claims"]
+    assert {c["id"] for c in spec if c["study"] == study} <= set(claims.claim)
+
+
+def test_smoke_dag_logs_and_times_every_job(smoke_run):
+    counts = job_counts(smoke_run, SMOKE)
+    jobs = sum(counts.values()) - counts["all"]  # `all` is a local target: it runs nothing
+    assert len(list((smoke_run / "results").glob("**/logs/**/*.log"))) == jobs
+    assert len(list((smoke_run / "results").glob("**/benchmarks/**/*.tsv"))) == jobs
+    assert (smoke_run / "figures" / "claims.png").stat().st_size > 10_000
+    assert "overall" in (smoke_run / "results" / "claims.md").read_text()
 
 
 def test_second_run_on_one_core_is_byte_identical(smoke_run, tmp_path):

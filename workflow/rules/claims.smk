@@ -12,7 +12,7 @@ rule claims_table:
         md=report(
             f"{RESULTS}/claims.md",
             caption="../report/claims.rst",
-            category="claims",
+            category="Claims overview",
         ),
     log:
         f"{RESULTS}/logs/claims.log",
@@ -29,6 +29,31 @@ rule claims_table:
         studies=list(STUDIES),
     script:
         "../scripts/claims.py"
+
+
+rule claims_figure:
+    input:
+        csv=f"{RESULTS}/claims.csv",
+    output:
+        png=report(
+            f"{FIGURES}/claims.png",
+            caption="../report/claims_figure.rst",
+            category="Claims overview",
+        ),
+        pdf=f"{FIGURES}/claims.pdf",
+    log:
+        f"{RESULTS}/logs/claims_figure.log",
+    benchmark:
+        f"{RESULTS}/benchmarks/claims_figure.tsv"
+    group:
+        "summaries"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        **SUMMARY_RESOURCES,
+    script:
+        "../scripts/claims_figure.py"
 
 
 rule manifest:

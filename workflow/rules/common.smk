@@ -11,12 +11,17 @@ ROOT = Path(workflow.basedir)
 # puts a script's folder on sys.path), so a conda environment built from envs/ needs no install.
 sys.path.insert(0, str(ROOT / "src"))
 
+from attnmem.claims_check import check_claims_file  # noqa: E402
 from attnmem.config_check import ConfigError, validate as validate_config  # noqa: E402
 from attnmem.data.catalog import VARIANTS  # noqa: E402
 from attnmem.studies import REGISTRY, study_comparisons  # noqa: E402
 
+SCHEMAS = ROOT / "workflow" / "schemas"
+CLAIMS_YAML = ROOT / "config" / "claims.yaml"
+CLAIMS_SPEC = yaml.safe_load(CLAIMS_YAML.read_text())
 try:
-    validate_config(config, ROOT / "workflow" / "schemas")
+    validate_config(config, SCHEMAS)
+    check_claims_file(CLAIMS_SPEC, SCHEMAS)
 except ConfigError as error:
     # Exit here, before any job, with the one message; Snakemake 9 sometimes drops the text of an
     # exception raised while parsing, so it is not left to Snakemake's logger.
@@ -26,8 +31,6 @@ RESULTS = config["results"]
 FIGURES = config["figures"]
 STUDIES = config["studies"]
 ENV = str(ROOT / "envs" / "attnmem.yaml")
-CLAIMS_YAML = ROOT / "config" / "claims.yaml"
-CLAIMS_SPEC = yaml.safe_load(CLAIMS_YAML.read_text())
 PUBLISHED = CLAIMS_SPEC["published"]
 CLAIMS = [f"{RESULTS}/claims.csv", f"{RESULTS}/claims.md"]
 #: Summary jobs are a few seconds each: they share one cluster submission.
@@ -139,7 +142,8 @@ def all_summaries():
 
 
 def all_figures():
-    return [f"{FIGURES}/{study}/{stem}.png" for study, stem in FIGURE_INDEX]
+    studies = [f"{FIGURES}/{study}/{stem}.png" for study, stem in FIGURE_INDEX]
+    return [f"{FIGURES}/claims.png", *studies]
 
 
 def all_tables():

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from attnmem import files
-from attnmem.stats.compare import compare, holm, percentile_interval
+from attnmem.stats.compare import COMPARE_KEYS, compare, holm, percentile_interval
 from attnmem.stats.describe import describe, t_interval
 
 if TYPE_CHECKING:
@@ -187,10 +187,12 @@ def comparisons(
                     }
                 )
     table = pd.DataFrame(rows)
-    if not table.empty:
-        table["p_holm"] = float("nan")
-        for _, index in table.groupby("metric").groups.items():
-            table.loc[index, "p_holm"] = holm(table.loc[index, "p_paired"].tolist())
+    if table.empty:
+        # no comparable pair (one cell, or one side not run): a header, so readers see no rows
+        return pd.DataFrame(columns=[*axes, "axis", "a", "b", "metric", *COMPARE_KEYS, "p_holm"])
+    table["p_holm"] = float("nan")
+    for _, index in table.groupby("metric").groups.items():
+        table.loc[index, "p_holm"] = holm(table.loc[index, "p_paired"].tolist())
     return table
 
 

@@ -53,6 +53,23 @@ def percentile_interval(
     return float(np.quantile(means, tail)), float(np.quantile(means, 1 - tail))
 
 
+#: The columns ``compare`` returns, in order.
+COMPARE_KEYS = (
+    "n_pairs",
+    "n_a",
+    "n_b",
+    "mean_a",
+    "mean_b",
+    "diff",
+    "diff_low",
+    "diff_high",
+    "p_paired",
+    "p_welch",
+    "p_mwu",
+    "prob_improvement",
+)
+
+
 def compare(
     a: Mapping[int, float],
     b: Mapping[int, float],
