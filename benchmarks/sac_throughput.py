@@ -104,8 +104,8 @@ def sb3_loop(steps: int, warmup: int) -> float:
 
 
 def attnmem_loop(steps: int, warmup: int) -> float:
-    run = SACRun(ENV, "clean", "mlp", 0, steps=steps, warmup=warmup, eval_every=10**9,
-                 log_every=10**9, **SHAPE)  # fmt: skip
+    agent = SACSettings(mode="clean", actor="mlp", warmup=warmup, **SHAPE)
+    run = SACRun(ENV, 0, agent, steps=steps, eval_every=10**9, log_every=10**9)
     with tempfile.TemporaryDirectory() as out:
         start = time.perf_counter()
         train(run, out, checkpoint_every=10**9)

@@ -84,7 +84,7 @@ def test_resume_mid_run_matches_an_uninterrupted_run():
             "model": model.state_dict(),
             "optimizer": optimizer.state_dict(),
             "generator": generator.get_state(),
-            "progress": asdict(half),
+            "progress": half.state_dict(),
         }
     )
 
@@ -94,13 +94,9 @@ def test_resume_mid_run_matches_an_uninterrupted_run():
     resumed_optimizer.load_state_dict(saved["optimizer"])
     resumed_generator = torch.Generator()
     resumed_generator.set_state(saved["generator"])
-    resumed = run(
-        resumed_model,
-        SMALL,
-        resumed_generator,
-        CurriculumState(**saved["progress"]),
-        resumed_optimizer,
-    )
+    progress = CurriculumState()
+    progress.load_state_dict(saved["progress"])
+    resumed = run(resumed_model, SMALL, resumed_generator, progress, resumed_optimizer)
     assert resumed == straight
     for a, b in zip(straight_model.parameters(), resumed_model.parameters(), strict=True):
         assert torch.equal(a, b)

@@ -16,15 +16,14 @@ from attnmem.stats.aggregate import aggregate_study, write_table
 from attnmem.stats.compare import compare, percentile_interval
 from attnmem.studies import study_comparisons
 from attnmem.studies.plasticity import STUDY, extra_table, make_run
+from attnmem.train.curriculum import Curriculum, CurriculumState
 from attnmem.train.plasticity import PlasticityRun, train
 
 TINY = PlasticityRun(
     network="memo_MA",
     size=8,
     seed=0,
-    batch=2,
-    stage_cap=4,
-    total_cap=10,
+    curriculum=Curriculum(batch=2, stage_cap=4, total_cap=10),
     test_r_max=3,
     test_sequences=2,
     test_min_scenes=12,
@@ -93,7 +92,7 @@ def test_a_run_killed_mid_stage_resumes_to_the_same_bytes(tmp_path):
 def test_a_checkpoint_of_other_settings_is_not_resumed(tmp_path):
     with pytest.raises(Crash):
         train(TINY, tmp_path, checkpoint_every=1, on_step=lambda s: (_ for _ in ()).throw(Crash))
-    other = replace(TINY, lr=2e-3)
+    other = replace(TINY, curriculum=replace(TINY.curriculum, lr=2e-3))
     final = train(other, tmp_path)
     assert final["metrics"]["sequences"] == 10
     assert final["config"]["lr"] == 2e-3
@@ -111,9 +110,26 @@ def test_runs_share_data_streams_across_networks(tmp_path):
 
 def test_make_run_takes_the_config_section():
     settings = {"mode": "faithful", "batch": 1, "total_cap": 5, "task": {"d": 9, "frames": 3}}
-    run = make_run(settings, "memo_MA", 50, 2)
-    assert (run.mode, run.total_cap, run.d, run.frames, run.var) == ("faithful", 5, 9, 3, 0.1)
-    assert run.curriculum().sequences_per_step == 1
+    run = make_run("train_plasticity", settings, {"network": "memo_MA", "size": "50"}, 2)
+    assert (run.network, run.size, run.seed) == ("memo_MA", 50, 2)
+    c = run.curriculum
+    assert (c.mode, c.total_cap, c.d, c.frames, c.var) == ("faithful", 5, 9, 3, 0.1)
+    assert c.sequences_per_step == 1
+    # unset keys keep the run's defaults (a batch of 16, not the bare curriculum's 32)
+    assert make_run("train_plasticity", {}, {"network": "fc_M", "size": "100"}, 0).curriculum == (
+        Curriculum(batch=16)
+    )
+
+
+def test_curriculum_state_restores_in_place():
+    state = CurriculumState()
+    alias = state
+    saved = CurriculumState(r=3, streak=1, stage_sequences=2, total_sequences=9).state_dict()
+    saved["stages"] = [{"r": 1, "sequences": 4, "converged": False}]
+    state.load_state_dict(saved)
+    assert alias.r == 3 and alias.total_sequences == 9 and alias.stages == saved["stages"]
+    assert alias.stages is not saved["stages"]  # a copy: the checkpoint's dict stays as saved
+    assert state.state_dict() == saved
 
 
 def test_percentile_interval_for_integer_r():

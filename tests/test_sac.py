@@ -141,9 +141,6 @@ def test_faithful_mlp_target_starts_uncopied():
 TINY = dict(
     steps=120,
     max_episode_steps=30,
-    warmup=20,
-    replay=200,
-    batch=16,
     reward_every=20,
     eval_every=60,
     final_points=2,
@@ -151,9 +148,14 @@ TINY = dict(
 )
 
 
+def tiny(mode: str, actor: str, env: str = "HalfCheetah-v5", **changes) -> SACRun:
+    agent = SACSettings(mode=mode, actor=actor, warmup=20, replay=200, batch=16)  # type: ignore[arg-type]
+    return SACRun(env, 0, agent, **{**TINY, **changes})
+
+
 @pytest.mark.parametrize(("mode", "actor"), [("faithful", "mlp"), ("clean", "attention_split")])
 def test_run_resumes_to_the_same_bytes(tmp_path, mode, actor):
-    run = SACRun("HalfCheetah-v5", mode, actor, 0, **TINY)
+    run = tiny(mode, actor)
     final = train(run, tmp_path / "straight", checkpoint_every=30)
     assert final["status"] == "ok" and final["metrics"]["steps"] == 120
     assert final["metrics"]["episodes"] == 4 and final["metrics"]["final_eval"] is not None
@@ -170,20 +172,80 @@ def test_run_resumes_to_the_same_bytes(tmp_path, mode, actor):
     rows = (tmp_path / "straight" / "metrics.csv").read_text().splitlines()
     assert sum(",train,reward," in r for r in rows) == 6
     assert sum(",eval,return," in r for r in rows) == 2
+    config = final["config"]  # flat, as before the run composed its agent's settings
+    assert (config["mode"], config["actor"], config["warmup"], config["steps"]) == (
+        mode,
+        actor,
+        20,
+        120,
+    )
+
+
+def test_a_checkpoint_restores_what_it_saved(tmp_path):
+    """SACState's save and restore are one pair: restoring a saved state into a fresh loop and
+    saving again gives the same checkpoint."""
+    run = tiny("clean", "attention_split")
+    train(run, tmp_path, stop_after=30, checkpoint_every=30)
+    saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
+    assert saved["counters"]["step"] == 30 and saved["frames"] is not None
+
+    from attnmem.rl.sac import SAC
+    from attnmem.train.sac import Episode, SACState, make_env
+
+    env = make_env(run.env, run.max_episode_steps)
+    agent = SAC(env.observation_space.shape[0], env.action_space.shape[0], run.sac)
+    runner = Episode(agent, env, run.sac)
+    shape = (run.sac.frames, env.observation_space.shape[0])
+    capacity = min(run.sac.replay, run.steps)
+    replay = Replay(capacity, shape, env.action_space.shape[0], runner.context_shape)
+    generators = torch.Generator(), torch.Generator()
+    loop = SACState(agent, runner, replay, NStep(run.sac), *generators)
+    env.reset(seed=0)
+    loop.load_state_dict(saved)
+    again = loop.state_dict()
+    assert again.keys() == {k for k in saved if k not in ("config_hash", "rows")}
+    assert torch.equal(loop.state, torch.stack(saved["frames"]))
+    assert again["counters"] == saved["counters"]
+    assert torch.equal(again["sampler"], saved["sampler"])
+    assert (again["env"]["qpos"] == saved["env"]["qpos"]).all()
+    assert torch.equal(again["replay"]["fields"]["state"], saved["replay"]["fields"]["state"])
+    env.close()
 
 
 def test_checkpoint_of_other_settings_is_ignored(tmp_path):
-    run = SACRun("HalfCheetah-v5", "clean", "mlp", 0, **TINY)
+    run = tiny("clean", "mlp")
     train(run, tmp_path, stop_after=30, checkpoint_every=30)
-    other = SACRun("HalfCheetah-v5", "clean", "mlp", 0, **{**TINY, "steps": 60})
-    final = train(other, tmp_path)
+    final = train(tiny("clean", "mlp", steps=60), tmp_path)
     assert final["metrics"]["steps"] == 60
     assert json.loads((tmp_path / "final.json").read_text())["config"]["steps"] == 60
 
 
 def test_unknown_env_fails_clearly(tmp_path):
     with pytest.raises(ValueError, match="allowed: \\['HalfCheetah-v5', 'Walker2d-v5'\\]"):
-        train(SACRun("Hopper-v5", "clean", "mlp", 0, **TINY), tmp_path)
+        train(tiny("clean", "mlp", env="Hopper-v5"), tmp_path)
+
+
+def test_make_run_splits_the_config_between_agent_and_loop():
+    from attnmem.studies.sac import make_run
+
+    settings = {
+        "steps": {"HalfCheetah-v5": 100},
+        "warmup": {"faithful": {"mlp": 256, "attention_split": 800}, "clean": 500},
+        "replay": 1000,
+        "batch": 64,
+        "eval_every": 50,
+    }
+    cell = {"env": "HalfCheetah-v5", "mode": "faithful", "actor": "attention_split"}
+    run = make_run("train_sac", settings, cell, 3)
+    assert (run.mode, run.actor, run.seed, run.steps, run.eval_every) == (
+        "faithful",
+        "attention_split",
+        3,
+        100,
+        50,
+    )
+    assert (run.sac.warmup, run.sac.replay, run.sac.batch) == (800, 1000, 64)
+    assert run.cell == "HalfCheetah-v5/faithful/attention_split"
 
 
 @pytest.mark.parametrize("mode", ["faithful", "clean"])

@@ -6,7 +6,7 @@ import pytest
 import torch
 from torch import nn
 
-from attnmem.rl.dqn import Replay, rollout, td_target, windows
+from attnmem.rl.dqn import DQNSettings, Replay, rollout, td_target, windows
 from attnmem.train.teacher import (
     PredictorRun,
     TeacherRun,
@@ -82,8 +82,15 @@ def test_replay_ring_buffer():
     assert torch.equal(terminal, (states[:, 0] == 4).float())
 
 
-TINY_TEACHER = dict(steps=300, replay=200, batch=32, train_rollout=400, test_rollout=400)
+TINY_TEACHER = dict(
+    dqn=DQNSettings(steps=300, replay=200, batch=32), train_rollout=400, test_rollout=400
+)
 TINY_PREDICTOR = dict(epochs=1, steps_per_epoch=3, batch=16, test_batches=2, hidden=32)
+
+
+def dataset(teacher_dir):
+    """A predictor job's inputs: its teacher's dataset."""
+    return {"dataset": teacher_dir / "dataset.pt"}
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +113,32 @@ def test_teacher_files_and_label_distribution(teacher_dir):
     assert "train,episode_return" in rows and "rollout_train,episode_return" in rows
 
 
+def test_make_run_builds_teachers_and_predictors():
+    from attnmem.studies.teacher import make_run
+
+    settings = {
+        "dqn": {"steps": 300, "replay": 200, "gamma": 0.9, "log_every": 50},
+        "rollout": {"train": 400, "test": 300, "window": 5},
+        "predictor": {"epochs": 2, "hidden": 32},
+    }
+    teacher = make_run("train_teacher", settings, {"env": "CartPole-v1", "mode": "clean"}, 1)
+    assert teacher.dqn == DQNSettings(steps=300, replay=200, gamma=0.9)
+    assert (teacher.log_every, teacher.train_rollout, teacher.window) == (50, 400, 5)
+    cell = {"env": "CartPole-v1", "mode": "faithful", "predictor": "lstm"}
+    predictor = make_run("train_predictor", settings, cell, 2)
+    assert (predictor.predictor, predictor.mode, predictor.epochs, predictor.seed) == (
+        "lstm",
+        "faithful",
+        2,
+        2,
+    )
+
+
+def test_a_predictor_without_its_dataset_fails_clearly(tmp_path):
+    with pytest.raises(ValueError, match=r"inputs\['dataset'\]"):
+        train_predictor(PredictorRun("CartPole-v1", "clean", "lstm", 0), tmp_path)
+
+
 def test_teacher_is_deterministic(teacher_dir, tmp_path):
     make_teacher(TeacherRun("CartPole-v1", "clean", 0, log_every=50, **TINY_TEACHER), tmp_path)
     for name in ("metrics.csv", "final.json"):
@@ -117,10 +150,10 @@ def test_teacher_is_deterministic(teacher_dir, tmp_path):
 @pytest.mark.parametrize("predictor", ["attention_split", "lstm", "transformer"])
 def test_predictor_run_files_and_determinism(teacher_dir, tmp_path, predictor):
     run = PredictorRun("CartPole-v1", "clean", predictor, 0, **TINY_PREDICTOR)
-    final = train_predictor(run, teacher_dir / "dataset.pt", tmp_path / "a")
+    final = train_predictor(run, tmp_path / "a", inputs=dataset(teacher_dir))
     assert final["status"] == "ok" and 0 <= final["metrics"]["test_accuracy"] <= 100
     assert final["metrics"]["train_steps"] == 3
-    train_predictor(run, teacher_dir / "dataset.pt", tmp_path / "b")
+    train_predictor(run, tmp_path / "b", inputs=dataset(teacher_dir))
     for name in ("metrics.csv", "final.json"):
         assert (tmp_path / "a" / name).read_bytes() == (tmp_path / "b" / name).read_bytes()
 
@@ -140,7 +173,7 @@ def test_predictors_of_a_seed_share_their_batches():
 def test_short_rollout_fails_clearly(teacher_dir, tmp_path):
     run = PredictorRun("CartPole-v1", "clean", "lstm", 0, **{**TINY_PREDICTOR, "batch": 32})
     with pytest.raises(ValueError, match="fewer than the batch of 32"):
-        train_predictor(run, teacher_dir / "dataset.pt", tmp_path)
+        train_predictor(run, tmp_path, inputs=dataset(teacher_dir))
 
 
 def test_aggregate_and_tables(teacher_dir, tmp_path):
@@ -155,7 +188,7 @@ def test_aggregate_and_tables(teacher_dir, tmp_path):
         for seed in (0, 1):
             out = tmp_path / "runs" / predictor / f"seed{seed}"
             run = PredictorRun("CartPole-v1", "clean", predictor, seed, **TINY_PREDICTOR)
-            train_predictor(run, teacher_dir / "dataset.pt", out)
+            train_predictor(run, out, inputs=dataset(teacher_dir))
             run_dirs.append(out)
     out = {
         k: tmp_path / f"{k}.csv" for k in ("runs", "teachers", "summary", "curves", "comparisons")

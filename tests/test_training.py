@@ -24,7 +24,7 @@ def outputs(directory):
 
 def test_run_writes_the_output_contract(digits_file, tmp_path):
     log_path = tmp_path / "run.log"
-    final = train(RUN, digits_file, tmp_path / "run", log=file_logger(log_path))
+    final = train(RUN, tmp_path / "run", inputs={"data": digits_file}, log=file_logger(log_path))
     assert final["status"] == "ok" and final["metrics"]["epochs_completed"] == 3
     lines = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
     assert lines[0] == "step,split,metric,value"
@@ -37,24 +37,29 @@ def test_run_writes_the_output_contract(digits_file, tmp_path):
 
 
 def test_same_run_twice_gives_identical_bytes(digits_file, tmp_path):
-    train(RUN, digits_file, tmp_path / "a")
-    train(RUN, digits_file, tmp_path / "b")
+    train(RUN, tmp_path / "a", inputs={"data": digits_file})
+    train(RUN, tmp_path / "b", inputs={"data": digits_file})
     assert outputs(tmp_path / "a") == outputs(tmp_path / "b")
 
 
 def test_crashed_run_resumes_to_the_same_bytes(digits_file, tmp_path):
-    train(RUN, digits_file, tmp_path / "straight")
+    train(RUN, tmp_path / "straight", inputs={"data": digits_file})
 
     def crash_after_second_epoch(epoch):
         if epoch == 2:
             raise Crash
 
     with pytest.raises(Crash):
-        train(RUN, digits_file, tmp_path / "resumed", on_epoch_end=crash_after_second_epoch)
+        train(
+            RUN,
+            tmp_path / "resumed",
+            inputs={"data": digits_file},
+            on_epoch_end=crash_after_second_epoch,
+        )
     assert (tmp_path / "resumed" / "checkpoint.pt").exists()
     assert not (tmp_path / "resumed" / "final.json").exists()
     log_path = tmp_path / "resume.log"
-    train(RUN, digits_file, tmp_path / "resumed", log=file_logger(log_path))
+    train(RUN, tmp_path / "resumed", inputs={"data": digits_file}, log=file_logger(log_path))
     assert "resuming" in log_path.read_text()
     assert outputs(tmp_path / "straight") == outputs(tmp_path / "resumed")
 
@@ -67,12 +72,17 @@ def test_checkpoint_of_other_settings_is_not_resumed(digits_file, tmp_path):
             raise Crash
 
     with pytest.raises(Crash):
-        train(RUN, digits_file, tmp_path / "run", on_epoch_end=crash_after_first_epoch)
+        train(
+            RUN,
+            tmp_path / "run",
+            inputs={"data": digits_file},
+            on_epoch_end=crash_after_first_epoch,
+        )
     changed = dataclasses.replace(RUN, epochs=2)
     log_path = tmp_path / "run.log"
-    train(changed, digits_file, tmp_path / "run", log=file_logger(log_path))
+    train(changed, tmp_path / "run", inputs={"data": digits_file}, log=file_logger(log_path))
     assert "belongs to other settings" in log_path.read_text()
-    train(changed, digits_file, tmp_path / "straight")
+    train(changed, tmp_path / "straight", inputs={"data": digits_file})
     assert outputs(tmp_path / "straight") == outputs(tmp_path / "run")
 
 
@@ -80,7 +90,7 @@ def test_nan_loss_ends_the_run_as_diverged(digits_file, tmp_path):
     run = OptimRun(
         "digits", "shufflenet_v2_x0_5", "adamw", seed=0, epochs=3, lr=1e12, train_limit=256
     )
-    final = train(run, digits_file, tmp_path / "run")
+    final = train(run, tmp_path / "run", inputs={"data": digits_file})
     assert final["status"] == "diverged"
     assert final["metrics"]["final_acc"] is None
 
@@ -97,3 +107,125 @@ def test_optimizers_share_the_random_stream_of_a_seed():
 def test_milestones_scale_the_thesis_schedule():
     assert OptimRun("digits", "resnet18", "adamw", 0, epochs=186).milestones == [81, 122]
     assert OptimRun("digits", "resnet18", "adamw", 0, epochs=40).milestones == [17, 26]
+
+
+# --- what every training job shares ---------------------------------------------------------
+
+# final.json's ``config`` of each kind of run, as it was when the runs held flat copies of their
+# algorithm's settings: composing the settings must not change one config hash.
+CONFIG_KEYS = {
+    "OptimRun": {
+        "dataset", "arch", "optimizer", "seed", "epochs", "batch_size", "test_batch_size", "lr",
+        "weight_decay", "milestones_at", "milestones_of", "gamma", "train_limit",
+    },
+    "PlasticityRun": {
+        "network", "size", "seed", "mode", "batch", "lr", "acc_threshold", "acc_num",
+        "stage_cap", "total_cap", "max_r", "d", "frames", "var", "eta", "test_r_max",
+        "test_sequences", "test_min_scenes", "test_scenes_per_r", "log_every",
+    },
+    "SACRun": {
+        "env", "mode", "actor", "seed", "steps", "warmup", "gamma", "tau", "batch", "replay",
+        "n_step", "lr", "weight_decay", "alpha", "frames", "reward_every", "eval_every",
+        "eval_episodes", "final_points", "log_every", "max_episode_steps", "hidden",
+        "layer_norm", "activation",
+    },
+    "TeacherRun": {
+        "env", "mode", "seed", "steps", "replay", "batch", "gamma", "lr", "weight_decay",
+        "epsilon_decay", "epsilon_floor", "hidden", "train_rollout", "test_rollout", "window",
+        "log_every",
+    },
+    "PredictorRun": {
+        "env", "mode", "predictor", "seed", "epochs", "steps_per_epoch", "batch", "lr",
+        "weight_decay", "test_batches", "hidden", "output_stage", "transformer_fixed",
+    },
+}  # fmt: skip
+
+
+def _runs():
+    """One run of each kind, built as the DAG builds them (make_run over the smoke config)."""
+    import yaml
+
+    from attnmem.studies import optim, plasticity, sac, teacher
+    from conftest import REPO
+
+    studies = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())["studies"]
+
+    def first(study, axes):
+        """The study's run settings, its first cell (values as strings, as wildcards are) and
+        its first seed."""
+        block = studies[study]
+        return block["run"], {a: str(block["axes"][a][0]) for a in axes}, block["seeds"][0]
+
+    return [
+        optim.make_run("train_optim", *first("optim", optim.AXES)),
+        plasticity.make_run("train_plasticity", *first("plasticity", plasticity.AXES)),
+        sac.make_run("train_sac", *first("sac", sac.AXES)),
+        teacher.make_run("train_teacher", *first("teacher", ("env", "mode"))),
+        teacher.make_run("train_predictor", *first("teacher", teacher.AXES)),
+    ]
+
+
+def test_flat_config_of_every_run_keeps_the_config_keys():
+    from attnmem.run import flat_config
+
+    runs = _runs()
+    assert {type(r).__name__ for r in runs} == set(CONFIG_KEYS)
+    for run in runs:
+        config = flat_config(run)
+        assert set(config) == CONFIG_KEYS[type(run).__name__], type(run).__name__
+        assert not any(isinstance(v, dict) for v in config.values())
+
+
+def test_flat_config_refuses_a_setting_named_twice():
+    from attnmem.run import flat_config
+
+    @dataclasses.dataclass(frozen=True)
+    class Inner:
+        lr: float = 1.0
+
+    @dataclasses.dataclass(frozen=True)
+    class Outer:
+        inner: Inner = Inner()
+        lr: float = 2.0
+
+    with pytest.raises(ValueError, match="'lr' appears twice"):
+        flat_config(Outer())
+
+
+def test_every_training_job_has_the_same_signature():
+    import inspect
+
+    from attnmem.train import image_classification, plasticity, sac, teacher
+
+    jobs = (
+        image_classification.train,
+        plasticity.train,
+        sac.train,
+        teacher.make_teacher,
+        teacher.train_predictor,
+    )
+    uniform = ("inputs", "threads", "device", "log", "checkpoint_every")
+    for job in jobs:
+        parameters = list(inspect.signature(job).parameters.values())
+        assert [p.name for p in parameters[:2]] == ["run", "out_dir"], job.__qualname__
+        assert all(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters[:2])
+        keyword_only = {p.name: p for p in parameters[2:]}
+        assert all(p.kind is p.KEYWORD_ONLY for p in keyword_only.values()), job.__qualname__
+        assert [p.name for p in parameters[2:7]] == list(uniform), job.__qualname__
+        assert keyword_only["inputs"].default is None
+        assert keyword_only["checkpoint_every"].default is None
+        assert keyword_only["device"].default == "cpu"
+
+
+@pytest.mark.parametrize("study", ["optim", "plasticity", "sac", "teacher"])
+def test_make_run_names_an_unknown_job(study):
+    import importlib
+
+    module = importlib.import_module(f"attnmem.studies.{study}")
+    with pytest.raises(ValueError, match=f"the {study} study has no training job 'train_x'"):
+        module.make_run("train_x", {}, {}, 0)
+
+
+def test_an_optim_run_without_its_data_fails_clearly(tmp_path):
+    with pytest.raises(ValueError, match=r"inputs\['data'\]"):
+        train(RUN, tmp_path)

@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,32 @@ from attnmem import files
 
 METRICS_HEADER = ("step", "split", "metric", "value")
 PACKAGES = ("attnmem", "torch", "torchvision", "numpy", "scipy", "pandas", "gymnasium", "mujoco")
+
+
+class Diverged(Exception):
+    """A loss stopped being finite: the run ends with status "diverged", which is a result."""
+
+
+def flat_config(run: Any) -> dict[str, Any]:
+    """A run's settings as one flat dict: final.json's ``config`` and what its hash covers.
+
+    A run holds its algorithm's settings as one dataclass (``SACRun.sac``, ``TeacherRun.dqn``,
+    ``PlasticityRun.curriculum``); their fields are spliced into the top level, so a config key
+    (and the hash) does not depend on which object a setting lives in, and the summaries read
+    ``config["mode"]`` whatever the study.  Values come out as :func:`dataclasses.asdict` gives
+    them (copies; tuples stay tuples).
+    """
+    config: dict[str, Any] = {}
+    values = asdict(run)
+    for f in fields(run):
+        nested = getattr(run, f.name)
+        part = flat_config(nested) if is_dataclass(nested) else {f.name: values[f.name]}
+        for key in part:
+            if key in config:
+                # two settings of one name would silently share one config entry
+                raise ValueError(f"{type(run).__name__}: setting {key!r} appears twice")
+        config.update(part)
+    return config
 
 
 def package_versions() -> dict[str, str]:

@@ -25,7 +25,8 @@ rule train_optim:
     resources:
         **resources("optim", mem_mb=2000, runtime=60, gpu=0, slurm_partition=""),
     params:
+        study="optim",
         settings=STUDIES["optim"]["run"],
         device=config["device"],
     script:
-        "../scripts/train_optim.py"
+        "../scripts/train.py"

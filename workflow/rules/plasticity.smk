@@ -23,8 +23,9 @@ rule train_plasticity:
     resources:
         **resources("plasticity", mem_mb=1000, runtime=60, gpu=0, slurm_partition=""),
     params:
+        study="plasticity",
         settings=STUDIES["plasticity"]["run"],
         checkpoint_every=STUDIES["plasticity"].get("checkpoint_every", 50),
         device=config["device"],
     script:
-        "../scripts/train_plasticity.py"
+        "../scripts/train.py"

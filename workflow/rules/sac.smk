@@ -25,7 +25,8 @@ rule train_sac:
         **resources("sac", mem_mb=2000, runtime=60, slurm_partition=""),
         gpu=0,
     params:
+        study="sac",
         settings=STUDIES["sac"]["run"],
         checkpoint_every=STUDIES["sac"].get("checkpoint_every", 50000),
     script:
-        "../scripts/train_sac.py"
+        "../scripts/train.py"

@@ -28,10 +28,11 @@ rule train_teacher:
         **resources("teacher", mem_mb=1000, runtime=30, slurm_partition=""),
         gpu=0,
     params:
+        study="teacher",
         # the teacher's own settings only: a new predictor setting never retrains the teachers
         settings={k: STUDIES["teacher"]["run"][k] for k in ("dqn", "rollout")},
     script:
-        "../scripts/train_teacher.py"
+        "../scripts/train.py"
 
 
 rule train_predictor:
@@ -55,7 +56,8 @@ rule train_predictor:
     resources:
         **resources("teacher", mem_mb=1000, runtime=30, gpu=0, slurm_partition=""),
     params:
+        study="teacher",
         settings={"predictor": STUDIES["teacher"]["run"]["predictor"]},
         device=config["device"],
     script:
-        "../scripts/train_predictor.py"
+        "../scripts/train.py"

@@ -9,8 +9,10 @@ in the same module behind functions that import their heavy dependencies when ca
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -28,12 +30,22 @@ class Metric:
 
 @dataclass(frozen=True)
 class Job:
-    """One kind of training job: one folder per combination of ``axes`` and seed."""
+    """One kind of training job: one folder per combination of ``axes`` and seed.
+
+    ``train`` names the function that runs one job ("module:function"); every such function
+    takes ``(run, out_dir, *, inputs, threads, device, log, checkpoint_every)``, and the study
+    module's ``make_run(rule, settings, cell, seed)`` builds its ``run``.
+    """
 
     rule: str
     folder: str  # results/<study>/<folder>/<axis values...>/seed<k>
     axes: tuple[str, ...]
+    train: str
     files: tuple[str, ...] = ()  # outputs besides metrics.csv, final.json, provenance.json
+
+    def train_function(self) -> Callable[..., Any]:
+        module, name = self.train.split(":")
+        return getattr(importlib.import_module(module), name)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,14 @@ STUDY = Study(
         Metric("max_acc", "maximum test accuracy (%) over epochs, the thesis's metric"),
         Metric("final_acc", "test accuracy (%) after the last epoch"),
     ),
-    jobs=(Job("train_optim", "runs", ("dataset", "arch", "optimizer")),),
+    jobs=(
+        Job(
+            "train_optim",
+            "runs",
+            ("dataset", "arch", "optimizer"),
+            "attnmem.train.image_classification:train",
+        ),
+    ),
     figures=(
         Figure(
             "curves",
@@ -48,14 +55,16 @@ AXES = STUDY.axes
 METRICS = STUDY.metric_names
 
 
-def make_run(settings: Mapping[str, Any], dataset: str, arch: str, optimizer: str, seed: int):
-    """The OptimRun of one cell and seed under the study's config section."""
+def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
+    """The OptimRun of one cell and seed under the study's ``run:`` settings."""
+    if job != "train_optim":
+        raise ValueError(f"the optim study has no training job {job!r}; its job: train_optim")
     from attnmem.train.image_classification import OptimRun
 
     return OptimRun(
-        dataset=dataset,
-        arch=arch,
-        optimizer=optimizer,
+        dataset=cell["dataset"],
+        arch=cell["arch"],
+        optimizer=cell["optimizer"],
         seed=int(seed),
         epochs=settings["epochs"],
         batch_size=settings["batch_size"],

@@ -23,7 +23,15 @@ STUDY = Study(
         Metric("gen_accuracy", "final model's mean accuracy over test intervals 1..test_r_max"),
         Metric("sequences", "training sequences used", compared=False),
     ),
-    jobs=(Job("train_plasticity", "runs", ("network", "size"), files=("model.pt",)),),
+    jobs=(
+        Job(
+            "train_plasticity",
+            "runs",
+            ("network", "size"),
+            "attnmem.train.plasticity:train",
+            files=("model.pt",),
+        ),
+    ),
     figures=(
         Figure(
             "progress",
@@ -99,34 +107,48 @@ TABLE_ORDER = (
     "hebbff",
 )
 
+CURRICULUM_KEYS = (
+    "mode",
+    "batch",
+    "lr",
+    "acc_threshold",
+    "acc_num",
+    "stage_cap",
+    "total_cap",
+    "max_r",
+)
+RUN_KEYS = (
+    "eta",
+    "test_r_max",
+    "test_sequences",
+    "test_min_scenes",
+    "test_scenes_per_r",
+    "log_every",
+)
 
-def make_run(settings: Mapping[str, Any], network: str, size: int, seed: int):
-    """The PlasticityRun of one cell and seed under the study's config section."""
-    from attnmem.train.plasticity import PlasticityRun
 
-    keys = (
-        "mode",
-        "batch",
-        "lr",
-        "acc_threshold",
-        "acc_num",
-        "stage_cap",
-        "total_cap",
-        "max_r",
-        "eta",
-        "test_r_max",
-        "test_sequences",
-        "test_min_scenes",
-        "test_scenes_per_r",
-        "log_every",
-    )
+def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
+    """The PlasticityRun of one cell and seed under the study's ``run:`` settings."""
+    if job != "train_plasticity":
+        raise ValueError(
+            f"the plasticity study has no training job {job!r}; its job: train_plasticity"
+        )
+    from dataclasses import replace
+
+    from attnmem.train.plasticity import CURRICULUM, PlasticityRun
+
     task = settings.get("task", {})
-    return PlasticityRun(
-        network=network,
-        size=int(size),
-        seed=int(seed),
-        **{k: settings[k] for k in keys if k in settings},
+    curriculum = replace(
+        CURRICULUM,
+        **{k: settings[k] for k in CURRICULUM_KEYS if k in settings},
         **{k: task[k] for k in ("d", "frames", "var") if k in task},
+    )
+    return PlasticityRun(
+        network=cell["network"],
+        size=int(cell["size"]),
+        seed=int(seed),
+        curriculum=curriculum,
+        **{k: settings[k] for k in RUN_KEYS if k in settings},
     )
 
 

@@ -20,7 +20,15 @@ STUDY = Study(
         Metric("max_reward", "maximum per-step training reward point"),
         Metric("steps", "environment steps trained", compared=False),
     ),
-    jobs=(Job("train_sac", "runs", ("env", "mode", "actor"), files=("actor.pt",)),),
+    jobs=(
+        Job(
+            "train_sac",
+            "runs",
+            ("env", "mode", "actor"),
+            "attnmem.train.sac:train",
+            files=("actor.pt",),
+        ),
+    ),
     figures=(
         Figure(
             "reward",
@@ -51,9 +59,7 @@ STUDY = Study(
     ),
 )
 AXES = STUDY.axes
-RUN_KEYS = (
-    "replay",
-    "batch",
+LOOP_KEYS = (  # the run's own settings; the rest of ``run:`` configures the agent
     "reward_every",
     "eval_every",
     "eval_episodes",
@@ -61,21 +67,30 @@ RUN_KEYS = (
     "log_every",
     "max_episode_steps",
 )
+AGENT_KEYS = ("replay", "batch")
 
 
-def make_run(settings: Mapping[str, Any], env: str, mode: str, actor: str, seed: int):
-    """The SACRun of one cell and seed under the study's config section."""
+def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
+    """The SACRun of one cell and seed under the study's ``run:`` settings."""
+    if job != "train_sac":
+        raise ValueError(f"the sac study has no training job {job!r}; its job: train_sac")
+    from attnmem.rl.sac import SACSettings
     from attnmem.train.sac import SACRun
 
+    env, mode, actor = cell["env"], cell["mode"], cell["actor"]
     warmup = settings["warmup"]
+    agent = SACSettings(
+        mode=mode,  # type: ignore[arg-type]
+        actor=actor,
+        warmup=int(warmup["faithful"][actor] if mode == "faithful" else warmup["clean"]),
+        **{k: settings[k] for k in AGENT_KEYS if k in settings},
+    )
     return SACRun(
         env=env,
-        mode=mode,
-        actor=actor,
         seed=int(seed),
+        sac=agent,
         steps=int(settings["steps"][env]),
-        warmup=int(warmup["faithful"][actor] if mode == "faithful" else warmup["clean"]),
-        **{k: settings[k] for k in RUN_KEYS if k in settings},
+        **{k: settings[k] for k in LOOP_KEYS if k in settings},
     )
 
 

@@ -20,8 +20,19 @@ STUDY = Study(
         Metric("train_steps", "predictor training steps", compared=False),
     ),
     jobs=(
-        Job("train_teacher", "teachers", ("env", "mode"), files=("teacher.pt", "dataset.pt")),
-        Job("train_predictor", "runs", ("env", "mode", "predictor")),
+        Job(
+            "train_teacher",
+            "teachers",
+            ("env", "mode"),
+            "attnmem.train.teacher:make_teacher",
+            files=("teacher.pt", "dataset.pt"),
+        ),
+        Job(
+            "train_predictor",
+            "runs",
+            ("env", "mode", "predictor"),
+            "attnmem.train.teacher:train_predictor",
+        ),
     ),
     figures=(
         Figure(
@@ -47,26 +58,40 @@ AXES = STUDY.axes
 TEACHER_METRICS = ("final_return", "rollout_return", "episodes", "majority_accuracy")
 
 
-def make_teacher_run(settings: Mapping[str, Any], env: str, mode: str, seed: int):
-    from attnmem.train.teacher import TeacherRun
+def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
+    """The run of one training job (a teacher or a predictor), cell and seed under the study's
+    ``run:`` settings."""
+    if job == "train_teacher":
+        from dataclasses import fields
 
-    dqn, rollout = settings["dqn"], settings["rollout"]
-    return TeacherRun(
-        env=env,
-        mode=mode,
-        seed=int(seed),
-        **dqn,
-        train_rollout=rollout["train"],
-        test_rollout=rollout["test"],
-        window=rollout["window"],
-    )
+        from attnmem.rl.dqn import DQNSettings
+        from attnmem.train.teacher import TeacherRun
 
+        # the config's ``dqn:`` block also holds the run's own log_every
+        agent = {f.name for f in fields(DQNSettings)}
+        dqn, rollout = settings["dqn"], settings["rollout"]
+        return TeacherRun(
+            env=cell["env"],
+            mode=cell["mode"],
+            seed=int(seed),
+            dqn=DQNSettings(**{k: v for k, v in dqn.items() if k in agent}),
+            train_rollout=rollout["train"],
+            test_rollout=rollout["test"],
+            window=rollout["window"],
+            **{k: v for k, v in dqn.items() if k not in agent},
+        )
+    if job == "train_predictor":
+        from attnmem.train.teacher import PredictorRun
 
-def make_predictor_run(settings: Mapping[str, Any], env: str, mode: str, predictor: str, seed: int):
-    from attnmem.train.teacher import PredictorRun
-
-    return PredictorRun(
-        env=env, mode=mode, predictor=predictor, seed=int(seed), **settings["predictor"]
+        return PredictorRun(
+            env=cell["env"],
+            mode=cell["mode"],
+            predictor=cell["predictor"],
+            seed=int(seed),
+            **settings["predictor"],
+        )
+    raise ValueError(
+        f"the teacher study has no training job {job!r}; its jobs: train_teacher, train_predictor"
     )
 
 

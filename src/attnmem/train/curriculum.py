@@ -11,10 +11,11 @@ one by one in the streak.  Stops at ``total_cap`` sequences or after stage ``max
 
 from __future__ import annotations
 
+import copy
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -53,6 +54,15 @@ class CurriculumState:
     stage_sequences: int = 0
     total_sequences: int = 0
     stages: list[dict] = field(default_factory=list)  # one row per finished stage
+
+    def state_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def load_state_dict(self, saved: Mapping[str, Any]) -> None:
+        # in place: whoever holds this state (a train loop, an on_step callback) sees the restore
+        restored = CurriculumState(**copy.deepcopy(dict(saved)))
+        for f in fields(self):
+            setattr(self, f.name, getattr(restored, f.name))
 
 
 def step(model: nn.Module, optimizer, curriculum: Curriculum, r: int, generator):

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from torch import Tensor
 from attnmem.data.images import SOURCES, VARIANTS, augment, normalise
 from attnmem.models.vision import build_classifier
 from attnmem.optim import build_optimizer
-from attnmem.run import Progress, RunRecorder, file_logger
+from attnmem.run import Diverged, Progress, RunRecorder, file_logger, flat_config
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
 
 STUDY = "optim"
@@ -72,7 +72,8 @@ def _accuracy(model: torch.nn.Module, x: Tensor, y: Tensor, batch: int, side, de
 
 
 def _train_epoch(model, optimizer, x: Tensor, y: Tensor, run: OptimRun, side, shuffle, device):
-    """One shuffled pass; the mean training loss, or None when the loss stopped being finite."""
+    """One shuffled pass; the mean training loss.  Raises Diverged when the loss stops being
+    finite."""
     model.train()
     augmentation = VARIANTS[run.dataset].augment
     order = torch.randperm(len(y), generator=shuffle)
@@ -82,7 +83,7 @@ def _train_epoch(model, optimizer, x: Tensor, y: Tensor, run: OptimRun, side, sh
         xb = normalise(augment(x[idx], augmentation, shuffle), side).to(device)
         loss = F.cross_entropy(model(xb), y[idx].to(device))
         if not math.isfinite(loss.item()):
-            return None
+            raise Diverged
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -90,20 +91,56 @@ def _train_epoch(model, optimizer, x: Tensor, y: Tensor, run: OptimRun, side, sh
     return loss_sum / len(y)
 
 
+@dataclass
+class OptimState:
+    """Everything an optim run changes as it trains: what its checkpoint holds.  Saving and
+    restoring live side by side here so that the two cannot drift apart."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    shuffle: torch.Generator  # batch order and augmentations
+    epoch: int = 0  # epochs completed
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "scheduler": self.scheduler.state_dict(),
+            "shuffle": self.shuffle.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "epoch": self.epoch,
+        }
+
+    def load_state_dict(self, saved: Mapping[str, Any]) -> None:
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.scheduler.load_state_dict(saved["scheduler"])
+        self.shuffle.set_state(saved["shuffle"])
+        torch.set_rng_state(saved["torch_rng"])
+        self.epoch = saved["epoch"]
+
+
 def train(
     run: OptimRun,
-    data_path: str | Path,
     out_dir: str | Path,
+    *,
+    inputs: Mapping[str, str | Path] | None = None,
     threads: int = 1,
-    device: str = "auto",
+    device: str = "cpu",
     log: logging.Logger | None = None,
+    checkpoint_every: int | None = None,
     on_epoch_end: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
-    """Train, evaluate every epoch, checkpoint every epoch, resume from a checkpoint if present.
+    """Train, evaluate every epoch, checkpoint, resume from a checkpoint if present.
 
-    ``on_epoch_end(epoch)`` runs after each checkpoint is written (tests use it to crash a run).
-    Returns the content of final.json.
+    ``inputs["data"]`` is the prepared dataset file.  ``checkpoint_every`` counts epochs
+    (default 1).  ``on_epoch_end(epoch)`` runs after each epoch and its checkpoint (tests use it
+    to crash a run).  Returns the content of final.json.
     """
+    if not inputs or "data" not in inputs:
+        raise ValueError("an optim run needs inputs['data']: the prepared dataset file")
+    every = 1 if checkpoint_every is None else checkpoint_every
     log = log or file_logger(None)
     variant = VARIANTS[run.dataset]
     # Common random numbers: seed k gives every optimizer the same initial weights, batch order
@@ -111,26 +148,20 @@ def train(
     seed = derive_seed(STUDY, run.pairing_cell, run.seed)
     make_deterministic(threads, seed)
     dev = pick_device(device)
-    data = torch.load(data_path)
+    data = torch.load(inputs["data"])
     side = variant.resize_for.get(run.arch)
     x_train, y_train = data["x_train"][: run.train_limit], data["y_train"][: run.train_limit]
 
     model = build_classifier(run.arch, SOURCES[variant.source].num_classes).to(dev)
     optimizer = build_optimizer(run.optimizer, model.parameters(), run.lr, run.weight_decay)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, run.milestones, run.gamma)
-    shuffle = torch.Generator().manual_seed(seed)
-    recorder = RunRecorder(Path(out_dir), asdict(run), threads)
-    stateful = {"model": model, "optimizer": optimizer, "scheduler": scheduler}
+    state = OptimState(model, optimizer, scheduler, torch.Generator().manual_seed(seed))
+    recorder = RunRecorder(Path(out_dir), flat_config(run), threads)
 
-    start = 0
     saved = recorder.load_checkpoint(log)
     if saved is not None:
-        for name, obj in stateful.items():
-            obj.load_state_dict(saved[name])
-        shuffle.set_state(saved["shuffle"])
-        torch.set_rng_state(saved["torch_rng"])
-        start = saved["epoch"]
-        log.info("resuming %s seed %d after epoch %d", run.cell, run.seed, start)
+        state.load_state_dict(saved)
+        log.info("resuming %s seed %d after epoch %d", run.cell, run.seed, state.epoch)
     else:
         log.info(
             "%s seed %d (derived %d): %d epochs, milestones %s, %d train / %d test images on %s",
@@ -138,11 +169,12 @@ def train(
             *(len(y_train), len(data["y_test"]), dev),
         )
 
-    progress = Progress(log, run.epochs, start)
+    progress = Progress(log, run.epochs, state.epoch)
     status = "ok"
-    for epoch in range(start + 1, run.epochs + 1):
-        loss = _train_epoch(model, optimizer, x_train, y_train, run, side, shuffle, dev)
-        if loss is None:
+    for epoch in range(state.epoch + 1, run.epochs + 1):
+        try:
+            loss = _train_epoch(model, optimizer, x_train, y_train, run, side, state.shuffle, dev)
+        except Diverged:
             status = "diverged"
             log.warning("epoch %d: loss is not finite; the run ends as 'diverged'", epoch)
             break
@@ -151,10 +183,9 @@ def train(
         recorder.add(epoch, "train", "lr", optimizer.param_groups[0]["lr"])
         recorder.add(epoch, "test", "accuracy", acc)
         scheduler.step()
-        recorder.save_checkpoint(
-            {name: obj.state_dict() for name, obj in stateful.items()}
-            | {"shuffle": shuffle.get_state(), "torch_rng": torch.get_rng_state(), "epoch": epoch}
-        )
+        state.epoch = epoch
+        if epoch % every == 0:
+            recorder.save_checkpoint(state.state_dict())
         best = max(v for _, _, m, v in recorder.rows if m == "accuracy")
         progress.update(epoch, f"loss {loss:.4f}  test acc {acc:.2f}% (max {best:.2f}%)")
         if on_epoch_end is not None:

@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +26,7 @@ from torch import nn
 from attnmem.data.familiarity import generate
 from attnmem.files import write_torch
 from attnmem.models.plastic import build_network
-from attnmem.run import Progress, RunRecorder, file_logger
+from attnmem.run import Diverged, Progress, RunRecorder, file_logger, flat_config
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
 from attnmem.train.curriculum import (
     Curriculum,
@@ -38,10 +38,7 @@ from attnmem.train.curriculum import (
 )
 
 STUDY = "plasticity"
-
-
-class Diverged(Exception):
-    """The training loss stopped being finite."""
+CURRICULUM = Curriculum(batch=16)  # a run's curriculum unless its config says otherwise
 
 
 @dataclass(frozen=True)
@@ -51,17 +48,7 @@ class PlasticityRun:
     network: str
     size: int
     seed: int
-    mode: str = "batched"
-    batch: int = 16
-    lr: float = 1e-3
-    acc_threshold: float = 0.99
-    acc_num: int = 5
-    stage_cap: int = 1_000_000  # sequences per stage
-    total_cap: int = 10_000_000  # sequences in all
-    max_r: int | None = None
-    d: int = 25
-    frames: int = 4
-    var: float = 0.1
+    curriculum: Curriculum = CURRICULUM
     eta: str = "full"
     test_r_max: int = 20
     test_sequences: int = 5
@@ -73,20 +60,35 @@ class PlasticityRun:
     def cell(self) -> str:
         return f"{self.network}/{self.size}"
 
-    def curriculum(self) -> Curriculum:
-        return Curriculum(
-            mode=self.mode,  # type: ignore[arg-type]
-            batch=self.batch,
-            lr=self.lr,
-            acc_threshold=self.acc_threshold,
-            acc_num=self.acc_num,
-            stage_cap=self.stage_cap,
-            total_cap=self.total_cap,
-            max_r=self.max_r,
-            d=self.d,
-            frames=self.frames,
-            var=self.var,
-        )
+
+@dataclass
+class PlasticityState:
+    """Everything a plasticity run changes as it trains: what its checkpoint holds.  Saving and
+    restoring live side by side here so that the two cannot drift apart."""
+
+    model: nn.Module
+    optimizer: torch.optim.Optimizer
+    data: torch.Generator  # the training sequences
+    progress: CurriculumState = field(default_factory=CurriculumState)
+    steps: int = 0  # optimizer steps
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "data": self.data.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "state": self.progress.state_dict(),
+            "steps": self.steps,
+        }
+
+    def load_state_dict(self, saved: Mapping[str, Any]) -> None:
+        self.model.load_state_dict(saved["model"])
+        self.optimizer.load_state_dict(saved["optimizer"])
+        self.data.set_state(saved["data"])
+        torch.set_rng_state(saved["torch_rng"])
+        self.progress.load_state_dict(saved["state"])
+        self.steps = saved["steps"]
 
 
 def generalisation(
@@ -126,50 +128,40 @@ def generalisation(
 def train(
     run: PlasticityRun,
     out_dir: str | Path,
+    *,
+    inputs: Mapping[str, str | Path] | None = None,
     threads: int = 1,
     device: str = "cpu",
     log: logging.Logger | None = None,
-    checkpoint_every: int = 50,
+    checkpoint_every: int | None = None,
     on_step: Callable[[CurriculumState], None] | None = None,
 ) -> dict[str, Any]:
     """Train through the curriculum, resuming from ``checkpoint.pt`` when it is this run's.
 
+    The run reads no ``inputs`` (its sequences are generated).  ``checkpoint_every`` counts
+    optimizer steps (default 50); a checkpoint is also taken at every stage's end.
     ``on_step(state)`` runs after every optimizer step and checkpoint (tests use it to crash a
     run).  Writes metrics.csv, final.json, provenance.json, model.pt and stages/R<r>.pt;
     returns the content of final.json.
     """
+    every = 50 if checkpoint_every is None else checkpoint_every
     log = log or file_logger(None)
     out_dir = Path(out_dir)
-    curriculum = run.curriculum()
+    curriculum = run.curriculum
     make_deterministic(threads, derive_seed(STUDY, run.cell, run.seed))
     dev = pick_device(device)
-    model = build_network(run.network, run.size, run.d, run.eta).to(dev)  # type: ignore[arg-type]
-    optimizer = torch.optim.Adam(model.parameters(), lr=run.lr)
-    data = torch.Generator().manual_seed(derive_seed(STUDY, "train-data", run.seed))
-    state = CurriculumState()
-    recorder = RunRecorder(out_dir, asdict(run), threads)
-    steps = 0
-
-    def save_checkpoint() -> None:
-        recorder.save_checkpoint(
-            {
-                "model": model.state_dict(),
-                "optimizer": optimizer.state_dict(),
-                "data": data.get_state(),
-                "torch_rng": torch.get_rng_state(),
-                "state": asdict(state),
-                "steps": steps,
-            }
-        )
+    model = build_network(run.network, run.size, curriculum.d, run.eta).to(dev)  # type: ignore[arg-type]
+    loop = PlasticityState(
+        model,
+        torch.optim.Adam(model.parameters(), lr=curriculum.lr),
+        torch.Generator().manual_seed(derive_seed(STUDY, "train-data", run.seed)),
+    )
+    state = loop.progress  # restored in place, so this name stays valid across a resume
+    recorder = RunRecorder(out_dir, flat_config(run), threads)
 
     saved = recorder.load_checkpoint(log)
     if saved is not None:
-        model.load_state_dict(saved["model"])
-        optimizer.load_state_dict(saved["optimizer"])
-        data.set_state(saved["data"])
-        torch.set_rng_state(saved["torch_rng"])
-        state = CurriculumState(**saved["state"])
-        steps = saved["steps"]
+        loop.load_state_dict(saved)
         log.info(
             "resuming %s seed %d at R=%d after %d sequences",
             *(run.cell, run.seed, state.r, state.total_sequences),
@@ -177,18 +169,20 @@ def train(
     else:
         log.info(
             "%s seed %d: %s mode, %d sequence(s) per step, stage cap %d, total cap %d on %s",
-            *(run.cell, run.seed, run.mode, curriculum.sequences_per_step),
-            *(run.stage_cap, run.total_cap, dev),
+            *(run.cell, run.seed, curriculum.mode, curriculum.sequences_per_step),
+            *(curriculum.stage_cap, curriculum.total_cap, dev),
         )
 
-    progress = Progress(log, run.total_cap, state.total_sequences, unit="sequence")
+    progress = Progress(log, curriculum.total_cap, state.total_sequences, unit="sequence")
     status = "ok"
     try:
-        while state.total_sequences < run.total_cap and (run.max_r is None or state.r <= run.max_r):
-            loss, accuracies = step(model, optimizer, curriculum, state.r, data)
+        while state.total_sequences < curriculum.total_cap and (
+            curriculum.max_r is None or state.r <= curriculum.max_r
+        ):
+            loss, accuracies = step(model, loop.optimizer, curriculum, state.r, loop.data)
             if not math.isfinite(loss):
                 raise Diverged
-            steps += 1
+            loop.steps += 1
             stage_ended = advance(state, accuracies, curriculum)
             if stage_ended:
                 last = state.stages[-1]
@@ -199,7 +193,7 @@ def train(
                     "converged" if last["converged"] else "capped",
                     last["sequences"],
                 )
-            if steps % run.log_every == 0 or stage_ended:
+            if loop.steps % run.log_every == 0 or stage_ended:
                 accuracy = sum(accuracies) / len(accuracies)
                 recorder.add(state.total_sequences, "train", "loss", loss)
                 recorder.add(state.total_sequences, "train", "accuracy", accuracy)
@@ -207,8 +201,8 @@ def train(
                 progress.update(
                     state.total_sequences, f"R={state.r} loss {loss:.4f} acc {accuracy:.3f}"
                 )
-            if steps % checkpoint_every == 0 or stage_ended:
-                save_checkpoint()
+            if loop.steps % every == 0 or stage_ended:
+                recorder.save_checkpoint(loop.state_dict())
             if on_step is not None:
                 on_step(state)
     except Diverged:
@@ -225,9 +219,9 @@ def train(
         run.test_min_scenes,
         run.test_scenes_per_r,
         test_data,
-        run.d,
-        run.frames,
-        run.var,
+        curriculum.d,
+        curriculum.frames,
+        curriculum.var,
     )
     for row in curve:
         for metric in ("accuracy", "tpr", "fpr"):
@@ -237,7 +231,7 @@ def train(
         "r_reached": r_reached(state),
         "r_conv": converged,
         "sequences": state.total_sequences,
-        "steps": steps,
+        "steps": loop.steps,
         "stages_converged": sum(s["converged"] for s in state.stages),
         # over the fixed range 1..test_r_max, so it compares across networks
         "gen_accuracy": sum(r["accuracy"] for r in curve[: run.test_r_max]) / run.test_r_max,

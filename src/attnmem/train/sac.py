@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import asdict, dataclass, fields
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -25,52 +26,39 @@ import torch
 
 from attnmem.files import write_torch
 from attnmem.rl.sac import SAC, FrameStack, NStep, Replay, SACSettings, Transition
-from attnmem.run import Progress, RunRecorder, file_logger
+from attnmem.run import Diverged, Progress, RunRecorder, file_logger, flat_config
 from attnmem.seeding import derive_seed, make_deterministic
 
 STUDY = "sac"
 ENVS = ("HalfCheetah-v5", "Walker2d-v5")
 
 
-class Diverged(Exception):
-    """A loss stopped being finite."""
-
-
 @dataclass(frozen=True)
 class SACRun:
+    """Everything that determines one run's numbers: the agent's settings and the loop's."""
+
     env: str
-    mode: str
-    actor: str
     seed: int
+    sac: SACSettings  # the agent, its mode and its actor
     steps: int = 1_000_000
-    warmup: int | None = None
-    gamma: float = 0.99
-    tau: float = 0.005
-    batch: int = 256
-    replay: int = 100_000
-    n_step: int = 5
-    lr: float = 3e-4
-    weight_decay: float = 1e-4
-    alpha: float = 0.2
-    frames: int = 5
     reward_every: int = 1000
     eval_every: int = 5000
     eval_episodes: int = 1
     final_points: int = 10  # final_reward / final_eval: mean of the last this-many points
     log_every: int = 5000
     max_episode_steps: int | None = None  # None: the environment's own limit (1000)
-    # network shape: the spec's by default; the benchmark matches Stable-Baselines3's with these
-    hidden: tuple[int, ...] = (256,)
-    layer_norm: bool = True
-    activation: str = "gelu"
+
+    @property
+    def mode(self) -> str:
+        return self.sac.mode
+
+    @property
+    def actor(self) -> str:
+        return self.sac.actor
 
     @property
     def cell(self) -> str:
         return f"{self.env}/{self.mode}/{self.actor}"
-
-    def settings(self) -> SACSettings:
-        names = {f.name for f in fields(SACSettings)}
-        return SACSettings(**{k: v for k, v in asdict(self).items() if k in names})  # type: ignore[arg-type]
 
 
 def make_env(env_id: str, max_episode_steps: int | None = None) -> gym.Env:
@@ -119,83 +107,134 @@ def evaluate(
     return total / episodes
 
 
+class SACState:
+    """Everything a SAC run changes as it trains: what its checkpoint holds.  Saving and
+    restoring live side by side here so that the two cannot drift apart.
+
+    The acting position (``observation``, the actor's input ``state`` and its context
+    ``hidden``) lives here too: the loop reads and writes it through this object.
+    """
+
+    def __init__(
+        self,
+        agent: SAC,
+        runner: Episode,
+        replay: Replay,
+        nstep: NStep,
+        sampler: torch.Generator,
+        explore: torch.Generator,
+    ):
+        self.agent, self.runner, self.env = agent, runner, runner.env
+        self.replay, self.nstep = replay, nstep
+        self.sampler, self.explore = sampler, explore  # replay batches; clean warm-up actions
+        self.counters: dict[str, Any] = {
+            "step": 0,
+            "episodes": 0,
+            "window_reward": 0.0,
+            "episode_return": 0.0,
+        }
+        self.observation: np.ndarray | None = None
+        self.state: torch.Tensor | None = None
+        self.hidden: torch.Tensor | None = None
+
+    def new_episode(self, observation: np.ndarray) -> None:
+        self.observation = observation
+        self.state = self.runner.observe(observation, True)
+        self.hidden = self.runner.zero_context()
+
+    def state_dict(self) -> dict[str, Any]:
+        mujoco = self.env.unwrapped
+        stack = self.runner.stack
+        return {
+            "agent": self.agent.checkpoint(),
+            "replay": self.replay.state_dict(),
+            "nstep": self.nstep.state_dict(),
+            "env": {
+                "qpos": mujoco.data.qpos.copy(),
+                "qvel": mujoco.data.qvel.copy(),
+                "rng": mujoco.np_random.bit_generator.state,
+                "observation": self.observation,
+            },
+            "frames": list(stack.frames) if stack else None,
+            "hidden": self.hidden,
+            "torch_rng": torch.get_rng_state(),
+            "sampler": self.sampler.get_state(),
+            "explore": self.explore.get_state(),
+            "counters": dict(self.counters),
+        }
+
+    def load_state_dict(self, saved: Mapping[str, Any]) -> None:
+        self.agent.restore(saved["agent"])
+        self.replay.load_state_dict(saved["replay"])
+        self.nstep.load_state_dict(saved["nstep"])
+        mujoco = self.env.unwrapped
+        mujoco.set_state(saved["env"]["qpos"], saved["env"]["qvel"])
+        mujoco.np_random.bit_generator.state = saved["env"]["rng"]
+        self.observation = saved["env"]["observation"]
+        stack = self.runner.stack
+        if stack is not None:
+            stack.frames.clear()
+            stack.frames.extend(saved["frames"])
+            self.state = torch.stack(list(stack.frames))
+        else:
+            self.state = torch.as_tensor(self.observation, dtype=torch.float32)
+        self.hidden = saved["hidden"]
+        torch.set_rng_state(saved["torch_rng"])
+        self.sampler.set_state(saved["sampler"])
+        self.explore.set_state(saved["explore"])
+        # in place: the loop holds this dict under a shorter name
+        self.counters.clear()
+        self.counters.update(saved["counters"])
+
+
 def train(
     run: SACRun,
     out_dir: str | Path,
+    *,
+    inputs: Mapping[str, str | Path] | None = None,
     threads: int = 1,
+    device: str = "cpu",
     log: logging.Logger | None = None,
+    checkpoint_every: int | None = None,
     stop_after: int | None = None,
-    checkpoint_every: int = 50_000,
 ) -> dict[str, Any] | None:
     """Train (resuming from checkpoint.pt when it is this run's); write the run files.
 
-    ``checkpoint_every`` (steps; the checkpoint is taken at the next episode end) is not part of
-    the run's identity: it changes when work is saved, never the numbers.
+    The run reads no ``inputs``, and runs on the CPU whatever ``device`` says: one environment
+    step per update on small networks, where a GPU would only add transfers.
+    ``checkpoint_every`` (steps, default 50,000; the checkpoint is taken at the next episode end)
+    is not part of the run's identity: it changes when work is saved, never the numbers.
 
     ``stop_after`` ends the process-side loop after that many steps without finishing the run
     (tests use it to simulate a kill right after a checkpoint); it then returns None.
     """
+    every = 50_000 if checkpoint_every is None else checkpoint_every
     log = log or file_logger(None)
     out_dir = Path(out_dir)
-    settings = run.settings()
+    settings = run.sac
     make_deterministic(threads, derive_seed(STUDY, run.cell, run.seed))
     env = make_env(run.env, run.max_episode_steps)
     observations, actions = env.observation_space.shape[0], env.action_space.shape[0]
     low, high = env.action_space.low, env.action_space.high
     agent = SAC(observations, actions, settings)
     runner = Episode(agent, env, settings)
-    state_shape = (run.frames, observations) if settings.recurrent else (observations,)
-    replay = Replay(min(run.replay, run.steps), state_shape, actions, runner.context_shape)
-    nstep = NStep(settings)
-    sampler = torch.Generator().manual_seed(derive_seed(STUDY, f"{run.cell}/sampler", run.seed))
-    explore = torch.Generator().manual_seed(derive_seed(STUDY, f"{run.cell}/warmup", run.seed))
-    recorder = RunRecorder(out_dir, asdict(run), threads)
-    counters = {"step": 0, "episodes": 0, "window_reward": 0.0, "episode_return": 0.0}
+    state_shape = (settings.frames, observations) if settings.recurrent else (observations,)
+    loop = SACState(
+        agent,
+        runner,
+        Replay(min(settings.replay, run.steps), state_shape, actions, runner.context_shape),
+        NStep(settings),
+        torch.Generator().manual_seed(derive_seed(STUDY, f"{run.cell}/sampler", run.seed)),
+        torch.Generator().manual_seed(derive_seed(STUDY, f"{run.cell}/warmup", run.seed)),
+    )
+    replay, nstep, counters = loop.replay, loop.nstep, loop.counters
+    recorder = RunRecorder(out_dir, flat_config(run), threads)
     eval_seed = derive_seed(STUDY, f"{run.env}/eval", run.seed)
-    observation, _ = env.reset(seed=derive_seed(STUDY, f"{run.env}/env", run.seed))
-    state, hidden = runner.observe(observation, True), runner.zero_context()
-
-    def save_checkpoint() -> None:
-        mujoco = env.unwrapped
-        recorder.save_checkpoint(
-            {
-                "agent": agent.checkpoint(),
-                "replay": replay.state_dict(),
-                "nstep": nstep.state_dict(),
-                "env": {
-                    "qpos": mujoco.data.qpos.copy(),
-                    "qvel": mujoco.data.qvel.copy(),
-                    "rng": mujoco.np_random.bit_generator.state,
-                    "observation": observation,
-                },
-                "frames": list(runner.stack.frames) if runner.stack else None,
-                "hidden": hidden,
-                "torch_rng": torch.get_rng_state(),
-                "sampler": sampler.get_state(),
-                "explore": explore.get_state(),
-                "counters": dict(counters),
-            }
-        )
+    loop.new_episode(env.reset(seed=derive_seed(STUDY, f"{run.env}/env", run.seed))[0])
 
     saved = recorder.load_checkpoint(log)
     if saved is not None:
-        agent.restore(saved["agent"])
-        replay.load_state_dict(saved["replay"])
-        nstep.load_state_dict(saved["nstep"])
-        env.unwrapped.set_state(saved["env"]["qpos"], saved["env"]["qvel"])
-        env.unwrapped.np_random.bit_generator.state = saved["env"]["rng"]
-        observation = saved["env"]["observation"]
-        if runner.stack is not None:
-            runner.stack.frames.clear()
-            runner.stack.frames.extend(saved["frames"])
-            state = torch.stack(list(runner.stack.frames))
-        else:
-            state = torch.as_tensor(observation, dtype=torch.float32)
-        hidden = saved["hidden"]
-        torch.set_rng_state(saved["torch_rng"])
-        sampler.set_state(saved["sampler"])
-        explore.set_state(saved["explore"])
-        counters = saved["counters"]
+        loop.load_state_dict(saved)
         log.info("resuming %s seed %d at step %d", run.cell, run.seed, counters["step"])
     else:
         log.info(
@@ -211,24 +250,24 @@ def train(
     try:
         while counters["step"] < run.steps:
             step = counters["step"] = counters["step"] + 1
-            action, next_hidden = agent.act(state, hidden)
+            action, next_hidden = agent.act(loop.state, loop.hidden)
             if clean_warmup and step <= settings.warmup_transitions:
-                action = torch.rand(actions, generator=explore) * 2 - 1
+                action = torch.rand(actions, generator=loop.explore) * 2 - 1
             scaled = low + (action.numpy() + 1.0) * 0.5 * (high - low)
-            observation, reward, terminated, truncated, _ = env.step(scaled)
-            next_state = runner.observe(observation, False)
+            loop.observation, reward, terminated, truncated, _ = env.step(scaled)
+            next_state = runner.observe(loop.observation, False)
             for stored in nstep.push(
                 Transition(
-                    state, hidden, action, float(reward), next_state, next_hidden,
+                    loop.state, loop.hidden, action, float(reward), next_state, next_hidden,
                     terminated, truncated,
                 )
             ):  # fmt: skip
                 replay.add(stored)
-            state, hidden = next_state, next_hidden
+            loop.state, loop.hidden = next_state, next_hidden
             counters["window_reward"] += float(reward)
             counters["episode_return"] += float(reward)
             if replay.size > settings.warmup_transitions:
-                losses = agent.update(replay.sample(run.batch, sampler))
+                losses = agent.update(replay.sample(settings.batch, loop.sampler))
                 if not math.isfinite(float(losses["critic_loss"] + losses["actor_loss"])):
                     raise Diverged
             if step % run.reward_every == 0:
@@ -253,10 +292,9 @@ def train(
                 counters["episodes"] += 1
                 recorder.add(step, "train", "episode_return", counters["episode_return"])
                 counters["episode_return"] = 0.0
-                observation, _ = env.reset()
-                state, hidden = runner.observe(observation, True), runner.zero_context()
-                if step - last_checkpoint >= checkpoint_every:
-                    save_checkpoint()
+                loop.new_episode(env.reset()[0])
+                if step - last_checkpoint >= every:
+                    recorder.save_checkpoint(loop.state_dict())
                     last_checkpoint = step
                     if stop_after is not None and step >= stop_after:
                         return None

@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ import torch.nn.functional as F
 from attnmem.files import write_torch
 from attnmem.models.predictors import build_predictor
 from attnmem.rl.dqn import DQNSettings, rollout, train_dqn, windows
-from attnmem.run import Progress, RunRecorder, file_logger
+from attnmem.run import Progress, RunRecorder, file_logger, flat_config
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
 
 STUDY = "teacher"
@@ -38,35 +39,16 @@ STUDY = "teacher"
 
 @dataclass(frozen=True)
 class TeacherRun:
+    """Everything that determines one teacher's numbers: the DQN's settings and the rollouts'."""
+
     env: str
     mode: str
     seed: int
-    steps: int = 40_000
-    replay: int = 10_000
-    batch: int = 128
-    gamma: float = 0.95
-    lr: float = 1e-3
-    weight_decay: float = 1e-4
-    epsilon_decay: float = 0.9995
-    epsilon_floor: float = 0.01
-    hidden: int = 256
+    dqn: DQNSettings = field(default_factory=DQNSettings)
     train_rollout: int = 20_000
     test_rollout: int = 5_000
     window: int = 10
     log_every: int = 1000
-
-    def dqn(self) -> DQNSettings:
-        return DQNSettings(
-            steps=self.steps,
-            replay=self.replay,
-            batch=self.batch,
-            gamma=self.gamma,
-            lr=self.lr,
-            weight_decay=self.weight_decay,
-            epsilon_decay=self.epsilon_decay,
-            epsilon_floor=self.epsilon_floor,
-            hidden=self.hidden,
-        )
 
 
 def label_fractions(labels: torch.Tensor, actions: int) -> list[float]:
@@ -74,17 +56,29 @@ def label_fractions(labels: torch.Tensor, actions: int) -> list[float]:
 
 
 def make_teacher(
-    run: TeacherRun, out_dir: str | Path, threads: int = 1, log: logging.Logger | None = None
+    run: TeacherRun,
+    out_dir: str | Path,
+    *,
+    inputs: Mapping[str, str | Path] | None = None,
+    threads: int = 1,
+    device: str = "cpu",
+    log: logging.Logger | None = None,
+    checkpoint_every: int | None = None,
 ) -> dict[str, Any]:
-    """Train the teacher, roll it out, write dataset.pt, teacher.pt and the run files."""
+    """Train the teacher, roll it out, write dataset.pt, teacher.pt and the run files.
+
+    The job reads no ``inputs``; it runs on the CPU whatever ``device`` says (one environment
+    step per update: a GPU would only add transfers) and takes no checkpoints (it lasts
+    minutes), so ``checkpoint_every`` is ignored.
+    """
     log = log or file_logger(None)
     out_dir = Path(out_dir)
     stream = f"{run.env}/seed{run.seed}"
     make_deterministic(threads, derive_seed(STUDY, f"teacher/{run.env}", run.seed))
-    recorder = RunRecorder(out_dir, asdict(run), threads)
-    progress = Progress(log, run.steps, unit="step")
+    recorder = RunRecorder(out_dir, flat_config(run), threads)
+    progress = Progress(log, run.dqn.steps, unit="step")
     episodes: list[float] = []
-    log.info("DQN teacher on %s (%s), %d steps", run.env, run.mode, run.steps)
+    log.info("DQN teacher on %s (%s), %d steps", run.env, run.mode, run.dqn.steps)
 
     def on_episode(step: int, episode_return: float) -> None:
         episodes.append(episode_return)
@@ -100,7 +94,7 @@ def make_teacher(
             )
 
     seed = derive_seed(STUDY, f"teacher/{run.env}", run.seed)
-    q = train_dqn(run.env, run.mode, seed, run.dqn(), log, on_episode, on_update)  # type: ignore[arg-type]
+    q = train_dqn(run.env, run.mode, seed, run.dqn, log, on_episode, on_update)  # type: ignore[arg-type]
     streams = {}
     for split, steps in (("train", run.train_rollout), ("test", run.test_rollout)):
         rollout_seed = derive_seed(STUDY, f"rollout-{split}/{stream}", 0)
@@ -187,15 +181,21 @@ def _draw(pool: int, batch: int, generator: torch.Generator) -> torch.Tensor:
 
 def train_predictor(
     run: PredictorRun,
-    dataset: str | Path,
     out_dir: str | Path,
+    *,
+    inputs: Mapping[str, str | Path] | None = None,
     threads: int = 1,
     device: str = "cpu",
     log: logging.Logger | None = None,
+    checkpoint_every: int | None = None,
 ) -> dict[str, Any]:
-    """Train and test one predictor on a teacher's dataset; write the run files."""
+    """Train and test one predictor on a teacher's dataset (``inputs["dataset"]``); write the
+    run files.  The job takes no checkpoints (it lasts minutes): ``checkpoint_every`` is
+    ignored."""
+    if not inputs or "dataset" not in inputs:
+        raise ValueError("a predictor run needs inputs['dataset']: its teacher's dataset.pt")
     log = log or file_logger(None)
-    data = torch.load(dataset)
+    data = torch.load(inputs["dataset"])
     make_deterministic(threads, derive_seed(STUDY, run.cell, run.seed))
     dev = pick_device(device)
     train_x, train_y = data["train_x"].to(dev), data["train_y"].to(dev)
@@ -213,7 +213,7 @@ def train_predictor(
         model.parameters(), lr=run.lr, weight_decay=run.weight_decay, amsgrad=True
     )
     batches, tests = batch_streams(run)
-    recorder = RunRecorder(out_dir, asdict(run), threads)
+    recorder = RunRecorder(out_dir, flat_config(run), threads)
     progress = Progress(log, run.epochs)
     log.info(
         "%s on %s (%s teacher): %d train / %d test windows, %d actions, on %s",

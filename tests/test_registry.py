@@ -1,0 +1,65 @@
+"""The study registry: every registered study has what the generic rules, scripts and tests
+expect of it, and importing it while the DAG parses stays cheap."""
+
+from __future__ import annotations
+
+import inspect
+import re
+import subprocess
+import sys
+
+import pytest
+
+from attnmem.studies import REGISTRY
+from conftest import REPO
+
+UNIFORM = ("out_dir", "inputs", "threads", "device", "log", "checkpoint_every")
+
+
+def test_registry_imports_no_heavy_library():
+    """Snakemake imports the registry to parse the DAG: torch, pandas or scipy there would cost
+    seconds on every `snakemake` call."""
+    code = (
+        "import sys, attnmem.studies, attnmem.config_check, attnmem.claims_check\n"
+        "print(sorted(m for m in ('torch', 'pandas', 'scipy', 'matplotlib') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "[]", result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_study_has_everything_the_generic_rules_use(name):
+    study = REGISTRY[name]
+    assert study.name == name and study.runs.folder == "runs"
+    module = study.module()
+    for hook in ("make_run", "write_tables", "plot"):
+        assert callable(getattr(module, hook)), hook
+    if study.extra_tables:
+        assert callable(module.extra_table)
+    assert study.budget_metric in (None, *study.metric_names)
+    assert set(study.compared) <= set(study.metric_names)
+    assert set(axis for axis, _ in study.choices) <= set(study.axes)
+    for figure in study.figures:
+        assert set(figure.per) <= set(study.axes), figure.stem
+        assert set(figure.reads) <= {
+            "runs",
+            "summary",
+            "curves",
+            "comparisons",
+            *study.extra_tables,
+        }
+    assert (REPO / "workflow" / "schemas" / "studies" / f"{name}.schema.yaml").exists()
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_each_job_has_its_rule_and_a_uniform_train_function(name):
+    study = REGISTRY[name]
+    rules = (REPO / "workflow" / "rules" / f"{name}.smk").read_text()
+    for job in study.jobs:
+        assert re.search(rf"^rule {job.rule}:", rules, re.M), job.rule
+        # the rule writes the job's folders: results/<study>/<folder>/...
+        assert f"{{RESULTS}}/{name}/{job.folder}/" in rules
+        parameters = inspect.signature(job.train_function()).parameters
+        assert list(parameters)[1] == "out_dir"
+        for keyword in UNIFORM[1:]:
+            assert parameters[keyword].kind is inspect.Parameter.KEYWORD_ONLY, (job.rule, keyword)
