@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from attnmem.plots.style import PUBLISHED_MARKER, colour, plt, save, setup
+from attnmem.plots.common import mean_band, mean_interval, published_star, seed_strip
+from attnmem.plots.style import colour, plt, save, setup
 from attnmem.published import lookup
 
 # Baselines first, then the method under test, in every figure.
@@ -38,17 +39,7 @@ def accuracy_curves(curves: pd.DataFrame, dataset: str, arch: str, png: str | Pa
         group = data[data.optimizer == optimizer]
         n = int(group["n"].max())
         for ax in (full, zoom):
-            ax.plot(
-                group.step, group["mean"], color=colour(optimizer, i), label=f"{optimizer} (n={n})"
-            )
-            ax.fill_between(
-                group.step,
-                group.low.fillna(group["mean"]),
-                group.high.fillna(group["mean"]),
-                color=colour(optimizer, i),
-                alpha=0.2,
-                linewidth=0,
-            )
+            mean_band(ax, group.step, group, colour(optimizer, i), f"{optimizer} (n={n})")
     last_half = data[data.step > data.step.max() / 2]
     if not last_half.empty:
         low = np.nanmin(last_half.low.fillna(last_half["mean"]))
@@ -96,28 +87,10 @@ def max_accuracy(
             seeds = runs[
                 (runs.dataset == dataset) & (runs.arch == arch) & (runs.optimizer == row.optimizer)
             ][metric].dropna()
-            jitter = np.linspace(-0.12, 0.12, len(seeds)) if len(seeds) > 1 else [0.0]
-            ax.scatter(
-                x + np.asarray(jitter),
-                seeds,
-                s=14,
-                color=colour(row.optimizer, i),
-                alpha=0.6,
-                linewidth=0,
-            )
-            err = [[row["mean"] - row.t_low], [row.t_high - row["mean"]]]
-            ax.errorbar(
-                x + 0.28,
-                row["mean"],
-                yerr=None if np.isnan(row.t_low) else err,
-                fmt="o",
-                color="black",
-                capsize=4,
-            )
+            seed_strip(ax, x, seeds, colour(row.optimizer, i), 0.12)
+            mean_interval(ax, x + 0.28, row, "black", capsize=4)
             value = lookup(published, "optim", [dataset, arch, row.optimizer], metric)
-            if value is not None:
-                any_published = True
-                ax.scatter([x + 0.28], [value], **PUBLISHED_MARKER)
+            any_published |= published_star(ax, x + 0.28, value)
         ax.set_xticks(range(len(cell)), cell.optimizer, rotation=20)
         ax.set_title(arch)
         ax.set_ylabel(f"{metric.replace('_', ' ')} (%)")

@@ -10,6 +10,7 @@ import pandas as pd
 import torch
 from matplotlib.ticker import MaxNLocator
 
+from attnmem.plots.common import mean_band
 from attnmem.plots.style import plt, save, setup
 
 # Table 1 groups networks by memory-layer plasticity: M networks in cool colours, A in warm,
@@ -188,22 +189,16 @@ def generalisation(curves: pd.DataFrame, order: Sequence[str], png: str | Path) 
             for network in _ordered(in_size.network, order):
                 g = in_size[(in_size.network == network) & (in_size.metric == metric)]
                 style = _style(network)
-                ax.plot(
+                mean_band(
+                    ax,
                     g.step,
-                    g["mean"],
-                    label=f"{network} (n={int(g['n'].max())})",
-                    color=style["color"],
+                    g,
+                    style["color"],
+                    f"{network} (n={int(g['n'].max())})",
+                    alpha=0.1,
                     linestyle=style["linestyle"],
                     marker=style["marker"],
                     markersize=3,
-                )
-                ax.fill_between(
-                    g.step,
-                    g.low.fillna(g["mean"]),
-                    g.high.fillna(g["mean"]),
-                    color=style["color"],
-                    alpha=0.1,
-                    linewidth=0,
                 )
             if metric == "accuracy":
                 ax.axhline(2 / 3, color="grey", linewidth=0.8, linestyle="--")

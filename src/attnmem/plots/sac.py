@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
+from attnmem.plots.common import mean_band
 from attnmem.plots.style import colour, plt, save, setup
 
 ACTORS = ("mlp", "attention_split")
@@ -42,14 +43,8 @@ def curves(
                 low, high = line.low.fillna(line["mean"]), line.high.fillna(line["mean"])
                 # side by side rather than on top of each other
                 x = line.step + ((i - 0.5) * 0.02 * data.step.max() if few else 0)
-                ax.plot(
-                    x,
-                    line["mean"],
-                    color=colour(actor, i),
-                    marker="o" if few else None,
-                    ms=4,
-                    label=f"{LABELS.get(actor, actor)}, mean and 95% band (n={n} seeds)",
-                )
+                label = f"{LABELS.get(actor, actor)}, mean and 95% band (n={n} seeds)"
+                mean_band(ax, x, line, colour(actor, i), label, marker="o" if few else None, ms=4)
                 if few:
                     ax.errorbar(
                         x,
@@ -59,7 +54,6 @@ def curves(
                         ecolor=colour(actor, i),
                         capsize=3,
                     )
-                ax.fill_between(x, low, high, color=colour(actor, i), alpha=0.2, linewidth=0)
                 if published is not None and not line.empty:
                     pub = published[
                         (published.env == env)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from attnmem.plots.style import PUBLISHED_MARKER, colour, plt, save, setup
+from attnmem.plots.common import mean_interval, published_star, seed_strip
+from attnmem.plots.style import colour, plt, save, setup
 
 PREDICTORS = ("attention_split", "lstm", "transformer")
 LABELS = {"attention_split": "AttentionSplit", "lstm": "LSTM", "transformer": "Transformer"}
@@ -39,35 +39,22 @@ def accuracy(
                 seeds = runs[
                     (runs.env == env) & (runs["mode"] == mode) & (runs.predictor == predictor)
                 ]
-                jitter = np.linspace(-0.25, 0.25, max(len(seeds), 1))[: len(seeds)] * width
-                ax.scatter(
-                    x + jitter,
-                    seeds.test_accuracy,
-                    s=12,
-                    color=colour(predictor, i),
-                    alpha=0.5,
-                    linewidth=0,
-                )
+                seed_strip(ax, x, seeds.test_accuracy, colour(predictor, i), 0.25 * width, 12)
                 row = summary[
                     (summary.env == env)
                     & (summary["mode"] == mode)
                     & (summary.predictor == predictor)
                 ]
                 if not row.empty:
-                    r = row.iloc[0]
-                    ax.errorbar(
+                    first = g == 0 and env == envs[0]
+                    mean_interval(
+                        ax,
                         x,
-                        r["mean"],
-                        yerr=[[r["mean"] - r["t_low"]], [r["t_high"] - r["mean"]]]
-                        if np.isfinite(r["t_low"])
-                        else None,
-                        fmt="o",
-                        color=colour(predictor, i),
+                        row.iloc[0],
+                        colour(predictor, i),
                         capsize=3,
                         markeredgecolor="black",
-                        label=LABELS.get(predictor, predictor)
-                        if (g == 0 and env == envs[0])
-                        else None,
+                        label=LABELS.get(predictor, predictor) if first else None,
                     )
                 pub = published[
                     (published.env == env)
@@ -75,12 +62,9 @@ def accuracy(
                     & (published.predictor == predictor)
                 ]
                 if not pub.empty:  # beside the mean, not on it: both stay readable
-                    ax.scatter(
-                        x + 0.3 * width,
-                        pub.test_accuracy.iloc[0],
-                        **PUBLISHED_MARKER,
-                        label="thesis (Table 4)" if (g, i, env) == (0, 0, envs[0]) else None,
-                    )
+                    first = (g, i, env) == (0, 0, envs[0])
+                    label = "thesis (Table 4)" if first else None
+                    published_star(ax, x + 0.3 * width, pub.test_accuracy.iloc[0], label)
             majority = teachers[(teachers.env == env) & (teachers["mode"] == mode)]
             if not majority.empty:
                 ax.hlines(

@@ -1,0 +1,43 @@
+"""The shapes several studies draw: a mean curve with its band, and seeds beside their mean with
+the published value as a star.  One place, so every figure shows an interval the same way."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from attnmem.plots.style import PUBLISHED_MARKER
+
+
+def mean_band(ax, x, line: pd.DataFrame, colour: str, label: str, alpha: float = 0.2, **style):
+    """``line``'s mean (curves.csv rows) with its low-high band; a band closes on the mean where
+    one seed leaves it undefined."""
+    ax.plot(x, line["mean"], color=colour, label=label, **style)
+    low, high = line["low"].fillna(line["mean"]), line["high"].fillna(line["mean"])
+    ax.fill_between(x, low, high, color=colour, alpha=alpha, linewidth=0)
+
+
+def seed_strip(
+    ax, x: float, values: Sequence[float], colour: str, half_width: float, size: float = 14
+) -> None:
+    """One dot per seed, spread evenly over x ± half_width so that equal values stay visible."""
+    values = list(values)
+    jitter = np.linspace(-half_width, half_width, len(values)) if len(values) > 1 else [0.0]
+    ax.scatter(x + np.asarray(jitter), values, s=size, color=colour, alpha=0.6, linewidth=0)
+
+
+def mean_interval(ax, x: float, row: pd.Series, colour: str, **style) -> None:
+    """A summary row's mean with its 95% t-interval (the mean alone when n < 2)."""
+    low, high = row["t_low"], row["t_high"]
+    err = None if not np.isfinite(low) else [[row["mean"] - low], [high - row["mean"]]]
+    ax.errorbar(x, row["mean"], yerr=err, fmt="o", color=colour, **style)
+
+
+def published_star(ax, x: float, value: float | None, label: str | None = None) -> bool:
+    """The source's single-run value as a star; False (nothing drawn) when it published none."""
+    if value is None or pd.isna(value):
+        return False
+    ax.scatter([x], [value], **PUBLISHED_MARKER, label=label)
+    return True
