@@ -58,3 +58,24 @@ def test_table_puts_replicated_beside_published():
     assert "| orthadam |" in to_markdown(table, "caption")
     latex = to_latex(table, "caption with 50% & more", "tab:x")
     assert r"50\% \& more" in latex and r"\end{tabular}" in latex
+
+
+def test_every_table_writes_an_estimate_the_same_way():
+    from attnmem.tables import estimate
+
+    row = pd.Series({"n": 3, "mean": 1.234, "t_low": 0.5, "t_high": 2.0, "median": 1.0})
+    assert estimate(row) == "1.23 [0.50, 2.00] (n=3)"
+    assert estimate(row, "g", "median", ("t_low", "t_high")) == "1 [0.5, 2] (n=3)"
+    one_seed = pd.Series({"n": 1, "mean": 1.0, "t_low": float("nan"), "t_high": float("nan")})
+    assert estimate(one_seed) == "1.00 (n=1)"
+    assert estimate(pd.Series({"n": 0})) == "–" and estimate(None) == "–"
+
+
+def test_published_values_as_one_frame():
+    from attnmem.published import as_frame
+
+    published = {"s": {"values": {"a": {50: {"m": 1, "k": 2}}, "b": {100: {"k": 3}}}}}
+    frame = as_frame(published, "s", ("x", "size"), ("m",))
+    assert frame.to_dict("records")[0] == {"x": "a", "size": "50", "m": 1.0}
+    assert frame["m"].isna().tolist() == [False, True]
+    assert as_frame({}, "s", ("x",), ("m",)).columns.tolist() == ["x", "m"]

@@ -17,12 +17,21 @@ def _num(value: Any) -> str:
     )
 
 
-def _estimate(row: pd.Series) -> str:
+def estimate(
+    row: pd.Series | None,
+    fmt: str = ".2f",
+    centre: str = "mean",
+    interval: tuple[str, str] = ("t_low", "t_high"),
+) -> str:
+    """A summary row as every table shows it: ``centre [low, high] (n=N)``; the interval is left
+    out where one seed leaves it undefined, and "–" stands for a cell with no finished run."""
     if row is None or row["n"] == 0:
         return "–"
-    if math.isnan(row["t_low"]):
-        return f"{row['mean']:.2f} (n={int(row['n'])})"
-    return f"{row['mean']:.2f} [{row['t_low']:.2f}, {row['t_high']:.2f}] (n={int(row['n'])})"
+    low, high = (row[name] for name in interval)
+    text = f"{row[centre]:{fmt}}"
+    if not (math.isnan(low) or math.isnan(high)):
+        text += f" [{low:{fmt}}, {high:{fmt}}]"
+    return f"{text} (n={int(row['n'])})"
 
 
 def replicated_vs_published(
@@ -41,7 +50,7 @@ def replicated_vs_published(
         in_cell = summary[(summary[list(axes)] == cell.values).all(axis=1)]
         for metric in metrics:
             hit = in_cell[in_cell.metric == metric]
-            row[f"{metric} replicated"] = _estimate(hit.iloc[0] if len(hit) else None)
+            row[f"{metric} replicated"] = estimate(hit.iloc[0] if len(hit) else None)
             row[f"{metric} published"] = _num(lookup(published, study, key, metric))
         diverged = int(in_cell.n_diverged.max()) if len(in_cell) else 0
         row["diverged"] = str(diverged)

@@ -89,6 +89,15 @@ STUDY = Study(
 )
 AXES = STUDY.axes
 METRICS = STUDY.metric_names
+
+
+def published_values(published: Mapping[str, Any]):
+    """The report's Table 1 as rows (network, size, max_r)."""
+    from attnmem.published import as_frame
+
+    return as_frame(published, STUDY.name, AXES, ("max_r",))
+
+
 #: Table 1's column order (report of seed 003), then the HebbFF control.
 TABLE_ORDER = (
     "fc_M",
@@ -168,19 +177,6 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
     return pd.DataFrame(stages, columns=columns)
 
 
-def published_grid(published: Mapping[str, Any]):
-    """The report's Table 1 as rows (network, size, max_r)."""
-    import pandas as pd
-
-    values = published.get(STUDY.name, {}).get("values", {})
-    rows = [
-        {"network": network, "size": str(size), "max_r": cell["max_r"]}
-        for network, sizes in values.items()
-        for size, cell in sizes.items()
-    ]
-    return pd.DataFrame(rows, columns=["network", "size", "max_r"])
-
-
 def write_tables(
     inputs: Mapping[str, str | Path],
     published: Mapping[str, Any],
@@ -191,17 +187,16 @@ def write_tables(
     import pandas as pd
 
     from attnmem import files
-    from attnmem.tables import to_latex, to_markdown
+    from attnmem.tables import estimate, to_latex, to_markdown
 
     summary = pd.read_csv(inputs["summary"], dtype={"size": str})
-    grid = published_grid(published).set_index(["network", "size"])["max_r"]
+    grid = published_values(published).set_index(["network", "size"])["max_r"]
     rows = []
     for (network, size), cell in summary.groupby(["network", "size"], sort=False):
         by_metric = cell.set_index("metric")
         row = {"network": network, "size": size}
         for metric, label in (("r_conv", "R_conv"), ("r_reached", "R_reached")):
-            m = by_metric.loc[metric]
-            row[label] = f"{m['median']:g} [{m['min']:g}, {m['max']:g}] ({int(m['n'])})"
+            row[label] = estimate(by_metric.loc[metric], "g", "median", ("min", "max"))
         row["published Max R"] = (
             f"{grid[(network, size)]:g}" if (network, size) in grid.index else "–"
         )
@@ -239,7 +234,7 @@ def plot(
     if kind == "progress":
         plots.r_vs_sequences(read("runs"), read("stages"), png)
     elif kind == "grid":
-        plots.table_heatmaps(read("summary"), published_grid(published), TABLE_ORDER, png)
+        plots.table_heatmaps(read("summary"), published_values(published), TABLE_ORDER, png)
     elif kind == "generalisation":
         plots.generalisation(read("curves"), TABLE_ORDER, png)
     else:

@@ -59,6 +59,15 @@ STUDY = Study(
     ),
 )
 AXES = STUDY.axes
+
+
+def published_values(published: Mapping[str, Any]):
+    """The thesis's late-run mean and maximum reward per cell."""
+    from attnmem.published import as_frame
+
+    return as_frame(published, STUDY.name, AXES, ("final_reward", "max_reward"))
+
+
 LOOP_KEYS = (  # the run's own settings; the rest of ``run:`` configures the agent
     "reward_every",
     "eval_every",
@@ -94,19 +103,6 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
     )
 
 
-def published_table(published: Mapping[str, Any]):
-    import pandas as pd
-
-    values = published.get(STUDY.name, {}).get("values", {})
-    rows = [
-        {"env": env, "mode": mode, "actor": actor, **cell}
-        for env, modes in values.items()
-        for mode, actors in modes.items()
-        for actor, cell in actors.items()
-    ]
-    return pd.DataFrame(rows, columns=["env", "mode", "actor", "final_reward", "max_reward"])
-
-
 def write_tables(
     inputs: Mapping[str, str | Path],
     published: Mapping[str, Any],
@@ -117,10 +113,10 @@ def write_tables(
     import pandas as pd
 
     from attnmem import files
-    from attnmem.tables import to_latex, to_markdown
+    from attnmem.tables import estimate, to_latex, to_markdown
 
     summary = pd.read_csv(inputs["summary"]).set_index([*AXES, "metric"])
-    pub = published_table(published).set_index(list(AXES))
+    pub = published_values(published).set_index(list(AXES))
     rows = []
     for cell in dict.fromkeys(key[:3] for key in summary.index):
         row = dict(zip(("env", "mode", "actor"), cell, strict=True))
@@ -129,8 +125,7 @@ def write_tables(
             ("max_reward", "reward/step (max)"),
             ("final_eval", "eval return (final)"),
         ):
-            s = summary.loc[(*cell, metric)]
-            row[label] = f"{s['mean']:.3f} [{s['t_low']:.3f}, {s['t_high']:.3f}] ({int(s['n'])})"
+            row[label] = estimate(summary.loc[(*cell, metric)], ".3f")
         for metric in ("final_reward", "max_reward"):
             value = pub[metric].get(cell) if cell in pub.index else None
             row[f"published {metric.replace('_', ' ')}"] = (
@@ -161,7 +156,7 @@ def plot(
 
     curves = pd.read_csv(inputs["curves"])
     if kind == "reward":
-        pub = published_table(published)
+        pub = published_values(published)
         plots.curves(curves, "train", "reward", "mean reward per step", png, pub)
     else:
         plots.curves(curves, "eval", "return", "deterministic evaluation return", png)

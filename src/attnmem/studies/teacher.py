@@ -55,6 +55,15 @@ STUDY = Study(
     ),
 )
 AXES = STUDY.axes
+
+
+def published_values(published: Mapping[str, Any]):
+    """Table 4 as rows (env, mode, predictor, test_accuracy)."""
+    from attnmem.published import as_frame
+
+    return as_frame(published, STUDY.name, AXES, ("test_accuracy",))
+
+
 TEACHER_METRICS = ("final_return", "rollout_return", "episodes", "majority_accuracy")
 
 
@@ -117,20 +126,6 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
     return pd.DataFrame(teachers).sort_values(["env", "mode", "seed"])
 
 
-def published_table(published: Mapping[str, Any]):
-    """Table 4 as rows (env, mode, predictor, test_accuracy)."""
-    import pandas as pd
-
-    values = published.get(STUDY.name, {}).get("values", {})
-    rows = [
-        {"env": env, "mode": mode, "predictor": predictor, "test_accuracy": cell["test_accuracy"]}
-        for env, modes in values.items()
-        for mode, predictors in modes.items()
-        for predictor, cell in predictors.items()
-    ]
-    return pd.DataFrame(rows, columns=["env", "mode", "predictor", "test_accuracy"])
-
-
 def write_tables(
     inputs: Mapping[str, str | Path],
     published: Mapping[str, Any],
@@ -142,12 +137,12 @@ def write_tables(
     import pandas as pd
 
     from attnmem import files
-    from attnmem.tables import to_latex, to_markdown
+    from attnmem.tables import estimate, to_latex, to_markdown
 
     summary = pd.read_csv(inputs["summary"])
     summary = summary[summary["metric"] == "test_accuracy"]
     majority = pd.read_csv(inputs["teachers"]).groupby(["env", "mode"])["majority_accuracy"].mean()
-    pub = published_table(published).set_index(["env", "mode", "predictor"])["test_accuracy"]
+    pub = published_values(published).set_index(list(AXES))["test_accuracy"]
     rows = []
     for _, r in summary.iterrows():
         key = (r["env"], r["mode"], r["predictor"])
@@ -156,9 +151,8 @@ def write_tables(
                 "env": r["env"],
                 "teacher": r["mode"],
                 "predictor": r["predictor"],
-                "replicated (%)": f"{r['mean']:.2f} [{r['t_low']:.2f}, {r['t_high']:.2f}] "
-                f"({int(r['n'])})",
-                "sd": f"{r['sd']:.2f}",
+                "replicated (%)": estimate(r),
+                "sd": "–" if pd.isna(r["sd"]) else f"{r['sd']:.2f}",
                 "published (%)": f"{pub[key]:.2f}" if key in pub.index else "–",
                 "majority class (%)": f"{majority[(r['env'], r['mode'])]:.2f}",
             }
@@ -187,6 +181,6 @@ def plot(
 
     plots.accuracy(
         *(pd.read_csv(inputs[name]) for name in ("runs", "summary", "teachers")),
-        published_table(published),
+        published_values(published),
         png,
     )
