@@ -67,17 +67,20 @@ def main() -> None:
             return
         config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
         optim = config["studies"]["optim"]
+        config["studies"] = {"optim": optim}  # the speed-up of one study's training jobs
         if args.epochs:
-            optim["epochs"] = args.epochs
+            optim["run"]["epochs"] = args.epochs
         if args.seeds:
             optim["seeds"] = optim["seeds"][: args.seeds]
         configfile = scratch / "default.yaml"
         configfile.write_text(yaml.safe_dump(config))
-        runs = len(optim["seeds"]) * len(optim["optimizers"]) * len(optim["archs"])
+        runs = len(optim["seeds"])
+        for values in optim["axes"].values():
+            runs *= len(values)
         times = {}
         for cores in (1, 2):
             times[cores], _ = run(scratch / f"cores{cores}", configfile, "--cores", str(cores))
-            print(f"default optim study ({runs} runs, {optim['epochs']} epochs), "
+            print(f"default optim study ({runs} runs, {optim['run']['epochs']} epochs), "
                   f"--cores {cores}: {times[cores]:.1f} s")  # fmt: skip
         print(f"speed-up --cores 2 over --cores 1: {times[1] / times[2]:.2f}x")
 
