@@ -214,3 +214,26 @@ def test_snakemake_rejects_bad_config_before_any_job(case, tmp_path):
     assert result.returncode != 0
     assert CASES[case][1][0] in result.stderr
     assert not (tmp_path / "work" / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("study", "axis"),
+    [(name, axis) for name, study in sorted(REGISTRY.items()) for axis, _ in study.choices],
+)
+def test_every_axis_rejects_an_unknown_name_with_its_key(study, axis, tmp_path):
+    config = copy.deepcopy(load("smoke"))
+    config["data_root"] = str(tmp_path)
+    config["studies"][study]["axes"][axis] = ["no_such_name"]
+    with pytest.raises(ConfigError) as error:
+        validate(config, SCHEMAS)
+    assert f"studies.{study}.axes.{axis}[0]: 'no_such_name' is not allowed" in str(error.value)
+
+
+@pytest.mark.parametrize("study", sorted(REGISTRY))
+def test_every_study_rejects_a_run_setting_it_does_not_know(study):
+    config = copy.deepcopy(load("smoke"))
+    config["studies"][study]["run"]["no_such_setting"] = 1
+    with pytest.raises(
+        ConfigError, match=rf"studies\.{study}\.run: unknown key\(s\) \['no_such_setting'\]"
+    ):
+        validate(config, SCHEMAS)

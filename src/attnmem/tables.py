@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -94,3 +95,13 @@ def to_latex(table: pd.DataFrame, caption: str, label: str) -> str:
         lines.append(" & ".join(_latex_escape(str(v)) for v in row) + r" \\")
     lines += [r"\hline", r"\end{tabular}", r"\end{table}"]
     return "\n".join(lines) + "\n"
+
+
+def save_table(
+    table: pd.DataFrame, caption: str, label: str, markdown: str | Path, latex: str | Path
+) -> None:
+    """One table as Markdown and LaTeX (results/tables/<study>.md / .tex), atomically."""
+    from attnmem import files
+
+    files.write_text(markdown, to_markdown(table, caption))
+    files.write_text(latex, to_latex(table, caption, label))

@@ -104,8 +104,7 @@ def write_tables(
     """Replicated (mean [95% CI] (n)) vs published max and final accuracy, per cell."""
     import pandas as pd
 
-    from attnmem import files
-    from attnmem.tables import replicated_vs_published, to_latex, to_markdown
+    from attnmem.tables import replicated_vs_published, save_table
 
     summary = pd.read_csv(inputs["summary"])
     table = replicated_vs_published(summary, published, STUDY.name, AXES, METRICS)
@@ -113,5 +112,4 @@ def write_tables(
         "optim study: test accuracy (%) replicated over seeds vs the thesis's single run "
         "(– where the thesis published none)"
     )
-    files.write_text(markdown, to_markdown(table, caption))
-    files.write_text(latex, to_latex(table, caption, "tab:optim"))
+    save_table(table, caption, "tab:optim", markdown, latex)

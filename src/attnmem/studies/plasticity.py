@@ -186,8 +186,7 @@ def write_tables(
     """Table 1 replicated: median [range] of R_conv and R_reached per cell beside Max R."""
     import pandas as pd
 
-    from attnmem import files
-    from attnmem.tables import estimate, to_latex, to_markdown
+    from attnmem.tables import estimate, save_table
 
     summary = pd.read_csv(inputs["summary"], dtype={"size": str})
     grid = published_values(published).set_index(["network", "size"])["max_r"]
@@ -212,8 +211,7 @@ def write_tables(
         "plasticity study: R_conv (last converged stage) and R_reached (the report's Max R), "
         "median [range] (seeds) over the configured budget, beside the report's single run"
     )
-    files.write_text(markdown, to_markdown(table, caption))
-    files.write_text(latex, to_latex(table, caption, "tab:plasticity"))
+    save_table(table, caption, "tab:plasticity", markdown, latex)
 
 
 def plot(

@@ -112,8 +112,7 @@ def write_tables(
     """Final per-step training reward and evaluation return per cell beside the thesis's run."""
     import pandas as pd
 
-    from attnmem import files
-    from attnmem.tables import estimate, to_latex, to_markdown
+    from attnmem.tables import estimate, save_table
 
     summary = pd.read_csv(inputs["summary"]).set_index([*AXES, "metric"])
     pub = published_values(published).set_index(list(AXES))
@@ -138,8 +137,7 @@ def write_tables(
         "single run (v4 environments; HalfCheetah at 1.47M steps, Walker2d at 1M)"
     )
     table = pd.DataFrame(rows)
-    files.write_text(markdown, to_markdown(table, caption))
-    files.write_text(latex, to_latex(table, caption, "tab:sac"))
+    save_table(table, caption, "tab:sac", markdown, latex)
 
 
 def plot(

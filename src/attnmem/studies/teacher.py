@@ -136,8 +136,7 @@ def write_tables(
     majority-class accuracy each predictor has to beat."""
     import pandas as pd
 
-    from attnmem import files
-    from attnmem.tables import estimate, to_latex, to_markdown
+    from attnmem.tables import estimate, save_table
 
     summary = pd.read_csv(inputs["summary"])
     summary = summary[summary["metric"] == "test_accuracy"]
@@ -163,8 +162,7 @@ def write_tables(
         "and the majority-class accuracy of the same test windows"
     )
     table = pd.DataFrame(rows)
-    files.write_text(markdown, to_markdown(table, caption))
-    files.write_text(latex, to_latex(table, caption, "tab:teacher"))
+    save_table(table, caption, "tab:teacher", markdown, latex)
 
 
 def plot(
