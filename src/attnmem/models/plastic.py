@@ -18,6 +18,8 @@ from typing import Literal
 import torch
 from torch import Tensor, nn
 
+from attnmem.components import pick
+
 Kind = Literal["A", "M"]
 EtaMode = Literal["full", "neuron", "scalar"]
 
@@ -236,9 +238,7 @@ NETWORKS: dict[str, tuple[str, tuple[Kind, ...]]] = {
 
 def build_network(name: str, size: int, d: int = 25, eta: EtaMode = "full") -> nn.Module:
     """One network of the grid with ``size`` plastic neurons."""
-    if name not in NETWORKS:
-        raise ValueError(f"unknown network {name!r}; allowed: {', '.join(NETWORKS)}")
-    family, kinds = NETWORKS[name]
+    family, kinds = pick(NETWORKS, name, "network")
     if family in ("dyn", "memo", "stack") and size % 2:
         raise ValueError(f"{name} splits its {size} plastic neurons over two layers: use even")
     half = [size // 2, size // 2]

@@ -16,11 +16,12 @@ step (weight N(0, 0.1)).  The sequence layers are
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from torch import Tensor, nn
 
+from attnmem.components import pick
 from attnmem.models.attention_split import AttentionSplit, OutputStage
-
-PREDICTORS = ("attention_split", "lstm", "transformer")
 
 
 class _Predictor(nn.Module):
@@ -103,11 +104,17 @@ def build_predictor(
     output_stage: OutputStage = "linear",
     transformer_fixed: bool = False,
 ) -> nn.Module:
-    """The predictor the config calls ``name`` (one of :data:`PREDICTORS`)."""
-    if name == "attention_split":
-        return AttentionSplitPredictor(observations, actions, hidden, output_stage=output_stage)
-    if name == "lstm":
-        return LSTMPredictor(observations, actions, hidden)
-    if name == "transformer":
-        return TransformerPredictor(observations, actions, hidden, fixed=transformer_fixed)
-    raise ValueError(f"unknown predictor {name!r}; allowed: {list(PREDICTORS)}")
+    """The predictor the config calls ``name`` (a key of :data:`PREDICTORS`)."""
+    build = pick(PREDICTORS, name, "predictor")
+    return build(observations, actions, hidden, output_stage, transformer_fixed)
+
+
+#: name -> builder(observations, actions, hidden, output_stage, transformer_fixed); each
+#: predictor takes the option that concerns it
+PREDICTORS: dict[str, Callable[[int, int, int, OutputStage, bool], nn.Module]] = {
+    "attention_split": lambda o, a, h, stage, _: AttentionSplitPredictor(
+        o, a, h, output_stage=stage
+    ),
+    "lstm": lambda o, a, h, _stage, _fixed: LSTMPredictor(o, a, h),
+    "transformer": lambda o, a, h, _, fixed: TransformerPredictor(o, a, h, fixed=fixed),
+}

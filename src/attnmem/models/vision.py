@@ -7,19 +7,22 @@ per step than ResNet18 on a CPU, so five seeds of every optimizer fit the laptop
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torchvision
 from torch import nn
 
-ARCHITECTURES: tuple[str, ...] = (
-    "resnet18",
-    "densenet121",
-    "resnext50_32x4d",
-    "shufflenet_v2_x0_5",
-)
+from attnmem.components import pick
+
+#: name -> torchvision constructor
+ARCHITECTURES: dict[str, Callable[..., nn.Module]] = {
+    "resnet18": torchvision.models.resnet18,
+    "densenet121": torchvision.models.densenet121,
+    "resnext50_32x4d": torchvision.models.resnext50_32x4d,
+    "shufflenet_v2_x0_5": torchvision.models.shufflenet_v2_x0_5,
+}
 
 
 def build_classifier(arch: str, num_classes: int) -> nn.Module:
     """A randomly initialised torchvision ``arch`` with ``num_classes`` outputs."""
-    if arch not in ARCHITECTURES:
-        raise ValueError(f"unknown architecture {arch!r}; allowed: {list(ARCHITECTURES)}")
-    return getattr(torchvision.models, arch)(weights=None, num_classes=num_classes)
+    return pick(ARCHITECTURES, arch, "architecture")(weights=None, num_classes=num_classes)

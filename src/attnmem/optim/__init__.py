@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable
 
 import torch
 
+from attnmem.components import pick
 from attnmem.optim.adam_core import AdamW, DecoupledAdam
 from attnmem.optim.adamp import AdamP
 from attnmem.optim.orthadam import OrthAdam
@@ -32,8 +33,4 @@ def build_optimizer(
     name: str, params: Iterable[torch.Tensor], lr: float, weight_decay: float
 ) -> torch.optim.Optimizer:
     """Build the optimizer the config calls ``name``."""
-    try:
-        factory = OPTIMIZERS[name]
-    except KeyError:
-        raise ValueError(f"unknown optimizer {name!r}; allowed: {sorted(OPTIMIZERS)}") from None
-    return factory(params, lr, weight_decay)
+    return pick(OPTIMIZERS, name, "optimizer")(params, lr, weight_decay)
