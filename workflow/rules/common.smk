@@ -52,6 +52,20 @@ def constraints(study, axes):
     return {axis: one_of(axis_values(study, axis)) for axis in axes} | {"seed": r"\d+"}
 
 
+def run_params(study, *keys):
+    """A study's ``run:`` block (or the named parts of it) with its keys sorted at every level:
+    Snakemake reruns a job whose params changed, and the order keys happen to have in a config
+    file must not count as a change."""
+
+    def ordered(value):
+        if isinstance(value, dict):
+            return {k: ordered(value[k]) for k in sorted(value)}
+        return value
+
+    block = STUDIES[study]["run"]
+    return ordered({k: block[k] for k in keys} if keys else block)
+
+
 def resources(study, **defaults):
     """A training rule's threads and resources: the study's ``resources`` over the defaults."""
     given = STUDIES[study].get("resources", {})

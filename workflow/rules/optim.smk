@@ -26,7 +26,7 @@ rule train_optim:
         **resources("optim", mem_mb=2000, runtime=60, gpu=0, slurm_partition=""),
     params:
         study="optim",
-        settings=STUDIES["optim"]["run"],
+        settings=run_params("optim"),
         device=config["device"],
     script:
         "../scripts/train.py"

@@ -24,7 +24,7 @@ rule train_plasticity:
         **resources("plasticity", mem_mb=1000, runtime=60, gpu=0, slurm_partition=""),
     params:
         study="plasticity",
-        settings=STUDIES["plasticity"]["run"],
+        settings=run_params("plasticity"),
         checkpoint_every=STUDIES["plasticity"].get("checkpoint_every", 50),
         device=config["device"],
     script:

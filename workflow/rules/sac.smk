@@ -26,7 +26,7 @@ rule train_sac:
         gpu=0,
     params:
         study="sac",
-        settings=STUDIES["sac"]["run"],
+        settings=run_params("sac"),
         checkpoint_every=STUDIES["sac"].get("checkpoint_every", 50000),
     script:
         "../scripts/train.py"

@@ -30,7 +30,7 @@ rule train_teacher:
     params:
         study="teacher",
         # the teacher's own settings only: a new predictor setting never retrains the teachers
-        settings={k: STUDIES["teacher"]["run"][k] for k in ("dqn", "rollout")},
+        settings=run_params("teacher", "dqn", "rollout"),
     script:
         "../scripts/train.py"
 
@@ -57,7 +57,7 @@ rule train_predictor:
         **resources("teacher", mem_mb=1000, runtime=30, gpu=0, slurm_partition=""),
     params:
         study="teacher",
-        settings={"predictor": STUDIES["teacher"]["run"]["predictor"]},
+        settings=run_params("teacher", "predictor"),
         device=config["device"],
     script:
         "../scripts/train.py"
