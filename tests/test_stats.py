@@ -60,9 +60,14 @@ def test_compare_against_scipy():
     r = compare(a, b)
     diffs = np.array([a[s] - b[s] for s in a])
     assert r["diff"] == pytest.approx(diffs.mean())
-    assert r["p_paired"] == pytest.approx(
-        stats.ttest_rel(list(a.values()), list(b.values())).pvalue
+    exact = stats.permutation_test(
+        (diffs,), np.mean, permutation_type="samples", n_resamples=np.inf
+    )  # the exact sign-flip test, two-sided; and one-sided for a > b
+    assert r["p_paired"] == pytest.approx(exact.pvalue)
+    greater = stats.permutation_test(
+        (diffs,), np.mean, permutation_type="samples", n_resamples=np.inf, alternative="greater"
     )
+    assert r["p_greater"] == pytest.approx(greater.pvalue)
     assert r["p_welch"] == pytest.approx(
         stats.ttest_ind(list(a.values()), list(b.values()), equal_var=False).pvalue
     )

@@ -1,40 +1,44 @@
-"""Claim-by-claim verdicts: config/claims.yaml + each study's comparisons -> claims.csv / .md.
+"""Claim-by-claim verdicts: config/claims.yaml + each study's results -> claims.csv / .md.
 
-A claim says that ``a`` beats ``b`` on ``metric`` along one axis of a study.  Each comparison
-row of that study (one per combination of the other axes, optionally filtered by ``where``)
-gets a verdict by the claim's rule, and the claim gets an overall verdict from the cell verdicts.
+Every rule first asks whether a cell can be decided at all.  A cell is **inconclusive**, and its
+label says why, when
+  - fewer than ``min_seeds`` seeds finished on a side (pairs, for a comparison);
+  - a run of the cell diverged: its number is missing, and a missing run may be the very effect
+    claimed ("the attention agent collapses"), so the cell is not decided on the runs that
+    happened to survive;
+  - it trained on less than the source did: a summary metric below ``min_budget``
+    (``budget_metric``), or a setting of the study's ``run:`` block below ``min_run``.
 
-Rule ``greater`` (parameters alpha, margin):
-  supported     the paired difference a - b is positive and its Holm-adjusted p < alpha;
-  contradicted  the upper end of the 95% interval of a - b is below ``margin``
-                (the data rule out an improvement of ``margin`` or more);
-  inconclusive  otherwise, or with fewer than two paired seeds.
-Overall (parameter min_fraction): supported if at least that fraction of cells is supported,
-contradicted if at least that fraction is contradicted, else inconclusive.  ``compare`` may list
-several pairs; their cells pool into one overall verdict.
+Rule ``greater`` (a beats b on ``metric``, paired by seed) decides each remaining cell by exact
+sign-flip tests of the paired differences (valid for ties and integer data; n pairs can never
+give a one-sided p below 2^-n), Holm-adjusted over the claim's decided cells:
+  supported     p(a > b) < alpha;
+  contradicted  p(a < b) < alpha;
+  inconclusive  otherwise.
 
-Rule ``within_range`` (parameter min_budget) checks a published single-run value per cell
-against the seeds' range of the replicated metric (study summary.csv):
-  supported     the published value lies within [min, max] over seeds, and every seed trained
-                at least ``min_budget``;
-  contradicted  every seed lies above it, or every seed lies below it although every seed
-                trained at least ``min_budget`` (the summary's ``budget_metric``);
-  inconclusive  otherwise (e.g. within or below it on a smaller budget than the source's), or
-                < 2 seeds.
+Rule ``within_ci`` (a published mean over several runs) and rule ``within_range`` (a published
+single unseeded run) compare one published value per cell with the replicated seeds:
+  within_ci     supported when the published mean lies inside the 95% t-interval of the
+                replicated mean, contradicted when outside;
+  within_range  supported when the published run lies inside the seeds' [min, max], contradicted
+                when outside.
 
-Rule ``greater`` may also name ``budget_metric`` / ``min_budget``: cells trained on less are
-inconclusive whatever the data say.
+Overall (``min_fraction``, optionally per ``group_by`` axis value): supported when at least that
+fraction of the cells (of every group) is supported; contradicted when more than the rest is
+contradicted, in some group, so that the fraction can no longer be reached; inconclusive
+otherwise.  ``compare`` may list several pairs; their cells pool into one claim.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
 
 from attnmem.published import lookup
+from attnmem.stats.compare import holm
 
 VERDICTS = ("supported", "contradicted", "inconclusive")
 COLUMNS = (
@@ -48,6 +52,7 @@ COLUMNS = (
     "published_b",
     "published_diff",
     "n_seeds",
+    "n_diverged",
     "mean_a",
     "mean_b",
     "diff",
@@ -60,206 +65,68 @@ COLUMNS = (
 )
 
 
-def range_verdict(
-    published: float | None, low: float, high: float, n: int, budget: float, rule: Mapping
+def overall_verdict(
+    verdicts: Sequence[str], min_fraction: float, groups: Sequence[str] | None = None
 ) -> str:
-    """The verdict of one cell under a ``within_range`` rule."""
-    if published is None or n < 2:
-        return "inconclusive"
-    if low <= published <= high:
-        # on a cut budget a wide spread of seeds "contains" almost anything: no support
-        return "supported" if budget >= rule["min_budget"] else "inconclusive"
-    if low > published or budget >= rule["min_budget"]:
-        return "contradicted"
-    return "inconclusive"
-
-
-def cell_verdict(row: Mapping[str, Any], rule: Mapping[str, Any]) -> str:
-    """The verdict of one comparison row under a ``greater`` rule."""
-    if rule.get("kind", "greater") != "greater":
-        raise ValueError(f"unknown verdict rule {rule.get('kind')!r}; allowed: greater")
-    if row["n_pairs"] < 2 or math.isnan(row["diff_high"]):
-        return "inconclusive"
-    if row["diff"] > 0 and row["p_holm"] < rule["alpha"]:
-        return "supported"
-    if row["diff_high"] < rule.get("margin", 0.0):
-        return "contradicted"
-    return "inconclusive"
-
-
-def overall_verdict(verdicts: list[str], min_fraction: float) -> str:
-    """Supported (or contradicted) when at least ``min_fraction`` of the cells say so."""
+    """The claim's verdict from its cells' (see the module docstring)."""
     if not verdicts:
         return "inconclusive"
-    for verdict in ("supported", "contradicted"):
-        if verdicts.count(verdict) / len(verdicts) >= min_fraction:
-            return verdict
+    groups = list(groups) if groups is not None else [""] * len(verdicts)
+    by_group: dict[str, list[str]] = {}
+    for group, verdict in zip(groups, verdicts, strict=True):
+        by_group.setdefault(group, []).append(verdict)
+    if any(v.count("contradicted") / len(v) > 1 - min_fraction for v in by_group.values()):
+        return "contradicted"
+    if all(v.count("supported") / len(v) >= min_fraction for v in by_group.values()):
+        return "supported"
     return "inconclusive"
+
+
+def _setting(run: Mapping[str, Any], dotted: str) -> Any:
+    node: Any = run
+    for part in dotted.split("."):
+        node = node.get(part) if isinstance(node, Mapping) else None
+    return node
+
+
+def _gates(
+    rule: Mapping[str, Any], seeds: int, diverged: int, spent: float | None, run: Mapping
+) -> str:
+    """Why a cell cannot be decided ("" when it can), as the note its label carries."""
+    notes = []
+    if seeds < rule.get("min_seeds", 2):
+        notes.append(f"n={seeds} < {rule.get('min_seeds', 2)} seeds")
+    if diverged:
+        notes.append(f"{diverged} diverged")
+    if spent is not None and spent < rule["min_budget"]:
+        notes.append(f"budget {spent:g} < {rule['min_budget']:g}")
+    for key, least in rule.get("min_run", {}).items():
+        value = _setting(run, key)
+        if value is None:
+            notes.append(f"run.{key} not set")
+        elif value < least:
+            notes.append(f"run.{key} {value:g} < {least:g}")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _rule_text(rule: Mapping[str, Any]) -> str:
-    if rule.get("kind") == "within_range":
-        return (
-            f"within_range: published value inside the seeds' [min, max] (support, and a "
-            f"shortfall against it, only on a budget >= {rule['min_budget']:g})"
-        )
-    text = f"greater: Holm p < {rule['alpha']}, margin {rule.get('margin', 0.0)}"
+    kind = rule["kind"]
+    if kind == "within_range":
+        text = "within_range: published single run inside the seeds' [min, max]"
+    elif kind == "within_ci":
+        text = "within_ci: published mean inside the replicated mean's 95% t-interval"
+    else:
+        alpha = rule["alpha"]
+        text = f"greater: exact sign-flip test of a − b, Holm over the claim's cells, p < {alpha}"
+    text += f"; >= {rule.get('min_seeds', 2)} seeds per cell"
     if "min_budget" in rule:
-        text += f"; cells trained on fewer than {rule['min_budget']:g} {rule['budget_metric']} "
-        text += "are inconclusive"
+        text += f", {rule['budget_metric']} >= {rule['min_budget']:g}"
+    for key, least in rule.get("min_run", {}).items():
+        text += f", run.{key} >= {least:g}"
+    text += f"; overall: >= {rule['min_fraction']:g} of the cells"
+    if "group_by" in rule:
+        text += f" of every {rule['group_by']}"
     return text
-
-
-def _range_rows(
-    claim: Mapping[str, Any],
-    base: dict[str, Any],
-    published: Mapping[str, Any],
-    summary: pd.DataFrame | None,
-    axes: list[str],
-) -> list[dict[str, Any]]:
-    """One row per cell of the study's summary for a ``within_range`` claim."""
-    rule, metric = claim["verdict"], claim["metric"]
-    if summary is None or summary.empty:
-        return []
-    keep = summary["metric"] == metric
-    for axis, allowed in claim.get("where", {}).items():
-        keep &= summary[axis].astype(str).isin([str(v) for v in allowed])
-    rows = []
-    for _, row in summary[keep].iterrows():
-        context = [str(row[a]) for a in axes]
-        pub = lookup(published, claim["study"], context, claim["published_metric"])
-        spent = _budget(summary, rule, axes, [context]) or 0.0
-        rows.append(
-            {
-                **base,
-                "cell": "/".join(context) + _shortfall(spent, rule),
-                "published_a": pub,
-                "n_seeds": int(row["n"]),
-                "mean_a": row["median"],
-                "diff": None if pub is None else row["median"] - pub,
-                "diff_low": None if pub is None else row["min"] - pub,
-                "diff_high": None if pub is None else row["max"] - pub,
-                "verdict": range_verdict(pub, row["min"], row["max"], int(row["n"]), spent, rule),
-            }
-        )
-    return rows
-
-
-def evaluate(
-    claims: list[Mapping[str, Any]],
-    published: Mapping[str, Any],
-    comparisons: Mapping[str, pd.DataFrame],
-    axes: Mapping[str, list[str]],
-    summaries: Mapping[str, pd.DataFrame] | None = None,
-) -> pd.DataFrame:
-    """One row per claim and cell, then one ``overall`` row per claim."""
-    rows: list[dict[str, Any]] = []
-    for claim in claims:
-        study = claim["study"]
-        table = comparisons.get(study)
-        rule = claim["verdict"]
-        base = {
-            "claim": claim["id"],
-            "study": study,
-            "statement": claim["statement"],
-            "source": claim["source"],
-            "metric": claim["metric"],
-            "rule": _rule_text(rule),
-        }
-        if rule.get("kind") == "within_range":
-            cells = _range_rows(
-                claim, base, published, (summaries or {}).get(study), list(axes[study])
-            )
-        else:
-            summary = (summaries or {}).get(study)
-            cells = _pair_rows(claim, base, published, table, list(axes[study]), summary)
-        rows += cells
-        cell_verdicts = [row["verdict"] for row in cells]
-        overall = overall_verdict(cell_verdicts, rule.get("min_fraction", 0.5))
-        summary = ", ".join(f"{cell_verdicts.count(v)} {v}" for v in VERDICTS)
-        rows.append(
-            {
-                **base,
-                "cell": f"overall ({summary})" if cell_verdicts else "overall (no cells run)",
-                "verdict": overall,
-            }
-        )
-    return pd.DataFrame(rows, columns=list(COLUMNS))
-
-
-def _pair_rows(
-    claim: Mapping[str, Any],
-    base: dict[str, Any],
-    published: Mapping[str, Any],
-    table: pd.DataFrame | None,
-    axes: list[str],
-    summary: pd.DataFrame | None = None,
-) -> list[dict[str, Any]]:
-    """One row per matching comparison of each {axis, a, b} pair a ``greater`` claim names.
-
-    With ``budget_metric`` / ``min_budget`` in the rule, a cell whose runs (either side) trained
-    less than ``min_budget`` (the summary's min of ``budget_metric``) is inconclusive: a verdict
-    on a cut budget says nothing for or against the source's claim.
-    """
-    rule, study = claim["verdict"], claim["study"]
-    pairs = claim["compare"] if isinstance(claim["compare"], list) else [claim["compare"]]
-    rows = []
-    for spec in pairs:
-        a, b = str(spec["a"]), str(spec["b"])
-        others = [name for name in axes if name != spec["axis"]]
-        if table is None or table.empty:
-            continue
-        keep = (
-            (table["axis"] == spec["axis"])
-            & (table["a"].astype(str) == a)
-            & (table["b"].astype(str) == b)
-            & (table["metric"] == claim["metric"])
-        )
-        for axis, allowed in claim.get("where", {}).items():
-            if axis not in table.columns:  # no comparison along another axis was run
-                keep &= False
-                continue
-            keep &= table[axis].astype(str).isin([str(v) for v in allowed])
-        for _, row in table[keep].iterrows():
-            context = [str(row[name]) for name in others]
-            k = axes.index(spec["axis"])
-            pub_a, pub_b = (
-                lookup(
-                    published,
-                    study,
-                    [*context[:k], side, *context[k:]],
-                    claim.get("published_metric", claim["metric"]),
-                )
-                for side in (a, b)
-            )
-            label = "/".join(context) + (f": {a} vs {b}" if len(pairs) > 1 else "")
-            spent = _budget(
-                summary, rule, axes, [[*context[:k], side, *context[k:]] for side in (a, b)]
-            )
-            shortfall = _shortfall(spent, rule)
-            verdict = "inconclusive" if shortfall else cell_verdict(row, rule)
-            label += shortfall
-            rows.append(
-                {
-                    **base,
-                    "cell": label,
-                    "published_a": pub_a,
-                    "published_b": pub_b,
-                    "published_diff": None
-                    if pub_a is None or pub_b is None
-                    else round(pub_a - pub_b, 6),
-                    "n_seeds": int(row["n_pairs"]),
-                    "mean_a": row["mean_a"],
-                    "mean_b": row["mean_b"],
-                    "diff": row["diff"],
-                    "diff_low": row["diff_low"],
-                    "diff_high": row["diff_high"],
-                    "p_holm": row["p_holm"],
-                    "prob_improvement": row["prob_improvement"],
-                    "verdict": verdict,
-                }
-            )
-    return rows
 
 
 def _budget(
@@ -280,11 +147,176 @@ def _budget(
     return min(spent) if spent else 0.0
 
 
-def _shortfall(spent: float | None, rule: Mapping[str, Any]) -> str:
-    """The cell label's note when its runs trained less than the rule asks ("" otherwise)."""
-    if spent is None or spent >= rule["min_budget"]:
-        return ""
-    return f" (budget {spent:g} < {rule['min_budget']:g})"
+def _keep(table: pd.DataFrame, where: Mapping[str, Sequence[Any]]) -> pd.Series:
+    keep = pd.Series(True, index=table.index)
+    for axis, allowed in where.items():
+        if axis not in table.columns:  # e.g. the compared axis of a comparison table
+            return keep & False
+        keep &= table[axis].astype(str).isin([str(v) for v in allowed])
+    return keep
+
+
+def _value_rows(
+    claim: Mapping[str, Any],
+    base: dict[str, Any],
+    published: Mapping[str, Any],
+    summary: pd.DataFrame | None,
+    axes: list[str],
+    run: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """One row per cell of the study's summary for a ``within_ci`` / ``within_range`` claim."""
+    rule, metric = claim["verdict"], claim["metric"]
+    if summary is None or summary.empty:
+        return []
+    rows = []
+    chosen = summary[(summary["metric"] == metric) & _keep(summary, claim.get("where", {}))]
+    for _, row in chosen.iterrows():
+        context = [str(row[a]) for a in axes]
+        pub = lookup(published, claim["study"], context, claim["published_metric"])
+        n, diverged = int(row["n"]), int(row["n_diverged"])
+        note = _gates(rule, n, diverged, _budget(summary, rule, axes, [context]), run)
+        if rule["kind"] == "within_ci":
+            centre, low, high = row["mean"], row["t_low"], row["t_high"]
+        else:
+            centre, low, high = row["median"], row["min"], row["max"]
+        if pub is None or note or math.isnan(low):
+            verdict = "inconclusive"
+        else:
+            verdict = "supported" if low <= pub <= high else "contradicted"
+        rows.append(
+            {
+                **base,
+                "cell": "/".join(context) + note,
+                "published_a": pub,
+                "n_seeds": n,
+                "n_diverged": diverged,
+                "mean_a": centre,
+                # the interval relative to the published value: the figure and table read both
+                "diff": None if pub is None else centre - pub,
+                "diff_low": None if pub is None else low - pub,
+                "diff_high": None if pub is None else high - pub,
+                "verdict": verdict,
+                "_group": row.get(rule.get("group_by", ""), ""),
+            }
+        )
+    return rows
+
+
+def _pair_rows(
+    claim: Mapping[str, Any],
+    base: dict[str, Any],
+    published: Mapping[str, Any],
+    table: pd.DataFrame | None,
+    axes: list[str],
+    summary: pd.DataFrame | None,
+    run: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    """One row per matching comparison of each {axis, a, b} pair a ``greater`` claim names."""
+    rule, study = claim["verdict"], claim["study"]
+    pairs = claim["compare"] if isinstance(claim["compare"], list) else [claim["compare"]]
+    if table is None or table.empty:
+        return []
+    rows, tests = [], []
+    for spec in pairs:
+        a, b = str(spec["a"]), str(spec["b"])
+        k = axes.index(spec["axis"])
+        others = [name for name in axes if name != spec["axis"]]
+        keep = (
+            (table["axis"] == spec["axis"])
+            & (table["a"].astype(str) == a)
+            & (table["b"].astype(str) == b)
+            & (table["metric"] == claim["metric"])
+            & _keep(table, claim.get("where", {}))
+        )
+        for _, row in table[keep].iterrows():
+            context = [str(row[name]) for name in others]
+            sides = [[*context[:k], side, *context[k:]] for side in (a, b)]
+            pub_a, pub_b = (
+                lookup(published, study, cell, claim.get("published_metric", claim["metric"]))
+                for cell in sides
+            )
+            diverged = int(row["n_diverged_a"]) + int(row["n_diverged_b"])
+            note = _gates(
+                rule, int(row["n_pairs"]), diverged, _budget(summary, rule, axes, sides), run
+            )
+            label = "/".join(context) + (f": {a} vs {b}" if len(pairs) > 1 else "")
+            rows.append(
+                {
+                    **base,
+                    "cell": label + note,
+                    "published_a": pub_a,
+                    "published_b": pub_b,
+                    "published_diff": None
+                    if pub_a is None or pub_b is None
+                    else round(pub_a - pub_b, 6),
+                    "n_seeds": int(row["n_pairs"]),
+                    "n_diverged": diverged,
+                    "mean_a": row["mean_a"],
+                    "mean_b": row["mean_b"],
+                    "diff": row["diff"],
+                    "diff_low": row["diff_low"],
+                    "diff_high": row["diff_high"],
+                    "prob_improvement": row["prob_improvement"],
+                    "verdict": "inconclusive",
+                    "_group": str(row[rule["group_by"]]) if "group_by" in rule else "",
+                }
+            )
+            tests.append(None if note else (row["p_greater"], row["p_less"]))
+    decided = [i for i, t in enumerate(tests) if t is not None]
+    # Holm over the cells the claim decides: its own family of tests, in each direction
+    support = holm([tests[i][0] for i in decided])
+    against = holm([tests[i][1] for i in decided])
+    for i, p_for, p_against in zip(decided, support, against, strict=True):
+        rows[i]["p_holm"] = p_for
+        if p_for < rule["alpha"]:
+            rows[i]["verdict"] = "supported"
+        elif p_against < rule["alpha"]:
+            rows[i]["verdict"] = "contradicted"
+    return rows
+
+
+def evaluate(
+    claims: list[Mapping[str, Any]],
+    published: Mapping[str, Any],
+    comparisons: Mapping[str, pd.DataFrame],
+    axes: Mapping[str, Sequence[str]],
+    summaries: Mapping[str, pd.DataFrame] | None = None,
+    runs: Mapping[str, Mapping[str, Any]] | None = None,
+) -> pd.DataFrame:
+    """One row per claim and cell, then one ``overall`` row per claim.
+
+    ``runs[study]`` is the study's ``run:`` block (for ``min_run``).
+    """
+    rows: list[dict[str, Any]] = []
+    for claim in claims:
+        study, rule = claim["study"], claim["verdict"]
+        base = {
+            "claim": claim["id"],
+            "study": study,
+            "statement": claim["statement"],
+            "source": claim["source"],
+            "metric": claim["metric"],
+            "rule": _rule_text(rule),
+        }
+        summary = (summaries or {}).get(study)
+        run = (runs or {}).get(study, {})
+        if rule["kind"] in ("within_ci", "within_range"):
+            cells = _value_rows(claim, base, published, summary, list(axes[study]), run)
+        else:
+            table = comparisons.get(study)
+            cells = _pair_rows(claim, base, published, table, list(axes[study]), summary, run)
+        verdicts = [row["verdict"] for row in cells]
+        groups = [row.pop("_group") for row in cells]
+        rows += cells
+        tally = ", ".join(f"{verdicts.count(v)} {v}" for v in VERDICTS)
+        rows.append(
+            {
+                **base,
+                "cell": f"overall ({tally})" if verdicts else "overall (no cells run)",
+                "verdict": overall_verdict(verdicts, rule["min_fraction"], groups),
+            }
+        )
+    return pd.DataFrame(rows, columns=list(COLUMNS))
 
 
 def _fmt(value: Any, digits: int = 2, signed: bool = False) -> str:
@@ -293,22 +325,21 @@ def _fmt(value: Any, digits: int = 2, signed: bool = False) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
-def _range_markdown(group: pd.DataFrame) -> list[str]:
-    lines = ["", "| cell | published | replicated median [min, max] | n | verdict |"]
+def _value_markdown(group: pd.DataFrame, kind: str) -> list[str]:
+    spread = "95% t-interval" if kind == "within_ci" else "[min, max]"
+    centre = "mean" if kind == "within_ci" else "median"
+    lines = ["", f"| cell | published | replicated {centre} {spread} | n | verdict |"]
     lines.append("|---|---|---|---|---|")
     for _, r in group.iterrows():
         if str(r["cell"]).startswith("overall"):
             lines.append(f"| **{r['cell']}** | | | | **{r['verdict']}** |")
             continue
         pub = r["published_a"]
-        low, high = (
-            (pub + r["diff_low"], pub + r["diff_high"])
-            if pub is not None and not pd.isna(pub)
-            else (None, None)
-        )
+        known = pub is not None and not pd.isna(pub)
+        low, high = (pub + r["diff_low"], pub + r["diff_high"]) if known else (None, None)
         lines.append(
-            f"| {r['cell']} | {_fmt(pub, 0)} | {_fmt(r['mean_a'], 1)} [{_fmt(low, 0)}, "
-            f"{_fmt(high, 0)}] | {int(r['n_seeds'])} | {r['verdict']} |"
+            f"| {r['cell']} | {_fmt(pub)} | {_fmt(r['mean_a'])} [{_fmt(low)}, {_fmt(high)}] | "
+            f"{int(r['n_seeds'])} | {r['verdict']} |"
         )
     return lines
 
@@ -319,14 +350,17 @@ def to_markdown(table: pd.DataFrame) -> str:
     lines.append(
         "Differences are a − b in the metric's units (accuracy: percentage points), paired by "
         "seed, with 95% intervals (t; percentile bootstrap over seeds for the plasticity study, "
-        "whose R is an integer); p is Holm-adjusted over the study's comparisons of one metric."
+        "whose R is an integer) as descriptions; the verdicts come from exact sign-flip tests, "
+        "Holm-adjusted over each claim's cells (p below: for a > b).  A cell that cannot be "
+        "decided says why in brackets."
     )
     for claim_id, group in table.groupby("claim", sort=False):
         first = group.iloc[0]
         lines += ["", f"## {claim_id}", "", f"**{first['statement']}** ({first['source']})", ""]
         lines.append(f"Rule: {first['rule']}.")
-        if str(first["rule"]).startswith("within_range"):
-            lines += _range_markdown(group)
+        kind = str(first["rule"]).split(":")[0]
+        if kind in ("within_ci", "within_range"):
+            lines += _value_markdown(group, kind)
             continue
         lines += [
             "",

@@ -117,6 +117,9 @@ def _check_claim(
             if axis in study_values:
                 _allowed(f"{label}.where.{axis}[{k}]", value, list(study_values[axis]))
 
+    if "group_by" in claim["verdict"]:
+        key = f"{label}.verdict.group_by"
+        _allowed(key, claim["verdict"]["group_by"], study_axes, f"axes of {study}")
     if study in metrics:
         _allowed(f"{label}.metric", claim["metric"], list(metrics[study]), f"metrics of {study}")
         if "budget_metric" in claim["verdict"]:

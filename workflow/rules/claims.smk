@@ -27,6 +27,8 @@ rule claims_table:
         **SUMMARY_RESOURCES,
     params:
         studies=list(STUDIES),
+        # what each study's runs were trained with: the claims' min_run guards read it
+        runs={study: run_params(study) for study in STUDIES},
     script:
         "../scripts/claims.py"
 

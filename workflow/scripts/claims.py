@@ -23,7 +23,8 @@ with logged_job(smk.log[0]) as log:
         for study, path in zip(smk.params.studies, smk.input.summaries, strict=True)
     }
     claims = [c for c in spec["claims"] if c["study"] in comparisons]
-    table = evaluate(claims, spec["published"], comparisons, AXES, summaries)
+    runs = smk.params.runs
+    table = evaluate(claims, spec["published"], comparisons, AXES, summaries, runs)
     log.info("%d claims, %d rows", len(claims), len(table))
     write_table(smk.output.csv, table)
     files.write_text(smk.output.md, to_markdown(table))

@@ -98,7 +98,7 @@ def _parse(table: pd.DataFrame) -> list[_Claim]:
     for claim_id, group in table.groupby("claim", sort=False, dropna=False):
         first = group.iloc[0]
         overall = group["cell"].astype(str).str.startswith("overall")
-        within = _text(first["rule"]).startswith("within_range")
+        within = _text(first["rule"]).startswith("within")
         verdicts = group.loc[overall, "verdict"]
         claim = _Claim(
             id=_text(claim_id, "(unnamed claim)"),

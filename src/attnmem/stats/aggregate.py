@@ -143,6 +143,9 @@ def curves(
     return pd.DataFrame(rows)
 
 
+DIVERGED = ("n_diverged_a", "n_diverged_b")
+
+
 def comparisons(
     runs: Sequence[RunResult],
     axes: Sequence[str],
@@ -184,12 +187,16 @@ def comparisons(
                         "b": b,
                         "metric": metric,
                         **result,
+                        # diverged runs have no value: the claims must see that they are missing
+                        "n_diverged_a": sum(r.status == "diverged" for r in side_a),
+                        "n_diverged_b": sum(r.status == "diverged" for r in side_b),
                     }
                 )
     table = pd.DataFrame(rows)
     if table.empty:
         # no comparable pair (one cell, or one side not run): a header, so readers see no rows
-        return pd.DataFrame(columns=[*axes, "axis", "a", "b", "metric", *COMPARE_KEYS, "p_holm"])
+        columns = [*axes, "axis", "a", "b", "metric", *COMPARE_KEYS, *DIVERGED, "p_holm"]
+        return pd.DataFrame(columns=columns)
     table["p_holm"] = float("nan")
     for _, index in table.groupby("metric").groups.items():
         table.loc[index, "p_holm"] = holm(table.loc[index, "p_paired"].tolist())
