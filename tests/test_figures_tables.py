@@ -79,3 +79,31 @@ def test_published_values_as_one_frame():
     assert frame.to_dict("records")[0] == {"x": "a", "size": "50", "m": 1.0}
     assert frame["m"].isna().tolist() == [False, True]
     assert as_frame({}, "s", ("x",), ("m",)).columns.tolist() == ["x", "m"]
+
+
+def test_table4_shows_each_teachers_greedy_return(tmp_path):
+    """Table 4's accuracy means little when the teacher collapsed: its return stands beside it."""
+    from attnmem.stats.describe import describe
+    from attnmem.studies.teacher import write_tables
+
+    cell = {"env": "CartPole-v1", "mode": "faithful", "predictor": "lstm"}
+    summary = pd.DataFrame([{**cell, "metric": "test_accuracy", "n_diverged": 0,
+                             **describe([90.0, 92.0])}])  # fmt: skip
+    teachers = pd.DataFrame(
+        [
+            {
+                "env": "CartPole-v1",
+                "mode": "faithful",
+                "seed": seed,
+                "majority_accuracy": 77.0,
+                "rollout_return": value,
+            }
+            for seed, value in ((0, 12.0), (1, 10.0))
+        ]
+    )
+    inputs = {"summary": tmp_path / "summary.csv", "teachers": tmp_path / "teachers.csv"}
+    summary.to_csv(inputs["summary"], index=False)
+    teachers.to_csv(inputs["teachers"], index=False)
+    write_tables(inputs, {}, tmp_path / "t.md", tmp_path / "t.tex")
+    table = (tmp_path / "t.md").read_text()
+    assert "teacher greedy return" in table and "| 11.0 |" in table

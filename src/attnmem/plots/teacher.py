@@ -67,6 +67,17 @@ def accuracy(
                     published_star(ax, x + 0.3 * width, pub.test_accuracy.iloc[0], label)
             majority = teachers[(teachers.env == env) & (teachers["mode"] == mode)]
             if not majority.empty:
+                # the teacher's own score: a collapsed teacher makes accuracy a label frequency
+                ax.annotate(
+                    f"teacher return {majority.rollout_return.mean():.0f}",
+                    (g, 0),
+                    xycoords=("data", "axes fraction"),
+                    xytext=(0, 3),
+                    textcoords="offset points",
+                    ha="center",
+                    fontsize=7,
+                    color="grey",
+                )
                 ax.hlines(
                     majority.majority_accuracy.mean(),
                     g - 0.45,
