@@ -1,12 +1,15 @@
 """The teacher study: DQN teacher (faithful and clean), rollouts, windows, predictors, aggregate."""
 
 import json
+import logging
 
+import gymnasium as gym
 import pytest
 import torch
 from torch import nn
 
-from attnmem.rl.dqn import DQNSettings, Replay, rollout, td_target, windows
+from attnmem.rl import dqn
+from attnmem.rl.dqn import DQNSettings, Replay, rollout, td_target, train_dqn, windows
 from attnmem.train.teacher import (
     PredictorRun,
     TeacherRun,
@@ -61,6 +64,58 @@ def test_faithful_ignores_truncation():
     _, _, faithful = rollout(Always(), "MountainCar-v0", 450, "faithful", seed=0)
     _, _, clean = rollout(Always(), "MountainCar-v0", 450, "clean", seed=0)
     assert faithful == [] and clean == [-200.0, -200.0]
+
+
+class Steps(gym.Wrapper):
+    """Records (state, action, whether the state is an episode's first) for every step."""
+
+    def __init__(self, env, log):
+        super().__init__(env)
+        self.log, self.state, self.first = log, None, True
+
+    def reset(self, **kwargs):
+        self.state, info = self.env.reset(**kwargs)
+        self.first = True
+        return self.state, info
+
+    def step(self, action):
+        self.log.append((torch.as_tensor(self.state), int(action), self.first))
+        self.state, *rest = self.env.step(action)
+        self.first = False
+        return (self.state, *rest)
+
+
+@pytest.mark.parametrize("mode", ["faithful", "clean"])
+def test_teacher_training_acts_one_step_late_in_faithful_mode(monkeypatch, mode):
+    """qlearn.py's train: an episode's first action is epsilon-greedy on its reset state; the
+    action executed at s_k is epsilon-greedy on s_{k-1}.  With updates from the first step and
+    epsilon decaying to 0 at once, every action from the third step on is greedy: on the
+    previous state (faithful) or on the state itself (clean)."""
+
+    class Trainable(FixedQ):  # FixedQ(2)'s greedy action, with a parameter the optimizer steps
+        def __init__(self):
+            super().__init__(2)
+            self.zero = nn.Parameter(torch.zeros(2))
+
+        def forward(self, x):
+            return super().forward(x) + 0 * self.zero
+
+    steps = []
+    monkeypatch.setattr(dqn, "q_network", lambda *args: Trainable())
+    monkeypatch.setattr(dqn, "make_env", lambda env_id: Steps(gym.make(env_id), steps))
+    settings = DQNSettings(steps=300, replay=2, batch=4, epsilon_decay=0.0, epsilon_floor=0.0)
+    train_dqn("CartPole-v1", mode, 0, settings, logging.getLogger("test"))
+    assert len(steps) == 300
+    greedy = [int(state[2] > 0) for state, _, _ in steps]
+    lagged = 0
+    for k in range(2, len(steps)):
+        _, action, first = steps[k]
+        if mode == "clean" or first:
+            assert action == greedy[k]
+        else:
+            assert action == greedy[k - 1]
+            lagged += greedy[k - 1] != greedy[k]
+    assert mode == "clean" or lagged > 10  # the lag shows
 
 
 def test_windows_cut_and_label():

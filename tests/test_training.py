@@ -125,8 +125,8 @@ CONFIG_KEYS = {
     },
     "SACRun": {
         "env", "mode", "actor", "seed", "steps", "warmup", "gamma", "tau", "batch", "replay",
-        "n_step", "lr", "weight_decay", "alpha", "frames", "reward_every", "eval_every",
-        "eval_episodes", "final_points", "log_every", "max_episode_steps", "hidden",
+        "n_step", "lr", "weight_decay", "alpha", "frames", "reward_every", "keep_every",
+        "eval_every", "eval_episodes", "final_points", "log_every", "max_episode_steps", "hidden",
         "layer_norm", "activation",
     },
     "TeacherRun": {

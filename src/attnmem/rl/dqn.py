@@ -7,10 +7,12 @@ capacity - 1 transitions, no target network.
 
 - ``faithful`` (the code that produced Table 4): the target is r + gamma * (argmax_a Q(s', a) as a
   *number*) * (1 - done), and episodes end on termination only (truncation is ignored, so a
-  MountainCar episode can run for thousands of steps).  In the rollout, the action executed at
-  s_k is the greedy action of s_{k-1} (the label stored with s_k is that executed action).
+  MountainCar episode can run for thousands of steps).  Actions lag one step, in training as in
+  the rollout: an episode's first action is chosen on its reset state, and the action executed
+  at s_k (k >= 1) is the one chosen on s_{k-1} (epsilon-greedy in training, greedy in the
+  rollout, where the label stored with s_k is that executed action).
 - ``clean`` (thesis Alg. 9): target r + gamma * max_a Q(s', a) * (1 - terminated); an episode
-  also ends at truncation (bootstrapping through it); the rollout acts greedily on s_k.
+  also ends at truncation (bootstrapping through it); training and rollout act on s_k itself.
 
 The loss is the mean squared TD error (neither source names it).
 """
@@ -104,6 +106,14 @@ def greedy(q: nn.Module, state) -> int:
         return int(q(torch.as_tensor(state, dtype=torch.float32).unsqueeze(0)).argmax())
 
 
+def epsilon_greedy(q: nn.Module, state, epsilon: float, actions: int, rng: torch.Generator) -> int:
+    """A uniform random action with probability ``epsilon``, else the greedy one; draws one
+    uniform from ``rng``, and one action index when it explores."""
+    if torch.rand((), generator=rng).item() < epsilon:
+        return int(torch.randint(0, actions, (), generator=rng))
+    return greedy(q, state)
+
+
 def train_dqn(
     env_id: str,
     mode: Mode,
@@ -122,13 +132,17 @@ def train_dqn(
     replay = Replay(settings.replay, observations)
     rng = torch.Generator().manual_seed(seed)
     epsilon, episode_return = 1.0, 0.0
+    # faithful (qlearn.py's train): an episode's first `action` is chosen on its reset state;
+    # each step then chooses `next_action` on `state` *before* `state = next_state`, and that is
+    # the action executed at the next state: the action at s_k was chosen on s_{k-1}
+    lag = mode == "faithful"
     state, _ = env.reset(seed=seed)
+    queued = epsilon_greedy(q, state, epsilon, actions, rng) if lag else None
     for step in range(1, settings.steps + 1):
-        if torch.rand((), generator=rng).item() < epsilon:
-            action = int(torch.randint(0, actions, (), generator=rng))
-        else:
-            action = greedy(q, state)
+        action = epsilon_greedy(q, state, epsilon, actions, rng) if queued is None else queued
         next_state, reward, terminated, truncated, _ = env.step(action)
+        if lag:
+            queued = epsilon_greedy(q, state, epsilon, actions, rng)
         replay.add(state, action, float(reward), next_state, terminated)
         episode_return += float(reward)
         if replay.size >= settings.replay - 1:
@@ -147,6 +161,8 @@ def train_dqn(
                 on_episode(step, episode_return)
             state, _ = env.reset()
             episode_return = 0.0
+            if lag:  # the queued action dies with its episode
+                queued = epsilon_greedy(q, state, epsilon, actions, rng)
         else:
             state = next_state
     env.close()

@@ -8,21 +8,28 @@ returns.
   - OrthAdam (AMSGrad, wd 1e-4) for the actor, each critic and α; α is a raw scalar (init 0.2);
   - log-probabilities are never summed over action dimensions: the critic target, the actor loss
     and the α loss all work per dimension, with the entropy target -|A| per dimension;
-  - the n-step target bootstraps with γ¹, and the n-step window is never cleared at episode ends;
+  - the n-step window (``store_transition``'s deque) is never cleared at episode ends; each step
+    that finds it full stores one transition from its first step, summing rewards up to and
+    including the first *later* step that terminated (the first step's own ``done`` is never
+    read) and masking the bootstrap there; truncation is not ``done``; the bootstrap is γ¹;
+  - the Gram-Schmidt init (:func:`~attnmem.rl.sac_networks.gram_schmidt_`) on both actors'
+    input and mean-head weights and on every critic's hidden weights, critic outputs
+    N(0, √(2/256)): the initial action means are large and the first actions saturated;
   - MLP agent: critic loss 0.5·MSE, updates once the buffer holds more than 256 transitions, and
     the first critic's target starts from its own random weights (never copied);
   - attention agent: plain MSE, updates after 10,000 transitions, the policy loss is computed on
-    the *next* states with the next-actions sampled for the critic target, and the n-step reward
-    counts the newest reward twice (undiscounted the second time); its critics keep PyTorch's
-    default init.
+    the *next* states with the next-actions sampled for the critic target, both with the hidden
+    stored for the window's *first* state, and the n-step reward counts the newest reward twice
+    (undiscounted the second time).
 ``clean`` is standard SAC for both actors: Adam, log α, log-probabilities summed, target -|A|,
 γⁿ bootstrap with the window flushed at episode ends (bootstrapping through truncation), 0.5·MSE
-for both critics, orthogonal critic init, correct targets, policy loss on the sampled states,
-and the same warm-up (uniform random actions, no updates) for both actors.
+for both critics, orthogonal critic init, correct targets, policy loss on the sampled states
+(each with its own hidden), and the same warm-up (uniform random actions, no updates) for both
+actors.
 
-Neither source says whether the faithful agents acted randomly before their first update; here
-they act with their policy from the first step (only updates wait), and ``done`` is
-terminated-or-truncated, as gym code of the time wrote it.
+Both modes act with the actor in eval mode (no dropout; see :meth:`SAC.act`).  Neither source
+says whether the faithful agents acted randomly before their first update; here they act with
+their policy from the first step (only updates wait).
 """
 
 from __future__ import annotations
@@ -74,6 +81,12 @@ class SACSettings:
         return self.actor == "attention_split"
 
     @property
+    def reads_next_hidden(self) -> bool:
+        """Whether updates read the next state's hidden (the faithful attention agent uses the
+        first state's: see :meth:`SAC.update`), so whether the replay keeps it."""
+        return self.recurrent and self.mode == "clean"
+
+    @property
     def warmup_transitions(self) -> int:
         if self.warmup is not None:
             return self.warmup
@@ -104,7 +117,11 @@ class Stored(NamedTuple):
 
 
 class NStep:
-    """Turns single steps into n-step transitions, in the faithful or the clean way."""
+    """Turns single steps into n-step transitions, in the faithful or the clean way.
+
+    Its window holds each step's hidden (the actor's input context), so a checkpoint of the
+    window carries the first state's hidden that the faithful attention agent's update reads.
+    """
 
     def __init__(self, settings: SACSettings):
         self.n, self.gamma = settings.n_step, settings.gamma
@@ -113,9 +130,9 @@ class NStep:
         self.window: deque[Transition] = deque(maxlen=self.n)
 
     def _stored(self, items: list[Transition], discount: float) -> Stored:
+        """``items[0]``'s state and action, the discounted sum of the items' rewards, and the
+        last item's next state."""
         reward = sum(self.gamma**i * t.reward for i, t in enumerate(items))
-        if self.double_count:
-            reward += items[-1].reward
         first, last = items[0], items[-1]
         return Stored(
             first.state,
@@ -127,13 +144,28 @@ class NStep:
             discount,
         )
 
+    def _faithful(self) -> Stored:
+        """The source's ``store_transition`` on a full window (``temp``).
+
+        Its loop adds ``temp[0]``'s reward without reading its ``done``, then stops at (and
+        includes) the first later step whose ``done`` is set and stores that step's next state
+        and ``done``; ``done`` is ``env.step``'s terminated (truncation only ends the source's
+        episode loop and never reaches the buffer).  The target is ``reward + gamma * mask *
+        (...)``: γ¹, masked by the stored ``done``.
+        """
+        items = list(self.window)
+        end = next((i for i in range(1, len(items)) if items[i].terminated), len(items) - 1)
+        stored = self._stored(items[: end + 1], 0.0 if items[end].terminated else self.gamma)
+        if self.double_count:
+            # SAC_Attention.py starts the sum from `reward`, the newest step's reward (the
+            # argument), whether or not the loop stopped before reaching it
+            stored = stored._replace(reward=stored.reward + items[-1].reward)
+        return stored
+
     def push(self, t: Transition) -> list[Stored]:
         self.window.append(t)
-        if self.faithful:  # never cleared; bootstraps with γ¹ whatever the window
-            if len(self.window) < self.n:
-                return []
-            done = t.terminated or t.truncated
-            return [self._stored(list(self.window), 0.0 if done else self.gamma)]
+        if self.faithful:  # never cleared: windows run on across episode ends
+            return [self._faithful()] if len(self.window) == self.n else []
         if t.terminated or t.truncated:
             items = list(self.window)
             self.window.clear()
@@ -157,9 +189,15 @@ class NStep:
 
 
 class Replay:
-    """Preallocated ring buffer of n-step transitions."""
+    """Preallocated ring buffer of n-step transitions.
 
-    def __init__(self, capacity: int, state_shape, actions: int, context_shape=None):
+    With a ``context_shape`` it keeps each transition's hidden, and its next hidden unless
+    ``next_hidden`` is false (the faithful attention agent never reads it: half the memory).
+    """
+
+    def __init__(
+        self, capacity: int, state_shape, actions: int, context_shape=None, next_hidden=True
+    ):
         self.capacity, self.size, self.position = capacity, 0, 0
         self.fields: dict[str, Tensor] = {
             "state": torch.zeros(capacity, *state_shape),
@@ -170,7 +208,8 @@ class Replay:
         }
         if context_shape is not None:
             self.fields["hidden"] = torch.zeros(capacity, *context_shape)
-            self.fields["next_hidden"] = torch.zeros(capacity, *context_shape)
+            if next_hidden:
+                self.fields["next_hidden"] = torch.zeros(capacity, *context_shape)
 
     def add(self, item: Stored) -> None:
         i = self.position
@@ -199,15 +238,24 @@ class Replay:
             self.fields[name][: values.shape[0]] = values
 
 
-def squashed_sample(mean: Tensor, log_std: Tensor) -> tuple[Tensor, Tensor]:
-    """tanh(N(mean, σ)) and its per-dimension log-probability."""
+def squashed_sample(mean: Tensor, log_std: Tensor, faithful: bool = False) -> tuple[Tensor, Tensor]:
+    """tanh(N(mean, σ)) and its per-dimension log-probability.
+
+    The tanh correction log(1 - a²) needs a guard for saturated actions.  faithful: the
+    source's log(1 - a² + 1e-8), in its order (1 - a² first, so a float32 a = 1 gives log 1e-8
+    = -18.4); clean: log1p(-a² + 1e-6) (-13.8 there).
+    """
     noise = torch.randn_like(mean)
     action = torch.tanh(mean + log_std.exp() * noise)
     log_prob = (
         -0.5 * noise.square()
         - log_std
         - 0.5 * math.log(2 * math.pi)
-        - torch.log1p(-action.square() + 1e-6)
+        - (
+            torch.log(1 - action.square() + 1e-8)
+            if faithful
+            else torch.log1p(-action.square() + 1e-6)
+        )
     )
     return action, log_prob
 
@@ -220,15 +268,21 @@ class SAC(nn.Module):
         s = self.settings = settings
         self.faithful, self.actions = s.mode == "faithful", actions
         activation = ACTIVATIONS[s.activation]
+        # faithful: the source's Gram-Schmidt init in both agents (SAC.py and SAC_Attention.py
+        # alike: actor fc1 and fc2, critic fc1, critic fc2 ~ N(0, √(2/256)))
+        init = "gram_schmidt" if self.faithful else "orthogonal"
         if s.recurrent:
-            self.actor: nn.Module = AttentionActor(observations, actions, s.frames)
+            actor_init = "gram_schmidt" if self.faithful else "torch"
+            self.actor: nn.Module = AttentionActor(observations, actions, s.frames, init=actor_init)
         else:
-            self.actor = MLPActor(observations, actions, s.hidden, s.layer_norm, activation)
+            self.actor = MLPActor(
+                observations, actions, s.hidden, s.layer_norm, activation, init=init
+            )
         critic = {
             "hidden": s.hidden,
             "layer_norm": s.layer_norm,
             "activation": activation,
-            "orthogonal": not (self.faithful and s.recurrent),
+            "init": init,
         }
         # faithful: OrthAdam works per tensor, so each critic keeps its own tensors
         twin = TwinCritic if self.faithful else StackedTwinCritic
@@ -269,16 +323,27 @@ class SAC(nn.Module):
 
     def policy(self, state: Tensor, hidden: Tensor | None = None):
         mean, log_std, context = self.actor(state, hidden)
-        action, log_prob = squashed_sample(mean, log_std)
+        action, log_prob = squashed_sample(mean, log_std, self.faithful)
         if not self.faithful:
             log_prob = log_prob.sum(-1, keepdim=True)
         return action, log_prob, context
 
     @torch.no_grad()
     def act(self, state: Tensor, hidden: Tensor | None, deterministic: bool = False):
-        """One observation (or frame stack) -> (action, context for the next step)."""
+        """One observation (or frame stack) -> (action, context for the next step).
+
+        The actor acts in eval mode (no dropout) and is put back as it was: updates train it
+        with dropout.  faithful: the source's ``train`` wraps each action in
+        ``self.actor.eval()`` ... ``self.actor.train()``.  clean: the same, as standard
+        practice does (SB3 collects rollouts with ``set_training_mode(False)``): the behaviour
+        policy is the policy itself rather than one dropout draw of it, and the contexts the
+        replay stores (and feeds back as hiddens) are deterministic.
+        """
+        training = self.actor.training
+        self.actor.eval()
         hidden = hidden.unsqueeze(0) if hidden is not None else None
         mean, log_std, context = self.actor(state.unsqueeze(0), hidden)
+        self.actor.train(training)
         if deterministic:
             action = torch.tanh(mean)
         else:
@@ -296,8 +361,11 @@ class SAC(nn.Module):
         h, h2 = batch.get("hidden"), batch.get("next_hidden")
         alpha = self.alpha_value()
         on_next = self.faithful and self.settings.recurrent
-        if on_next:  # the next-actions are reused, with their gradient, by the policy loss
-            a2, logp2, _ = self.policy(s2, h2)
+        if on_next:
+            # SAC_Attention.py's update: `self.actor(next_state, hiddens)`, where `hiddens` is
+            # the hidden stored with the window's first state (`temp[0]` in store_transition);
+            # the next-actions are reused, with their gradient, by the policy loss
+            a2, logp2, _ = self.policy(s2, h)
         else:
             with torch.no_grad():
                 a2, logp2, _ = self.policy(s2, h2)

@@ -2,12 +2,15 @@
 
 - :class:`MLPActor` (the thesis's baseline): Linear(obs -> 256) -> LN -> GELU -> Linear(256 -> act)
   gives the mean; log σ is a free per-dimension parameter, N(log √(2/act), 0.01), clamped to
-  [-11, 11]; hidden weights orthogonal (the source's Gram-Schmidt init, spec: orthogonal_ is
-  close enough).
+  [-11, 11].
 - :class:`AttentionActor`: per frame of a ``frames``-frame stack Linear(obs -> 32) -> LN -> GELU,
   then AttentionSplit(32, 256, 4), then Linear(256 -> act) on the last frame; σ = exp(logstd)
   with logstd ~ N(√(2/act), 0.01), neither logged nor clamped (as ran).  Its context (frames × 256)
   is handed back in as the hidden of the next environment step.
+- Initialisation (``init``): ``"gram_schmidt"`` is the source's (:func:`gram_schmidt_` on both
+  actors' input and mean-head weights and on the critics' hidden weights, the critics' output
+  weights N(0, √(2/256))); ``"orthogonal"`` puts ``orthogonal_`` on the hidden weights and
+  leaves the rest at PyTorch's default; ``"torch"`` is PyTorch's default throughout.
 - :class:`TwinCritic`: two critics Linear(in -> 256) -> LN -> GELU -> Linear(256 -> 1), kept as
   separate modules (so per-tensor optimizers such as OrthAdam see each critic's own tensors) but
   evaluated together with one batched matmul per layer; :class:`StackedTwinCritic` stores the
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -44,11 +48,61 @@ def _mlp(
     return nn.Sequential(*layers)
 
 
-def orthogonal_hidden(net: nn.Sequential) -> None:
-    """Orthogonal weights for every Linear but the last (the source's hidden-layer init)."""
-    linears = [m for m in net if isinstance(m, nn.Linear)]
-    for layer in linears[:-1]:
-        nn.init.orthogonal_(layer.weight)
+Init = Literal["torch", "orthogonal", "gram_schmidt"]
+INITS = ("torch", "orthogonal", "gram_schmidt")
+
+
+@torch.no_grad()
+def gram_schmidt_(weight: Tensor) -> Tensor:
+    """The source's ``Orthonorm_weight`` (SAC.py and SAC_Attention.py), in place.
+
+    A N(0, √(2/numel)) draw of the weight's shape is Gram-Schmidt-orthogonalised over its
+    *columns* (the source works on the transpose's rows), classically: each column loses its
+    projections, computed from its original values, onto the already processed columns, which
+    are not normalised until the end; then every column is scaled to unit norm.  The first
+    min(in, out) columns come out orthonormal.  The columns beyond ``out`` (a mean head's 256
+    columns in R^6) have nothing left to keep: what survives the projections is rounding
+    noise amplified by the later projections onto it, so they come out unit-norm in directions
+    the rounding decides (here as in the source; the order of the sums differs, so the digits
+    do): all of them ± one direction, so the head's outputs tend to move together.  Unit-norm
+    columns make a 256 -> 6 head's outputs large: the source's initial action means have an SD
+    of about 5, so its first actions are saturated.
+
+    When the first of those columns rounds to exactly zero the source's division makes the
+    weights NaN (about one draw in ten for a 256 -> 2 head, none in 300 for 256 -> 6); such a
+    network could not have trained, so the draw is repeated until the weights are finite.
+    """
+    for _ in range(100):
+        basis = torch.empty_like(weight).normal_(0, math.sqrt(2 / weight.numel()))
+        basis = basis.t().contiguous()  # a strided transpose makes each row product slow
+        for i in range(1, basis.shape[0]):
+            done = basis[:i]
+            basis[i] -= ((done @ basis[i]) / done.square().sum(-1)) @ done
+        basis /= basis.square().sum(-1, keepdim=True).sqrt()
+        if torch.isfinite(basis).all():
+            return weight.copy_(basis.t())
+    raise RuntimeError(
+        f"no finite Gram-Schmidt init of a {tuple(weight.shape)} weight in 100 draws"
+    )
+
+
+def _init_linears(net: nn.Sequential, init: Init, head: Literal["gram_schmidt", "normal"]) -> None:
+    """``init`` on every Linear of ``net``; the last gets ``head`` under ``"gram_schmidt"``
+    (the actor's mean head is Gram-Schmidt, the critic's output N(0, √(2/fan_in)) in the
+    source) and stays at PyTorch's default under ``"orthogonal"``."""
+    if init not in INITS:
+        raise ValueError(f"unknown init {init!r}; allowed: {list(INITS)}")
+    *hidden, last = [m for m in net if isinstance(m, nn.Linear)]
+    if init == "orthogonal":
+        for layer in hidden:
+            nn.init.orthogonal_(layer.weight)
+    elif init == "gram_schmidt":
+        for layer in hidden:
+            gram_schmidt_(layer.weight)
+        if head == "gram_schmidt":
+            gram_schmidt_(last.weight)
+        else:
+            nn.init.normal_(last.weight, 0, math.sqrt(2 / last.in_features))
 
 
 class MLPActor(nn.Module):
@@ -61,12 +115,11 @@ class MLPActor(nn.Module):
         hidden: tuple[int, ...] = (256,),
         layer_norm: bool = True,
         activation: type = nn.GELU,
-        orthogonal: bool = True,
+        init: Init = "orthogonal",
     ):
         super().__init__()
         self.mean = _mlp(observations, hidden, actions, layer_norm, activation)
-        if orthogonal:
-            orthogonal_hidden(self.mean)
+        _init_linears(self.mean, init, head="gram_schmidt")
         self.log_std = nn.Parameter(torch.randn(actions) * 0.01 + math.log(math.sqrt(2 / actions)))
 
     def forward(self, state: Tensor, hidden: Tensor | None = None):
@@ -85,12 +138,19 @@ class AttentionActor(nn.Module):
         embed: int = 32,
         hidden: int = 256,
         heads: int = 4,
+        init: Init = "torch",
     ):
         super().__init__()
+        if init not in ("torch", "gram_schmidt"):
+            raise ValueError(f"unknown attention actor init {init!r}: 'torch' or 'gram_schmidt'")
         self.frames, self.context_shape = frames, (frames, heads, hidden // heads)
         self.embed = nn.Sequential(nn.Linear(observations, embed), nn.LayerNorm(embed), nn.GELU())
+        if init == "gram_schmidt":  # SAC_Attention.py's Actor: fc1 (the embedding)
+            gram_schmidt_(self.embed[0].weight)
         self.attention = AttentionSplit(embed, hidden, heads)
         self.out = nn.Linear(hidden, actions)
+        if init == "gram_schmidt":  # ... and fc2 (the mean head)
+            gram_schmidt_(self.out.weight)
         self.logstd = nn.Parameter(torch.randn(actions) * 0.01 + math.sqrt(2 / actions))
 
     def forward(self, stack: Tensor, hidden: Tensor | None = None):
@@ -106,12 +166,11 @@ class Critic(nn.Module):
         hidden: tuple[int, ...] = (256,),
         layer_norm: bool = True,
         activation: type = nn.GELU,
-        orthogonal: bool = True,
+        init: Init = "orthogonal",
     ):
         super().__init__()
         self.net = _mlp(inputs, hidden, 1, layer_norm, activation)
-        if orthogonal:
-            orthogonal_hidden(self.net)
+        _init_linears(self.net, init, head="normal")
 
 
 def _twin_layers(

@@ -15,9 +15,13 @@ STUDY = Study(
     source="seed 000 thesis §9.2.2 / Figs. 11–12: SAC with an MLP vs an AttentionSplit actor",
     axes=("env", "mode", "actor"),
     metrics=(
-        Metric("final_reward", "mean per-step training reward of the last points (the thesis's)"),
+        Metric(
+            "final_reward",
+            "mean per-step training reward over the last kept points (the thesis kept one "
+            "1,000-step mean in every keep_every)",
+        ),
         Metric("final_eval", "deterministic evaluation return of the last evaluations"),
-        Metric("max_reward", "maximum per-step training reward point"),
+        Metric("max_reward", "maximum per-step training reward over the kept points"),
         Metric("steps", "environment steps trained", compared=False),
     ),
     jobs=(
@@ -73,6 +77,7 @@ LOOP_KEYS = (  # the run's own settings; the rest of ``run:`` configures the age
     "eval_every",
     "eval_episodes",
     "final_points",
+    "keep_every",
     "log_every",
     "max_episode_steps",
 )

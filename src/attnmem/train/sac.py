@@ -1,9 +1,11 @@
 """One run of the SAC study (seed000 §3.3): an agent on a MuJoCo task, logged as the thesis did.
 
 Every ``reward_every`` environment steps the run records the mean *per-step* training reward of
-those steps (the thesis's metric: it kept every 5th value of a 1,000-step mean, one point per
-5,000 steps); every ``eval_every`` steps it records the return of ``eval_episodes`` deterministic
-episodes (tanh of the mean action) on a separate environment, which the thesis never did.
+those steps (the thesis's metric) as the curve; ``final_reward`` and ``max_reward`` are computed,
+as the thesis's, over every ``keep_every``-th point only (it kept every 5th 1,000-step mean, one
+point per 5,000 steps).  Every ``eval_every`` steps it records the return of ``eval_episodes``
+deterministic episodes (tanh of the mean action) on a separate environment, which the thesis
+never did.
 
 Checkpoints are taken at the first episode end after every ``checkpoint_every`` steps: agent,
 optimizers, replay buffer, n-step window, environment state (MuJoCo qpos/qvel and its random
@@ -35,16 +37,26 @@ ENVS = ("HalfCheetah-v5", "Walker2d-v5")
 
 @dataclass(frozen=True)
 class SACRun:
-    """Everything that determines one run's numbers: the agent's settings and the loop's."""
+    """Everything that determines one run's numbers: the agent's settings and the loop's.
+
+    ``reward_every``: steps per point of the reward curve (the mean per-step training reward of
+    those steps; the thesis's 1,000).  ``keep_every``: ``final_reward`` (the mean of the last
+    ``final_points`` kept points) and ``max_reward`` (the largest kept point) read every
+    ``keep_every``-th reward point only, the points the thesis kept (its run.py saved every 5th
+    1,000-step mean: steps 5,000, 10,000, ...), so they average and maximise over what the
+    published numbers did; the curve keeps every point.  ``final_eval`` is the mean of the last
+    ``final_points`` evaluations.
+    """
 
     env: str
     seed: int
     sac: SACSettings  # the agent, its mode and its actor
     steps: int = 1_000_000
     reward_every: int = 1000
+    keep_every: int = 5  # final_reward / max_reward read every keep_every-th reward point
     eval_every: int = 5000
     eval_episodes: int = 1
-    final_points: int = 10  # final_reward / final_eval: mean of the last this-many points
+    final_points: int = 10  # final_reward / final_eval: mean of the last this-many (kept) points
     log_every: int = 5000
     max_episode_steps: int | None = None  # None: the environment's own limit (1000)
 
@@ -59,6 +71,20 @@ class SACRun:
     @property
     def cell(self) -> str:
         return f"{self.env}/{self.mode}/{self.actor}"
+
+
+def reward_summary(
+    rewards: list[float], keep_every: int, final_points: int
+) -> dict[str, float | None]:
+    """``final_reward`` and ``max_reward`` of a run's reward points (one per ``reward_every``
+    steps) as the thesis computed them: over every ``keep_every``-th point (the 5th, 10th, ...;
+    none before the first), whatever step the run stopped at."""
+    kept = rewards[keep_every - 1 :: keep_every]
+    tail = kept[-final_points:]
+    return {
+        "final_reward": sum(tail) / len(tail) if tail else None,
+        "max_reward": max(kept) if kept else None,
+    }
 
 
 def make_env(env_id: str, max_episode_steps: int | None = None) -> gym.Env:
@@ -222,7 +248,13 @@ def train(
     loop = SACState(
         agent,
         runner,
-        Replay(min(settings.replay, run.steps), state_shape, actions, runner.context_shape),
+        Replay(
+            min(settings.replay, run.steps),
+            state_shape,
+            actions,
+            runner.context_shape,
+            next_hidden=settings.reads_next_hidden,
+        ),
         NStep(settings),
         torch.Generator().manual_seed(derive_seed(STUDY, f"{run.cell}/sampler", run.seed)),
         torch.Generator().manual_seed(derive_seed(STUDY, f"{run.cell}/warmup", run.seed)),
@@ -306,8 +338,7 @@ def train(
     returns = [r[3] for r in recorder.rows if r[1:3] == ("eval", "return")]
     tail = run.final_points
     final_metrics = {
-        "final_reward": sum(rewards[-tail:]) / len(rewards[-tail:]) if rewards else None,
-        "max_reward": max(rewards) if rewards else None,
+        **reward_summary(rewards, run.keep_every, tail),
         "final_eval": sum(returns[-tail:]) / len(returns[-tail:]) if returns else None,
         "episodes": counters["episodes"],
         "steps": counters["step"],
