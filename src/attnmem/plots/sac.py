@@ -73,7 +73,8 @@ def curves(
             ax.set_xlabel("environment steps")
             ax.set_ylabel(ylabel)
             ax.xaxis.set_major_formatter(FuncFormatter(_steps))
-    fig.suptitle(f"SAC: {ylabel}, faithful and clean side by side")
+    both = ", faithful and clean side by side" if len(modes) > 1 else f" ({modes[0]})"
+    fig.suptitle(f"SAC: {ylabel}{both}")
     handles = {}
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):

@@ -68,8 +68,13 @@ def accuracy(
             majority = teachers[(teachers.env == env) & (teachers["mode"] == mode)]
             if not majority.empty:
                 # the teacher's own score: a collapsed teacher makes accuracy a label frequency
+                greedy = majority.rollout_return.mean()
+                # faithful ignores truncation: a teacher that never reaches the goal never
+                # finishes an episode, and has no return to show
                 ax.annotate(
-                    f"teacher return {majority.rollout_return.mean():.0f}",
+                    "teacher: no episode ended"
+                    if pd.isna(greedy)
+                    else f"teacher return {greedy:.0f}",
                     (g, 0),
                     xycoords=("data", "axes fraction"),
                     xytext=(0, 3),

@@ -158,7 +158,9 @@ def write_tables(
                 "published (%)": f"{pub[key]:.2f}" if key in pub.index else "–",
                 "majority class (%)": f"{majority[(r['env'], r['mode'])]:.2f}",
                 # a teacher that collapsed to one action makes "accuracy" a label frequency
-                "teacher greedy return": f"{greedy[(r['env'], r['mode'])]:.1f}",
+                "teacher greedy return": "no episode ended"
+                if pd.isna(greedy[(r["env"], r["mode"])])
+                else f"{greedy[(r['env'], r['mode'])]:.1f}",
             }
         )
     caption = (
