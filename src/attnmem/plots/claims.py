@@ -37,7 +37,7 @@ NUMERIC = (
 # Layout in inches, so a row keeps its height however many rows there are.
 ROW = 0.2
 PANEL_PAD = 0.1
-TITLE = 1.05
+TITLE = 1.2
 STUDY_HEAD = 0.42
 CLAIM_HEAD = 0.26
 TEXT_LINE = 0.145
@@ -118,10 +118,18 @@ def _parse(table: pd.DataFrame) -> list[_Claim]:
                 pub = value["published_diff"]
                 x, low, high = value["diff"], value["diff_low"], value["diff_high"]
             claim.cells.append(
-                _Cell(_text(r["cell"]), _text(r["verdict"]), x, low, high, pub, value["n_seeds"])
+                _Cell(_label(r["cell"]), _text(r["verdict"]), x, low, high, pub, value["n_seeds"])
             )
         claims.append(claim)
     return claims
+
+
+def _label(cell: object) -> str:
+    """The cell's name; the reason a cell could not be decided (too few seeds, a diverged run, a
+    cut budget: claims.md spells it out) shortens to a dagger, so long reasons cannot widen
+    every panel of the figure."""
+    text = _text(cell)
+    return text.split(" (", 1)[0] + " †" if text.endswith(")") and " (" in text else text
 
 
 def _tally(verdicts: list[str]) -> str:
@@ -323,12 +331,14 @@ def forest(claims: pd.DataFrame, png: str | Path) -> Figure:
         x0,
         y(0.36),
         "Each claim has its own x-scale.  No star: the source published no value for that cell; "
-        "a star with a number in the margin: off the claim's scale.  n: seeds (paired for a − b).",
+        "a star with a number in the margin: off the claim's scale.  n: seeds (paired for a − b).\n"
+        "†: not decided (too few seeds, a diverged run or less budget than the source's; "
+        "claims.md says which).",
         fontsize=8,
         color="#444444",
         va="top",
     )
-    _legend(fig, y(0.62))
+    _legend(fig, y(0.76))
 
     top = TITLE
     for study, group in studies.items():
