@@ -242,3 +242,24 @@ def test_evaluate_builds_cell_and_overall_rows():
     assert overall["cell"].startswith("overall (1 supported") and overall["verdict"] == "supported"
     markdown = to_markdown(table)
     assert "+2.06 (90.35 vs 88.29)" in markdown and "+1.00 [+0.40, +1.60]" in markdown
+
+
+def test_a_study_note_stands_beside_the_verdict():
+    """A collapsed teacher makes an accuracy a label frequency: the claim row says so."""
+    from attnmem.studies.teacher import claim_notes
+
+    teachers = pd.DataFrame(
+        [
+            {"env": "E", "mode": "clean", "rollout_return": 9.4},
+            {"env": "F", "mode": "clean", "rollout_return": float("nan")},
+        ]
+    )
+    note = claim_notes({"teachers": teachers})
+    assert note({"env": "E", "mode": "clean"}) == "teacher return 9"
+    assert note({"env": "F", "mode": "clean"}) == "teacher: no episode ended"
+    assert note({"env": "G", "mode": "clean"}) == ""
+    row = comparison([2, 3, 2, 4, 3], [1] * 5)
+    table = evaluate([claim()], {}, {"sac": pd.DataFrame([row])}, AXES, None, None, {"sac": note})
+    assert (
+        table.cell.iloc[0] == "E/clean [teacher return 9]" and table.verdict.iloc[0] == "supported"
+    )

@@ -32,7 +32,7 @@ otherwise.  ``compare`` may list several pairs; their cells pool into one claim.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -41,6 +41,8 @@ from attnmem.published import lookup
 from attnmem.stats.compare import holm
 
 VERDICTS = ("supported", "contradicted", "inconclusive")
+#: A study's note on a cell (axis -> value, the axes a row names), or "" for none.
+Note = Callable[[Mapping[str, str]], str]
 COLUMNS = (
     "claim",
     "study",
@@ -156,6 +158,12 @@ def _keep(table: pd.DataFrame, where: Mapping[str, Sequence[Any]]) -> pd.Series:
     return keep
 
 
+def _context(notes: Note | None, cell: Mapping[str, str]) -> str:
+    """What the study says the reader must know about a cell, in brackets ("" when nothing)."""
+    text = notes(cell) if notes is not None else ""
+    return f" [{text}]" if text else ""
+
+
 def _value_rows(
     claim: Mapping[str, Any],
     base: dict[str, Any],
@@ -163,6 +171,7 @@ def _value_rows(
     summary: pd.DataFrame | None,
     axes: list[str],
     run: Mapping[str, Any],
+    notes: Note | None = None,
 ) -> list[dict[str, Any]]:
     """One row per cell of the study's summary for a ``within_ci`` / ``within_range`` claim."""
     rule, metric = claim["verdict"], claim["metric"]
@@ -175,6 +184,7 @@ def _value_rows(
         pub = lookup(published, claim["study"], context, claim["published_metric"])
         n, diverged = int(row["n"]), int(row["n_diverged"])
         note = _gates(rule, n, diverged, _budget(summary, rule, axes, [context]), run)
+        cell_note = _context(notes, dict(zip(axes, context, strict=True)))
         if rule["kind"] == "within_ci":
             centre, low, high = row["mean"], row["t_low"], row["t_high"]
         else:
@@ -186,7 +196,7 @@ def _value_rows(
         rows.append(
             {
                 **base,
-                "cell": "/".join(context) + note,
+                "cell": "/".join(context) + cell_note + note,
                 "published_a": pub,
                 "n_seeds": n,
                 "n_diverged": diverged,
@@ -210,6 +220,7 @@ def _pair_rows(
     axes: list[str],
     summary: pd.DataFrame | None,
     run: Mapping[str, Any],
+    notes: Note | None = None,
 ) -> list[dict[str, Any]]:
     """One row per matching comparison of each {axis, a, b} pair a ``greater`` claim names."""
     rule, study = claim["verdict"], claim["study"]
@@ -240,6 +251,7 @@ def _pair_rows(
                 rule, int(row["n_pairs"]), diverged, _budget(summary, rule, axes, sides), run
             )
             label = "/".join(context) + (f": {a} vs {b}" if len(pairs) > 1 else "")
+            label += _context(notes, dict(zip(others, context, strict=True)))
             rows.append(
                 {
                     **base,
@@ -282,10 +294,13 @@ def evaluate(
     axes: Mapping[str, Sequence[str]],
     summaries: Mapping[str, pd.DataFrame] | None = None,
     runs: Mapping[str, Mapping[str, Any]] | None = None,
+    notes: Mapping[str, Note] | None = None,
 ) -> pd.DataFrame:
     """One row per claim and cell, then one ``overall`` row per claim.
 
-    ``runs[study]`` is the study's ``run:`` block (for ``min_run``).
+    ``runs[study]`` is the study's ``run:`` block (for ``min_run``); ``notes[study]`` maps a
+    cell (the axes a row names) to what a reader must know beside its verdict (the teacher
+    study: the teacher's greedy return), shown in brackets after the cell.
     """
     rows: list[dict[str, Any]] = []
     for claim in claims:
@@ -299,12 +314,12 @@ def evaluate(
             "rule": _rule_text(rule),
         }
         summary = (summaries or {}).get(study)
-        run = (runs or {}).get(study, {})
+        run, note = (runs or {}).get(study, {}), (notes or {}).get(study)
         if rule["kind"] in ("within_ci", "within_range"):
-            cells = _value_rows(claim, base, published, summary, list(axes[study]), run)
+            cells = _value_rows(claim, base, published, summary, list(axes[study]), run, note)
         else:
             table = comparisons.get(study)
-            cells = _pair_rows(claim, base, published, table, list(axes[study]), summary, run)
+            cells = _pair_rows(claim, base, published, table, list(axes[study]), summary, run, note)
         verdicts = [row["verdict"] for row in cells]
         groups = [row.pop("_group") for row in cells]
         rows += cells

@@ -4,9 +4,15 @@
 
 rule claims_table:
     input:
+        **{
+            f"{study}_{name}": path
+            for study in STUDIES
+            for name, path in study_tables(study).items()
+        },
         comparisons=[f"{RESULTS}/{study}/comparisons.csv" for study in STUDIES],
         summaries=[f"{RESULTS}/{study}/summary.csv" for study in STUDIES],
         claims=str(CLAIMS_YAML),
+        # the studies' extra tables, named <study>_<table>: notes beside verdicts read them
     output:
         csv=f"{RESULTS}/claims.csv",
         md=report(

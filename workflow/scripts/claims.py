@@ -7,7 +7,7 @@ from attnmem import files
 from attnmem.claims import evaluate, to_markdown
 from attnmem.run import logged_job
 from attnmem.stats.aggregate import write_table
-from attnmem.studies import AXES
+from attnmem.studies import AXES, REGISTRY
 
 smk = snakemake  # noqa: F821 - injected by Snakemake's script: directive
 
@@ -24,7 +24,15 @@ with logged_job(smk.log[0]) as log:
     }
     claims = [c for c in spec["claims"] if c["study"] in comparisons]
     runs = smk.params.runs
-    table = evaluate(claims, spec["published"], comparisons, AXES, summaries, runs)
+    # a study may say what a reader must know beside a verdict (teacher: the teacher's return)
+    notes = {}
+    for study in smk.params.studies:
+        module = REGISTRY[study].module()
+        if hasattr(module, "claim_notes"):
+            names = REGISTRY[study].extra_tables
+            tables = {n: pd.read_csv(smk.input[f"{study}_{n}"]) for n in names}
+            notes[study] = module.claim_notes(tables)
+    table = evaluate(claims, spec["published"], comparisons, AXES, summaries, runs, notes)
     log.info("%d claims, %d rows", len(claims), len(table))
     write_table(smk.output.csv, table)
     files.write_text(smk.output.md, to_markdown(table))

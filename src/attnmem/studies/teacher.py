@@ -59,6 +59,21 @@ STUDY = Study(
 AXES = STUDY.axes
 
 
+def claim_notes(tables: Mapping[str, Any]):
+    """The claims' note on a cell: its teacher's greedy return (mean over seeds), without which
+    an accuracy can be the frequency of a collapsed teacher's one action."""
+    teachers = tables["teachers"].groupby(["env", "mode"])["rollout_return"].mean()
+
+    def note(cell: Mapping[str, str]) -> str:
+        key = (cell.get("env"), cell.get("mode"))
+        if key not in teachers.index:
+            return ""
+        value = teachers[key]
+        return "teacher: no episode ended" if value != value else f"teacher return {value:.0f}"
+
+    return note
+
+
 def published_values(published: Mapping[str, Any]):
     """Table 4 as rows (env, mode, predictor, test_accuracy)."""
     from attnmem.published import as_frame
