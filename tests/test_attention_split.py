@@ -6,7 +6,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from attnmem.models.attention_split import AttentionSplit
+from attnmem.models.attention_split import AttentionSplit, _OneChannelConv
 from attnmem.models.predictors import PREDICTORS, build_predictor
 
 
@@ -195,3 +195,23 @@ def test_transformer_bug_leaves_layer_one_dead():
 def test_unknown_predictor():
     with pytest.raises(ValueError, match="allowed: \\['attention_split', 'lstm', 'transformer'\\]"):
         build_predictor("gru", 4, 2)
+
+
+@pytest.mark.parametrize("heads", [4, 8])
+def test_one_channel_conv_gradients_equal_autograds(heads):
+    """The conv stage's hand-written backward gives the gradients autograd's conv2d gives."""
+    k = heads - 1
+    torch.manual_seed(heads)
+    image = torch.randn(3, 1, 5, 16, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(heads, 1, k, k, dtype=torch.float64, requires_grad=True)
+    bias = torch.randn(heads, dtype=torch.float64, requires_grad=True)
+    grad = torch.randn(3, heads, 5, 16, dtype=torch.float64)
+    ours = torch.autograd.grad(
+        _OneChannelConv.apply(image, weight, bias, k // 2), (image, weight, bias), grad
+    )
+    theirs = torch.autograd.grad(
+        F.conv2d(image, weight, bias, padding=k // 2), (image, weight, bias), grad
+    )
+    for a, b in zip(ours, theirs, strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-12, atol=1e-12)
+    assert torch.backends.mkldnn.enabled  # the backward puts the flag back

@@ -49,6 +49,44 @@ def check_sizes(inputs: int, hidden: int, heads: int) -> None:
         )
 
 
+class _OneChannelConv(torch.autograd.Function):
+    """``F.conv2d`` of a one-channel image with a (c, 1, k, k) kernel and same padding, with a
+    backward written as two plain convolutions.
+
+    PyTorch's convolution_backward for one input channel took half of a width-256
+    AttentionSplit training step on the CPU (oneDNN's path for it is slow).  Here the input's
+    gradient is a c -> 1 correlation with the flipped kernel (fastest without oneDNN) and the
+    weight's a correlation of the padded images with the output gradient, batch as channels
+    (fastest with it).  Same values up to rounding; tests/test_attention_split.py checks both
+    against autograd's.
+    """
+
+    @staticmethod
+    def forward(ctx, image: Tensor, weight: Tensor, bias: Tensor, padding: int) -> Tensor:
+        ctx.save_for_backward(image, weight)
+        ctx.padding = padding
+        return F.conv2d(image, weight, bias, padding=padding)
+
+    @staticmethod
+    def backward(ctx, grad: Tensor):
+        image, weight = ctx.saved_tensors
+        p = ctx.padding
+        grad_image = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            onednn = torch.backends.mkldnn.enabled
+            torch.backends.mkldnn.enabled = False  # not .flags(): that also resets TF32 and warns
+            try:
+                grad_image = F.conv2d(grad, weight.transpose(0, 1).flip(2, 3), padding=p)
+            finally:
+                torch.backends.mkldnn.enabled = onednn
+        if ctx.needs_input_grad[1]:
+            padded = F.pad(image, (p, p, p, p)).transpose(0, 1)  # (1, B, T + 2p, d + 2p)
+            grad_weight = F.conv2d(padded, grad.transpose(0, 1)).transpose(0, 1)
+        if ctx.needs_input_grad[2]:
+            grad_bias = grad.sum(dim=(0, 2, 3))
+        return grad_image, grad_weight, grad_bias, None
+
+
 class AttentionSplit(nn.Module):
     """One AttentionSplit layer: ``forward(x, hidden) -> (outputs, context)``.
 
@@ -158,8 +196,12 @@ class AttentionSplit(nn.Module):
         return F.gelu(self.last(y))
 
     def _conv_stage(self, y: Tensor) -> Tensor:
-        channels = F.gelu(self.conv(y.unsqueeze(1)))  # (B, h, T, d)
-        current = channels[:, 0]
-        for i in range(1, self.heads):
-            current = F.selu(channels[:, i] - current)
+        # unbind, not channels[:, i]: each indexing's backward writes a zero-filled gradient of
+        # the whole (B, h, T, d) tensor, which took a quarter of a width-256 training step
+        conv = self.conv
+        channels = _OneChannelConv.apply(y.unsqueeze(1), conv.weight, conv.bias, conv.padding[0])
+        first, *rest = F.gelu(channels).unbind(1)  # h x (B, T, d)
+        current = first
+        for channel in rest:
+            current = F.selu(channel - current)
         return F.gelu(self.norm_out(current))
