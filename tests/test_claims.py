@@ -150,6 +150,26 @@ def test_a_published_mean_is_compared_with_the_replicated_mean_not_the_seeds_ext
     assert verdict([95.4, 100.0], min_seeds=5) == "inconclusive"
 
 
+def test_seeds_that_all_tie_decide_by_the_sign_test_not_a_zero_width_interval():
+    """A collapsed teacher makes every predictor seed score 100%: the t-interval [100, 100]
+    would call any published mean outside it "contradicted" from five identical numbers."""
+    published = {"teacher": {"values": {"E": {"acc": 95.07}}}}
+    guard = {"budget_metric": "steps", "min_budget": 820}
+
+    def row(values):
+        summary = value_summary(values)
+        table = evaluate([value_claim("within_ci", **guard, min_seeds=5)], published, {},
+                         {"teacher": ["env"]}, {"teacher": summary})  # fmt: skip
+        return table.verdict.iloc[0], table.cell.iloc[0]
+
+    assert row([100.0] * 5) == (
+        "inconclusive",
+        "E (all 5 seeds equal: sign test p = 0.0625 >= 0.05)",
+    )
+    assert row([100.0] * 6) == ("contradicted", "E (all 6 seeds equal: sign test p = 0.0312)")
+    assert row([95.07] * 5)[0] == "supported"
+
+
 def test_every_verdict_on_a_cut_budget_is_inconclusive():
     """The old within_range said "contradicted" on a cut budget when every seed was above."""
     published = {"teacher": {"values": {"E": {"acc": 50.0}}}}

@@ -19,7 +19,9 @@ give a one-sided p below 2^-n), Holm-adjusted over the claim's decided cells:
 Rule ``within_ci`` (a published mean over several runs) and rule ``within_range`` (a published
 single unseeded run) compare one published value per cell with the replicated seeds:
   within_ci     supported when the published mean lies inside the 95% t-interval of the
-                replicated mean, contradicted when outside;
+                replicated mean, contradicted when outside; when every seed gave the same
+                value (a zero-width interval), by the exact sign test of the seeds against the
+                published value instead (contradicted at p < alpha, else inconclusive);
   within_range  supported when the published run lies inside the seeds' [min, max], contradicted
                 when outside.
 
@@ -111,6 +113,16 @@ def _gates(
     return f" ({'; '.join(notes)})" if notes else ""
 
 
+def _tied_cell(n: int, alpha: float) -> tuple[str, str]:
+    """A cell whose seeds all gave one value (a collapsed teacher's 100% accuracy): a zero-width
+    interval is no evidence, so decide by the exact two-sided sign test of the seeds against the
+    published value instead — all n on one side has p = 2 · 2^-n (n >= 6 for p < 0.05)."""
+    p = min(1.0, 2.0 * 0.5**n)
+    if p < alpha:
+        return "contradicted", f" (all {n} seeds equal: sign test p = {p:.3g})"
+    return "inconclusive", f" (all {n} seeds equal: sign test p = {p:.3g} >= {alpha:g})"
+
+
 def _rule_text(rule: Mapping[str, Any]) -> str:
     kind = rule["kind"]
     if kind == "within_range":
@@ -191,6 +203,8 @@ def _value_rows(
             centre, low, high = row["median"], row["min"], row["max"]
         if pub is None or note or math.isnan(low):
             verdict = "inconclusive"
+        elif low == high and centre != pub:
+            verdict, note = _tied_cell(n, rule.get("alpha", 0.05))
         else:
             verdict = "supported" if low <= pub <= high else "contradicted"
         rows.append(
