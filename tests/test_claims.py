@@ -170,6 +170,26 @@ def test_seeds_that_all_tie_decide_by_the_sign_test_not_a_zero_width_interval():
     assert row([95.07] * 5)[0] == "supported"
 
 
+def test_a_value_that_grows_with_the_budget_is_not_contradicted_from_above():
+    """Max R rises at every stage cap: seeds above the published R say nothing against a source
+    run of unknown budget; seeds below it (on the full budget) still contradict it."""
+    published = {"teacher": {"values": {"E": {"acc": 4.0}}}}
+    guard = {"budget_metric": "steps", "min_budget": 820, "grows_with_budget": True}
+
+    def row(values):
+        summary = value_summary(values)
+        table = evaluate([value_claim("within_range", **guard)], published, {},
+                         {"teacher": ["env"]}, {"teacher": summary})  # fmt: skip
+        return table.verdict.iloc[0], table.cell.iloc[0]
+
+    assert row([5.0, 6.0, 5.0]) == (
+        "inconclusive",
+        "E (every seed above: the metric grows with the budget, the source's is unknown)",
+    )
+    assert row([2.0, 3.0, 3.0])[0] == "contradicted"
+    assert row([3.0, 4.0, 5.0])[0] == "supported"
+
+
 def test_every_verdict_on_a_cut_budget_is_inconclusive():
     """The old within_range said "contradicted" on a cut budget when every seed was above."""
     published = {"teacher": {"values": {"E": {"acc": 50.0}}}}

@@ -24,6 +24,10 @@ single unseeded run) compare one published value per cell with the replicated se
                 published value instead (contradicted at p < alpha, else inconclusive);
   within_range  supported when the published run lies inside the seeds' [min, max], contradicted
                 when outside.
+With ``grows_with_budget`` (a metric such as R_reached that rises with the budget alone, against
+a source run whose budget is unknown) a cell whose every seed lies above the published value is
+inconclusive: more budget explains it.  Below the published value still contradicts, once the
+budget guard holds.
 
 Overall (``min_fraction``, optionally per ``group_by`` axis value): supported when at least that
 fraction of the cells (of every group) is supported; contradicted when more than the rest is
@@ -137,6 +141,8 @@ def _rule_text(rule: Mapping[str, Any]) -> str:
         text += f", {rule['budget_metric']} >= {rule['min_budget']:g}"
     for key, least in rule.get("min_run", {}).items():
         text += f", run.{key} >= {least:g}"
+    if rule.get("grows_with_budget"):
+        text += "; every seed above the published value: inconclusive (grows with the budget)"
     text += f"; overall: >= {rule['min_fraction']:g} of the cells"
     if "group_by" in rule:
         text += f" of every {rule['group_by']}"
@@ -203,6 +209,9 @@ def _value_rows(
             centre, low, high = row["median"], row["min"], row["max"]
         if pub is None or note or math.isnan(low):
             verdict = "inconclusive"
+        elif rule.get("grows_with_budget") and pub < row["min"]:
+            verdict = "inconclusive"
+            note = " (every seed above: the metric grows with the budget, the source's is unknown)"
         elif low == high and centre != pub:
             verdict, note = _tied_cell(n, rule.get("alpha", 0.05))
         else:
