@@ -8,8 +8,10 @@ import pytest
 import torch
 from torch import nn
 
+from attnmem.models.predictors import build_predictor
 from attnmem.rl import dqn
 from attnmem.rl.dqn import DQNSettings, Replay, rollout, td_target, train_dqn, windows
+from attnmem.train import teacher
 from attnmem.train.teacher import (
     PredictorRun,
     TeacherRun,
@@ -259,3 +261,20 @@ def test_aggregate_and_tables(teacher_dir, tmp_path):
     write_tables(out, published, tmp_path / "t.md", tmp_path / "t.tex")
     table = (tmp_path / "t.md").read_text()
     assert "95.07" in table and "majority class" in table
+
+
+def test_test_batches_score_as_if_every_batch_were_predicted():
+    """Predicting each test window once gives the numbers of scoring every drawn batch."""
+    torch.manual_seed(0)
+    model = build_predictor("lstm", 4, 3, hidden=16).eval()
+    windows, labels = torch.randn(90, 10, 4), torch.randint(0, 3, (90,))
+    draws = torch.Generator().manual_seed(1)
+    ours = teacher.score_test_batches(model, windows, labels, 16, 25, draws)
+    draws, direct = torch.Generator().manual_seed(1), []
+    with torch.no_grad():
+        for _ in range(25):
+            idx = torch.randperm(90 - 16, generator=draws)[:16]
+            direct.append(
+                100.0 * (model(windows[idx]).argmax(1) == labels[idx]).double().mean().item()
+            )
+    assert ours == pytest.approx(direct, abs=1e-12) and len(set(ours)) > 1
