@@ -91,6 +91,7 @@ def validate(config: Mapping[str, Any], schema_dir: str | Path) -> None:
     _check_mechanism(config)
     _check_teacher(config)
     _check_sac(config)
+    _check_atman(config)
     _check_data(config)
 
 
@@ -154,6 +155,20 @@ def _check_sac(config: Mapping[str, Any]) -> None:
             raise ConfigError(
                 f"invalid config: studies.sac.run.steps: no budget for {env!r}; add "
                 f"`{env}: <environment steps>` (budgets given: {sorted(steps)})"
+            )
+
+
+def _check_atman(config: Mapping[str, Any]) -> None:
+    """The network drawn by the atman study's figure must be one it trains."""
+    settings = config["studies"].get("atman", {})
+    cell = settings.get("network")
+    if cell is None:
+        return
+    for axis, value in cell.items():
+        if str(value) not in map(str, settings["axes"][axis]):
+            raise ConfigError(
+                f"invalid config: studies.atman.network.{axis}: {value!r} is not in "
+                f"studies.atman.axes.{axis} {settings['axes'][axis]}"
             )
 
 

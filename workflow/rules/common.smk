@@ -75,9 +75,10 @@ def resources(study, **defaults):
 def job_dirs(study, rule):
     """Every run folder of one training job of a study: one per cell of its axes and seed."""
     job = REGISTRY[study].job(rule)
-    cell = Path(*(f"{{{axis}}}" for axis in job.axes))
+    # a job without axes (one reference model) keeps its seeds right under its folder
+    cell = "".join(f"{{{axis}}}/" for axis in job.axes)
     return expand(
-        f"{RESULTS}/{study}/{job.folder}/{cell}/seed{{seed}}",
+        f"{RESULTS}/{study}/{job.folder}/{cell}seed{{seed}}",
         **{axis: axis_values(study, axis) for axis in job.axes},
         seed=STUDIES[study]["seeds"],
     )
