@@ -287,36 +287,53 @@ def gains(wiring: Wiring, positions: np.ndarray, attention: bool) -> np.ndarray:
 
 @dataclass
 class Forward:
-    """One forward pass: pre-activations and activations (P, N, S), messages (P, E, S)."""
+    """One forward pass, node-major so that every node's and edge's slice is contiguous:
+    pre-activations and activations (N, P, S), the gains (E, P) and the effective weights
+    w ⊙ g (E, P)."""
 
     z: np.ndarray
     a: np.ndarray
-    m: np.ndarray
     g: np.ndarray
+    wg: np.ndarray
+    x: np.ndarray
 
     @property
     def y(self) -> np.ndarray:
         """The output node's activation (P, S)."""
-        return self.a[:, -1]
+        return self.a[-1]
+
+    def message(self, wiring: Wiring, e: int) -> np.ndarray:
+        """m_e (P, S): the input's raw x, or the source's activation times the gain."""
+        i = wiring.src[e]
+        if i == 0:
+            return np.broadcast_to(self.x, self.a.shape[1:])
+        return self.a[i] * self.g[e][:, None]
+
+    def head(self, n: int) -> Forward:
+        """The first ``n`` samples (the training part of a train-and-test pass)."""
+        return Forward(self.z[:, :, :n], self.a[:, :, :n], self.g, self.wg, self.x[:n])
 
 
 def forward(wiring: Wiring, net: Population, x: np.ndarray, attention: bool) -> Forward:
     """Every network on every sample x (S,)."""
     p, s = net.weights.shape[0], x.size
-    z = np.zeros((p, wiring.n_nodes, s))
-    a = np.zeros((p, wiring.n_nodes, s))
-    m = np.zeros((p, wiring.n_edges, s))
-    g = gains(wiring, net.positions, attention)
-    a[:, 0] = x
+    z = np.empty((wiring.n_nodes, p, s))
+    a = np.empty((wiring.n_nodes, p, s))
+    g = np.ascontiguousarray(gains(wiring, net.positions, attention).T)  # (E, P)
+    wg = np.ascontiguousarray(net.weights.T) * g
+    biases = np.ascontiguousarray(net.biases.T)
+    a[0] = x
     for j in wiring.order[1:]:
-        total = net.biases[:, j, None].copy()
+        total = np.repeat(biases[j][:, None], s, axis=1)
         for e in wiring.in_edges[j]:
             i = wiring.src[e]
-            m[:, e] = x if i == 0 else a[:, i] * g[:, e, None]
-            total = total + net.weights[:, e, None] * m[:, e]
-        z[:, j] = total
-        a[:, j] = activate(wiring.activations[j], total)
-    return Forward(z, a, m, g)
+            if i == 0:
+                total += wg[e][:, None] * x  # the input sends raw x (no gain)
+            else:
+                total += wg[e][:, None] * a[i]
+        z[j] = total
+        a[j] = activate(wiring.activations[j], total)
+    return Forward(z, a, g, wg, x)
 
 
 def backward(
@@ -324,42 +341,52 @@ def backward(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Batch-mean gradients (∂w (P, E), ∂b (P, N)) of one rule on the samples of ``fw``."""
     n, out = wiring.n_nodes, wiring.output
+    s_count = fw.a.shape[2]
+    weights = np.ascontiguousarray(net.weights.T)  # (E, P)
     local = np.zeros_like(fw.a)  # δ̃_j (faithful) or δ_j = ∂L/∂z_j (true_grad)
     error = fw.y - y
     if rule == "faithful":
         stored = np.zeros_like(fw.a)  # the per-sample store: a node not yet processed holds 0
-        local[:, out] = error * derivative(wiring.activations[out], fw.y)
-        stored[:, out] = local[:, out]
+        local[out] = error * derivative(wiring.activations[out], fw.y)
+        stored[out] = local[out]
         for j in range(n - 2, 0, -1):  # reverse index order, input excluded
             s = np.zeros_like(error)
             for e in wiring.out_edges[j]:
-                s = s + stored[:, wiring.dst[e]] * net.weights[:, e, None]
+                s += stored[wiring.dst[e]] * weights[e][:, None]
             incoming = wiring.in_edges[j]
             if incoming.size:
-                zbar = fw.m[:, incoming[0]].copy()
-                for e in incoming[1:]:
-                    zbar = zbar + fw.m[:, e]
-                zbar = zbar / incoming.size
+                zbar = np.zeros_like(error)
+                for e in incoming:
+                    zbar += fw.message(wiring, e)
+                zbar /= incoming.size
             else:
                 # no incoming message: numpy's mean of nothing is NaN, which would make every
                 # arrow5x5 network NaN after one step; the node's true pre-activation (its bias)
                 # stands in (a labelled deviation, docs/atman in config/README.md)
-                zbar = fw.z[:, j]
-            stored[:, j] = s
-            local[:, j] = s * derivative(wiring.activations[j], zbar)
+                zbar = fw.z[j]
+            stored[j] = s
+            local[j] = s * derivative(wiring.activations[j], zbar)
     elif rule == "true_grad":
-        local[:, out] = error * derivative(wiring.activations[out], fw.z[:, out])
+        local[out] = error * derivative(wiring.activations[out], fw.z[out])
         for j in reversed(wiring.order[1:-1]):
             da = np.zeros_like(error)
             for e in wiring.out_edges[j]:
-                da = da + local[:, wiring.dst[e]] * (net.weights[:, e, None] * fw.g[:, e, None])
-            local[:, j] = da * derivative(wiring.activations[j], fw.z[:, j])
+                da += local[wiring.dst[e]] * fw.wg[e][:, None]
+            local[j] = da * derivative(wiring.activations[j], fw.z[j])
     else:
         raise ValueError(f"unknown rule {rule!r}; known: {', '.join(RULES)}")
-    grad_w = (fw.m * local[:, wiring.dst]).mean(axis=2)
-    grad_b = local.mean(axis=2)
+    grad_w = np.empty((wiring.n_edges, error.shape[0]))
+    for e in range(wiring.n_edges):
+        # mean over samples of m_e δ_dst; the gain is constant over samples, so it multiplies
+        # the mean of a_src δ_dst (one pass, no message array)
+        i, j = wiring.src[e], wiring.dst[e]
+        if i == 0:
+            grad_w[e] = np.einsum("ps,s->p", local[j], fw.x) / s_count
+        else:
+            grad_w[e] = np.einsum("ps,ps->p", fw.a[i], local[j]) / s_count * fw.g[e]
+    grad_b = local.mean(axis=2).T.copy()
     grad_b[:, 0] = 0.0
-    return grad_w, grad_b
+    return grad_w.T.copy(), grad_b
 
 
 def position_forces(
@@ -398,8 +425,7 @@ def train_step(
     accuracy (P,) measured, as the source did, with the parameters *before* this update."""
     fw = forward(wiring, net, np.concatenate([x_train, x_test]), settings.attention)
     n = x_train.size
-    train = Forward(fw.z[:, :, :n], fw.a[:, :, :n], fw.m[:, :, :n], fw.g)
-    grad_w, grad_b = backward(wiring, net, train, y_train, settings.rule)
+    grad_w, grad_b = backward(wiring, net, fw.head(n), y_train, settings.rule)
     prediction = fw.y[:, n:]
     mse, accuracy = test_metrics(prediction, y_test)
     if settings.attention:
