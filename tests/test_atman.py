@@ -21,7 +21,11 @@ from conftest import REPO, snakemake
 
 def tiny(trainer: str, seed: int = 0, **overrides) -> t.AtmanRun:
     settings = dict(
-        iterations=12, children=3, genetic_children=3, genetic_iterations=4, generations=3,
+        iterations=12,
+        children=3,
+        genetic_children=3,
+        genetic_iterations=4,
+        generations=3,
         log_every=4,
     )
     settings.update(overrides)
@@ -122,9 +126,9 @@ def test_faithful_rule_drops_deltas_from_lower_indexed_children():
     net.biases[:, 5] = 0.5  # a live relu (its z is its bias)
     data = m.sine_data()
     fw = m.forward(w, net, data["x_train"], attention=True)
-    grad_w, grad_b = m.backward(w, net, fw, data["y_train"], "faithful")
+    _, grad_b = m.backward(w, net, fw, data["y_train"], "faithful")
     assert np.all(grad_b[:, 5] == 0.0) and np.any(grad_b[:, 2:5] != 0)
-    true_w, true_b = m.backward(w, net, fw, data["y_train"], "true_grad")
+    _, true_b = m.backward(w, net, fw, data["y_train"], "true_grad")
     assert np.any(true_b[:, 5] != 0.0)
 
 
@@ -166,7 +170,9 @@ def test_mlp_gradients_match_finite_differences():
             p[(slice(None), *index)] -= 2 * eps
             down = t.mlp_gradients(params, x, y)[0]
             p[(slice(None), *index)] += eps
-            assert g[(slice(None), *index)] == pytest.approx((up - down) / (2 * eps), rel=1e-5, abs=1e-8)
+            assert g[(slice(None), *index)] == pytest.approx(
+                (up - down) / (2 * eps), rel=1e-5, abs=1e-8
+            )
 
 
 # ---- trainers --------------------------------------------------------------------------------

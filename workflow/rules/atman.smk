@@ -6,11 +6,11 @@ ATMAN_CELL = "{layout}/{attention}/{trainer}/{rule}"
 ATMAN_SEEDS = STUDIES["atman"]["seeds"]
 
 
-def atman_outputs(folder, cell):
+def atman_outputs(cell_dir):
     """Each seed's files of one job (the cell's wildcards kept for Snakemake to fill)."""
     return {
         name: expand(
-            f"{RESULTS}/atman/{folder}/{cell}seed{{seed}}/{file}",
+            f"{cell_dir}seed{{seed}}/{file}",
             seed=ATMAN_SEEDS,
             allow_missing=True,
         )
@@ -25,7 +25,7 @@ def atman_outputs(folder, cell):
 
 rule train_atman:
     output:
-        **atman_outputs("runs", f"{ATMAN_CELL}/"),
+        **atman_outputs(f"{RESULTS}/atman/runs/{ATMAN_CELL}/"),
     log:
         f"{RESULTS}/atman/logs/{ATMAN_CELL}.log",
     benchmark:
@@ -53,7 +53,7 @@ rule train_atman:
 
 rule train_atman_reference:
     output:
-        **atman_outputs("reference", ""),
+        **atman_outputs(f"{RESULTS}/atman/reference/"),
     log:
         f"{RESULTS}/atman/logs/reference.log",
     benchmark:

@@ -11,7 +11,8 @@ message on edge i→j is m_ij = a_i · g_ij with the **spatial attention gain** 
 Two learning rules give the gradients of w and b:
 
 ``faithful`` (the source's hand-written rule, B.4; one deviation: a node with no incoming edge
-uses its bias for z̄, where the source's mean of an empty list is NaN): nodes in reverse *index* order;
+uses its bias for z̄, where the source's mean of an empty list is NaN): nodes in reverse *index*
+order;
 s_j = Σ_k δ_k w_jk over outgoing edges (the gain ignored), the stored δ_j is s_j (without f′),
 the local δ̃_j = s_j · f′(z̄_j) with z̄_j the mean of the incoming messages; ∂w_ij = m_ij δ̃_j,
 ∂b_j = δ̃_j.  The per-sample store of deltas starts at zero, so an edge j→k to a node of lower

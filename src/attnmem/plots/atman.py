@@ -19,7 +19,12 @@ LABELS = {
     "final_mse": "final test MSE",
     "mse_auc": "mse_auc (mean best-so-far MSE)",
 }
-ACTIVATION_COLOURS = {"tanh": "#56B4E9", "relu": "#E69F00", "linear": "#CC79A7", "sigmoid": "#999999"}
+ACTIVATION_COLOURS = {
+    "tanh": "#56B4E9",
+    "relu": "#E69F00",
+    "linear": "#CC79A7",
+    "sigmoid": "#999999",
+}
 
 
 def _groups(summary: pd.DataFrame) -> list[tuple[str, str]]:
@@ -53,14 +58,20 @@ def cells(
             for i, (trainer, rule) in enumerate(groups):
                 for k, attention in enumerate(("on", "off")):
                     row = rows[
-                        (rows.trainer == trainer) & (rows.rule == rule) & (rows.attention == attention)
+                        (rows.trainer == trainer)
+                        & (rows.rule == rule)
+                        & (rows.attention == attention)
                     ]
                     if row.empty or int(row["n"].iloc[0]) == 0:
                         continue
                     row = row.iloc[0]
                     x = i + (k - 0.5) * 0.3
                     low, high = row["boot_low"], row["boot_high"]
-                    err = None if not np.isfinite(low) else [[row["mean"] - low], [high - row["mean"]]]
+                    err = (
+                        None
+                        if not np.isfinite(low)
+                        else [[row["mean"] - low], [high - row["mean"]]]
+                    )
                     colour = ATTENTION_COLOURS[attention]
                     ax.errorbar(
                         x,
@@ -82,13 +93,21 @@ def cells(
                         value = pub.best_accuracy.iloc[0]
                         if pd.notna(value):
                             ax.scatter(
-                                [x], [value], **PUBLISHED_MARKER,
+                                [x],
+                                [value],
+                                **PUBLISHED_MARKER,
                                 label="source (best-of-many, hand-picked start)",
                             )
             if len(ok) and metric in ok:
                 mean, sd = ok[metric].mean(), ok[metric].std(ddof=1) if len(ok) > 1 else 0.0
                 ax.axhspan(mean - sd, mean + sd, color="#999999", alpha=0.25, lw=0)
-                ax.axhline(mean, color="#666666", lw=1, ls="--", label=f"MLP 1-16-16-1, mean ± sd (n={len(ok)})")
+                ax.axhline(
+                    mean,
+                    color="#666666",
+                    lw=1,
+                    ls="--",
+                    label=f"MLP 1-16-16-1, mean ± sd (n={len(ok)})",
+                )
             ax.set_xticks(range(len(groups)))
             ax.set_xticklabels([f"{t}\n{rl}" for t, rl in groups], fontsize=8)
             ax.set_title(f"{layout}: {LABELS.get(metric, metric)}")
@@ -128,8 +147,12 @@ def fits(runs: pd.DataFrame, fits: pd.DataFrame, layout: str, png: str | Path) -
     trainers = list(dict.fromkeys(mine.trainer))
     rules = list(dict.fromkeys(mine.rule))
     fig, axes = plt.subplots(
-        len(rules), len(trainers), figsize=(3.4 * len(trainers), 2.8 * len(rules)),
-        squeeze=False, sharex=True, sharey=True,
+        len(rules),
+        len(trainers),
+        figsize=(3.4 * len(trainers), 2.8 * len(rules)),
+        squeeze=False,
+        sharex=True,
+        sharey=True,
     )
     mlp = fits[fits.model == "mlp"]
     mlp_seed = None
@@ -141,21 +164,39 @@ def fits(runs: pd.DataFrame, fits: pd.DataFrame, layout: str, png: str | Path) -
     for r, rule in enumerate(rules):
         for c, trainer in enumerate(trainers):
             ax = axes[r][c]
-            ax.plot(target.x, target.y, color="black", lw=2, alpha=0.35, label="target (sin x + 1)/2")
+            ax.plot(
+                target.x, target.y, color="black", lw=2, alpha=0.35, label="target (sin x + 1)/2"
+            )
             if mlp_seed is not None:
                 line = mlp[mlp.seed == mlp_seed].sort_values("x")
-                ax.plot(line.x, line.prediction, color="#666666", ls="--", lw=1, label="MLP (median seed)")
+                ax.plot(
+                    line.x,
+                    line.prediction,
+                    color="#666666",
+                    ls="--",
+                    lw=1,
+                    label="MLP (median seed)",
+                )
             for attention in ("on", "off"):
-                cell = mine[(mine.trainer == trainer) & (mine.rule == rule) & (mine.attention == attention)]
+                cell = mine[
+                    (mine.trainer == trainer) & (mine.rule == rule) & (mine.attention == attention)
+                ]
                 seed = _median_seed(cell)
                 if seed is None:
                     continue
                 line = fits[
-                    (fits.model == "atman") & (fits.layout == layout) & (fits.trainer == trainer)
-                    & (fits.rule == rule) & (fits.attention == attention) & (fits.seed == seed)
+                    (fits.model == "atman")
+                    & (fits.layout == layout)
+                    & (fits.trainer == trainer)
+                    & (fits.rule == rule)
+                    & (fits.attention == attention)
+                    & (fits.seed == seed)
                 ].sort_values("x")
                 ax.plot(
-                    line.x, line.prediction, color=ATTENTION_COLOURS[attention], lw=1.4,
+                    line.x,
+                    line.prediction,
+                    color=ATTENTION_COLOURS[attention],
+                    lw=1.4,
                     label=f"attention {attention} (median seed)",
                 )
             ax.set_title(f"{trainer}, {rule}", fontsize=9)
@@ -166,7 +207,13 @@ def fits(runs: pd.DataFrame, fits: pd.DataFrame, layout: str, png: str | Path) -
     for ax in axes.flat:
         for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
             handles.setdefault(label, handle)
-    fig.legend(list(handles.values()), list(handles), loc="lower center", ncol=4, bbox_to_anchor=(0.5, -0.05))
+    fig.legend(
+        list(handles.values()),
+        list(handles),
+        loc="lower center",
+        ncol=4,
+        bbox_to_anchor=(0.5, -0.05),
+    )
     fig.suptitle(f"ātmán {layout}: fitted curve of the median seed (by final test MSE)")
     fig.tight_layout()
     save(fig, png)
@@ -193,7 +240,9 @@ def network(net: Mapping[str, Any], png: str | Path) -> None:
                 "",
                 xy=pos[dst[e]],
                 xytext=pos[src[e]],
-                arrowprops=dict(arrowstyle="-|>", color=str(1 - shade), lw=1.2, shrinkA=5, shrinkB=5),
+                arrowprops=dict(
+                    arrowstyle="-|>", color=str(1 - shade), lw=1.2, shrinkA=5, shrinkB=5
+                ),
             )
         colours = [ACTIVATION_COLOURS.get(a, "#999999") for a in net["activations"]]
         ax.scatter(pos[:, 0], pos[:, 1], s=60, c=colours, edgecolor="black", zorder=3)

@@ -16,7 +16,9 @@ from attnmem.studies.base import Figure, Job, Metric, Study
 
 __all__ = ["AXES", "REGISTRY", "Figure", "Job", "Metric", "Study", "study_comparisons"]
 
-REGISTRY: dict[str, Study] = {m.STUDY.name: m.STUDY for m in (optim, plasticity, teacher, sac, atman)}
+REGISTRY: dict[str, Study] = {
+    m.STUDY.name: m.STUDY for m in (optim, plasticity, teacher, sac, atman)
+}
 
 #: Each study's axes, in the order its run paths and published values nest.
 AXES: dict[str, list[str]] = {name: list(study.axes) for name, study in REGISTRY.items()}

@@ -193,7 +193,14 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
             cell = {a: str(config.get(a, "")) for a in AXES}
             for x, y, p in zip(net["x_test"], net["y_test"], net["prediction"], strict=True):
                 rows.append(
-                    {"model": model, **cell, "seed": config["seed"], "x": x, "y": y, "prediction": p}
+                    {
+                        "model": model,
+                        **cell,
+                        "seed": config["seed"],
+                        "x": x,
+                        "y": y,
+                        "prediction": p,
+                    }
                 )
     return pd.DataFrame(rows, columns=["model", *AXES, "seed", "x", "y", "prediction"])
 
@@ -263,7 +270,9 @@ def plot(
     if kind in ("accuracy", "mse"):
         summary = pd.read_csv(inputs["summary"])
         reference = pd.read_csv(inputs["reference"])
-        metrics = ("final_accuracy", "best_accuracy") if kind == "accuracy" else ("final_mse", "mse_auc")
+        metrics = (
+            ("final_accuracy", "best_accuracy") if kind == "accuracy" else ("final_mse", "mse_auc")
+        )
         plots.cells(summary, reference, metrics, published_values(published), png)
     elif kind == "fit":
         runs = pd.read_csv(inputs["runs"])

@@ -114,7 +114,9 @@ class AtmanRun:
     @property
     def per_child(self) -> int:
         """Iterations each network trains (the budget the claims check)."""
-        return self.iterations if self.trainer in ("single", "children") else self.genetic_iterations
+        return (
+            self.iterations if self.trainer in ("single", "children") else self.genetic_iterations
+        )
 
 
 def _check(runs: Sequence[AtmanRun]) -> None:
@@ -179,7 +181,9 @@ def _prune(state: dict[str, Any], run: AtmanRun, wiring: model.Wiring, mse, accu
             rose = mse[lane] > state["prev_loss"][lane]  # False for a child with one loss
             if accuracy[lane] < running and rose and i > 0:
                 best = max(items, key=lambda s: state["max_accuracy"][base + s])
-                child = model.mutate(pop.take([base + best]), wiring, state["rngs"][k], run.child_mutation)
+                child = model.mutate(
+                    pop.take([base + best]), wiring, state["rngs"][k], run.child_mutation
+                )
                 pop.put([lane], child)
                 state["max_accuracy"][lane] = 0.0
                 state["prev_loss"][lane] = np.nan
@@ -327,7 +331,9 @@ def train(
     out_dirs = [Path(d) for d in out_dirs]
     wiring = model.build_wiring(run.layout)
     data = model.sine_data()
-    recorders = [RunRecorder(d, flat_config(r), threads) for r, d in zip(runs, out_dirs, strict=True)]
+    recorders = [
+        RunRecorder(d, flat_config(r), threads) for r, d in zip(runs, out_dirs, strict=True)
+    ]
     hashes = [files.config_hash(r.config) for r in recorders]
     checkpoint = out_dirs[0].parent / "checkpoint.pkl"
     state = load_checkpoint(checkpoint, hashes, log)
@@ -356,7 +362,9 @@ def train(
         if run.trainer.startswith("genetic"):
             _end_generation(state, run)
         returned = _returned(state, run)
-        final = model.evaluate(wiring, returned, data["x_test"], data["y_test"], run.attention == "on")
+        final = model.evaluate(
+            wiring, returned, data["x_test"], data["y_test"], run.attention == "on"
+        )
     finals = []
     ticks_done = state["tick"]
     for k, (r, recorder) in enumerate(zip(runs, recorders, strict=True)):
@@ -442,7 +450,7 @@ def mlp_forward(params: Sequence[np.ndarray], x: np.ndarray) -> tuple[np.ndarray
 
 def mlp_gradients(params: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray):
     """Loss (P,) = mean squared error and its exact gradients (backpropagation by hand)."""
-    w1, b1, w2, b2, w3, b3 = params
+    w2, w3 = params[2], params[4]
     pred, (h1, h2) = mlp_forward(params, x)
     s = x.size
     err = pred - y
@@ -486,7 +494,9 @@ def train_reference(
     n = len(runs)
     best_acc, best_mse, auc = np.zeros(n), np.full(n, np.inf), np.zeros(n)
     rows: list[list[tuple]] = [[] for _ in runs]
-    recorders = [RunRecorder(d, flat_config(r), threads) for r, d in zip(runs, out_dirs, strict=True)]
+    recorders = [
+        RunRecorder(d, flat_config(r), threads) for r, d in zip(runs, out_dirs, strict=True)
+    ]
     for t in range(1, first.iterations + 1):
         prediction, _ = mlp_forward(params, data["x_test"])
         mse, accuracy = model.test_metrics(prediction, data["y_test"])  # before the update
