@@ -313,3 +313,30 @@ def test_default_plans_one_job_per_cell_less_the_excluded_cells(tmp_path):
     result = snakemake(tmp_path, "-n", "--cores", "2", configfile=REPO / "config" / "config.yaml")
     jobs = dict(re.findall(r"^(train_atman\w*)\s+(\d+)$", result.stdout, re.M))
     assert jobs == {"train_atman": "27", "train_atman_reference": "1"}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda s: s.update(exclude=[{"layer": ["basic2x5"]}]),
+            "studies.atman.exclude[0]: 'layer' is not an axis of atman",
+        ),
+        (
+            lambda s: s["network"].update(layout="arrow5x5"),
+            "studies.atman.network.layout: 'arrow5x5' is not in studies.atman.axes.layout",
+        ),
+        (
+            lambda s: s["axes"].update(trainer=["genetic", "evolution"]),
+            "studies.atman.axes.trainer[1]",
+        ),
+    ],
+)
+def test_a_bad_atman_block_gets_one_clear_message(edit, message):
+    from attnmem.config_check import ConfigError, validate
+
+    config = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())
+    edit(config["studies"]["atman"])
+    with pytest.raises(ConfigError) as error:
+        validate(config, REPO / "workflow" / "schemas")
+    assert message in str(error.value)

@@ -27,8 +27,25 @@ ACTIVATION_COLOURS = {
 }
 
 
+#: Panels and groups in the study's own order (the tables come sorted by name).
+LAYOUT_ORDER = ("basic2x5", "basic3x5", "arrow5x5")
+TRAINER_ORDER = ("single", "children", "genetic", "genetic_elitist")
+RULE_ORDER = ("faithful", "true_grad")
+
+
+def _ordered(values, order: Sequence[str]) -> list[str]:
+    present = list(dict.fromkeys(values))
+    return sorted(present, key=lambda v: order.index(v) if v in order else len(order))
+
+
 def _groups(summary: pd.DataFrame) -> list[tuple[str, str]]:
-    return list(dict.fromkeys(zip(summary.trainer, summary.rule, strict=True)))
+    present = set(zip(summary.trainer, summary.rule, strict=True))
+    return [
+        (t, r)
+        for t in _ordered(summary.trainer, TRAINER_ORDER)
+        for r in _ordered(summary.rule, RULE_ORDER)
+        if (t, r) in present
+    ]
 
 
 def cells(
@@ -41,7 +58,7 @@ def cells(
     """Rows: layouts; columns: ``metrics``; x: trainer/rule; markers: attention on and off, mean
     and 95% BCa interval; stars: the source's numbers; grey band: the MLP's mean ± sd."""
     setup()
-    layouts = list(dict.fromkeys(summary.layout))
+    layouts = _ordered(summary.layout, LAYOUT_ORDER)
     groups = _groups(summary)
     fig, axes = plt.subplots(
         len(layouts),
@@ -56,6 +73,17 @@ def cells(
             ax = axes[r][c]
             rows = summary[(summary.layout == layout) & (summary.metric == metric)]
             for i, (trainer, rule) in enumerate(groups):
+                group = rows[(rows.trainer == trainer) & (rows.rule == rule)]
+                if group.empty or int(group["n"].sum()) == 0:
+                    ax.text(
+                        i,
+                        0.5,
+                        "not run",
+                        transform=ax.get_xaxis_transform(),
+                        ha="center",
+                        color="#999999",
+                        fontsize=8,
+                    )
                 for k, attention in enumerate(("on", "off")):
                     row = rows[
                         (rows.trainer == trainer)
@@ -144,8 +172,8 @@ def fits(runs: pd.DataFrame, fits: pd.DataFrame, layout: str, png: str | Path) -
     """Columns: trainers; rows: rules; lines: the median seed of attention on and off."""
     setup()
     mine = runs[runs.layout == layout]
-    trainers = list(dict.fromkeys(mine.trainer))
-    rules = list(dict.fromkeys(mine.rule))
+    trainers = _ordered(mine.trainer, TRAINER_ORDER)
+    rules = _ordered(mine.rule, RULE_ORDER)
     fig, axes = plt.subplots(
         len(rules),
         len(trainers),
@@ -177,6 +205,7 @@ def fits(runs: pd.DataFrame, fits: pd.DataFrame, layout: str, png: str | Path) -
                     lw=1,
                     label="MLP (median seed)",
                 )
+            drawn = False
             for attention in ("on", "off"):
                 cell = mine[
                     (mine.trainer == trainer) & (mine.rule == rule) & (mine.attention == attention)
@@ -184,6 +213,7 @@ def fits(runs: pd.DataFrame, fits: pd.DataFrame, layout: str, png: str | Path) -
                 seed = _median_seed(cell)
                 if seed is None:
                     continue
+                drawn = True
                 line = fits[
                     (fits.model == "atman")
                     & (fits.layout == layout)
@@ -198,6 +228,15 @@ def fits(runs: pd.DataFrame, fits: pd.DataFrame, layout: str, png: str | Path) -
                     color=ATTENTION_COLOURS[attention],
                     lw=1.4,
                     label=f"attention {attention} (median seed)",
+                )
+            if not drawn:
+                ax.text(
+                    0.5,
+                    0.5,
+                    "not run in this config",
+                    transform=ax.transAxes,
+                    ha="center",
+                    color="#999999",
                 )
             ax.set_title(f"{trainer}, {rule}", fontsize=9)
             ax.set_ylim(-0.3, 1.3)
