@@ -340,3 +340,30 @@ def test_a_bad_atman_block_gets_one_clear_message(edit, message):
     with pytest.raises(ConfigError) as error:
         validate(config, REPO / "workflow" / "schemas")
     assert message in str(error.value)
+
+
+def test_shipped_configs_keep_their_promises():
+    def block(name: str) -> dict:
+        return yaml.safe_load((REPO / "config" / f"{name}.yaml").read_text())["studies"]["atman"]
+
+    default, paper = block("config"), block("paper")
+    for config in (default, paper):
+        assert len(config["seeds"]) >= 20
+        assert set(config["axes"]["layout"]) == set(m.LAYOUTS)
+        assert set(config["axes"]["trainer"]) == set(t.TRAINERS)
+        assert set(config["axes"]["rule"]) == set(m.RULES)
+        assert set(config["axes"]["attention"]) == set(t.ATTENTION)
+        run = config["run"]
+        assert (run["genetic_children"], run["genetic_iterations"], run["generations"]) == (
+            10,
+            500,
+            15,
+        )
+        assert (run["lr"], run["position_lr"], run["d_min"], run["d_max"]) == (5e-4, 2, 11, 20)
+    assert default["run"]["iterations"] == 500 and paper["run"]["iterations"] == 5000
+    assert "exclude" not in paper
+    # the default keeps the genetic loop where the 62.5% was published
+    kept = {"layout": "basic3x5", "attention": "off", "trainer": "genetic", "rule": "faithful"}
+    assert not any(
+        all(kept[a] in map(str, v) for a, v in entry.items()) for entry in default["exclude"]
+    )

@@ -44,7 +44,10 @@ rule train_atman:
         **resources("atman", mem_mb=1000, runtime=30, gpu=0, slurm_partition=""),
     params:
         study="atman",
-        settings=run_params("atman"),
+        # the trainers' settings: editing the MLP reference's retrains only the reference
+        settings=run_params(
+            "atman", *(key for key in STUDIES["atman"]["run"] if key != "reference")
+        ),
         seeds=ATMAN_SEEDS,
         checkpoint_every=STUDIES["atman"].get("checkpoint_every", 500),
     script:
