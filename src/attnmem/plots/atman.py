@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from attnmem.plots.style import PUBLISHED_MARKER, plt, save, setup
+from attnmem.studies.atman import LAYOUT_ORDER, RULE_ORDER, TRAINER_ORDER
 
 ATTENTION_COLOURS = {"on": "#009E73", "off": "#0072B2"}
 LABELS = {
@@ -25,12 +26,6 @@ ACTIVATION_COLOURS = {
     "linear": "#CC79A7",
     "sigmoid": "#999999",
 }
-
-
-#: Panels and groups in the study's own order (the tables come sorted by name).
-LAYOUT_ORDER = ("basic2x5", "basic3x5", "arrow5x5")
-TRAINER_ORDER = ("single", "children", "genetic", "genetic_elitist")
-RULE_ORDER = ("faithful", "true_grad")
 
 
 def _ordered(values, order: Sequence[str]) -> list[str]:

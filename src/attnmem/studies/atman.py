@@ -125,6 +125,10 @@ STUDY = Study(
     ),
 )
 METRICS = STUDY.metric_names
+#: Rows, panels and groups in the study's own order (the summaries come sorted by name).
+LAYOUT_ORDER = ("basic2x5", "basic3x5", "arrow5x5")
+TRAINER_ORDER = ("single", "children", "genetic", "genetic_elitist")
+RULE_ORDER = ("faithful", "true_grad")
 
 #: ``run:`` keys that configure the trainers (the rest: ``reference``).
 RUN_KEYS = (
@@ -219,8 +223,13 @@ def write_tables(
     summary = pd.read_csv(inputs["summary"]).set_index([*AXES, "metric"])
     pub = published_values(published)
     pub = pub.set_index(list(AXES))["best_accuracy"] if not pub.empty else pd.Series(dtype=float)
+    orders = (LAYOUT_ORDER, ("on", "off"), TRAINER_ORDER, RULE_ORDER)
+
+    def rank(cell: tuple[str, ...]) -> tuple[int, ...]:
+        return tuple(o.index(v) if v in o else len(o) for o, v in zip(orders, cell, strict=True))
+
     rows = []
-    for cell in dict.fromkeys(key[:4] for key in summary.index):
+    for cell in sorted(dict.fromkeys(key[:4] for key in summary.index), key=rank):
         row = dict(zip(AXES, cell, strict=True))
         for metric, label, fmt in (
             ("final_accuracy", "final accuracy", ".3f"),
