@@ -60,6 +60,9 @@ def test_each_job_has_its_rule_and_a_uniform_train_function(name):
         # the rule writes the job's folders: results/<study>/<folder>/...
         assert f"{{RESULTS}}/{name}/{job.folder}/" in rules
         parameters = inspect.signature(job.train_function()).parameters
-        assert list(parameters)[1] == "out_dir"
+        # a job training every seed of a cell takes one run and one folder per seed
+        assert list(parameters)[:2] == (
+            ["runs", "out_dirs"] if job.all_seeds else ["run", "out_dir"]
+        )
         for keyword in UNIFORM[1:]:
             assert parameters[keyword].kind is inspect.Parameter.KEYWORD_ONLY, (job.rule, keyword)

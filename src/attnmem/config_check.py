@@ -88,9 +88,11 @@ def validate(config: Mapping[str, Any], schema_dir: str | Path) -> None:
     for name, settings in config["studies"].items():
         _first_error(studies[name], settings, registry, ["studies", name])
     _check_comparisons(config)
+    _check_exclude(config)
     _check_mechanism(config)
     _check_teacher(config)
     _check_sac(config)
+    _check_atman(config)
     _check_data(config)
 
 
@@ -110,6 +112,18 @@ def _check_comparisons(config: Mapping[str, Any]) -> None:
                     raise ConfigError(
                         f"invalid config: {key}.{side}: {comparison[side]!r} is not in "
                         f"studies.{study}.axes.{comparison['axis']} {values}"
+                    )
+
+
+def _check_exclude(config: Mapping[str, Any]) -> None:
+    """An ``exclude`` entry names axes of its study."""
+    for study, settings in config["studies"].items():
+        for i, entry in enumerate(settings.get("exclude", [])):
+            for axis in entry:
+                if axis not in settings["axes"]:
+                    raise ConfigError(
+                        f"invalid config: studies.{study}.exclude[{i}]: {axis!r} is not an axis "
+                        f"of {study}; allowed: {list(settings['axes'])}"
                     )
 
 
@@ -154,6 +168,20 @@ def _check_sac(config: Mapping[str, Any]) -> None:
             raise ConfigError(
                 f"invalid config: studies.sac.run.steps: no budget for {env!r}; add "
                 f"`{env}: <environment steps>` (budgets given: {sorted(steps)})"
+            )
+
+
+def _check_atman(config: Mapping[str, Any]) -> None:
+    """The network drawn by the atman study's figure must be one it trains."""
+    settings = config["studies"].get("atman", {})
+    cell = settings.get("network")
+    if cell is None:
+        return
+    for axis, value in cell.items():
+        if str(value) not in map(str, settings["axes"][axis]):
+            raise ConfigError(
+                f"invalid config: studies.atman.network.{axis}: {value!r} is not in "
+                f"studies.atman.axes.{axis} {settings['axes'][axis]}"
             )
 
 

@@ -35,6 +35,11 @@ def write_text(path: str | Path, text: str) -> None:
     _atomic(Path(path), lambda h: h.write(text.encode()))
 
 
+def write_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    _atomic(Path(path), lambda h: h.write(data))
+
+
 def write_torch(path: str | Path, obj: Any) -> None:
     """``torch.save`` atomically."""
     import torch  # here, so that jobs writing only CSV and JSON never import torch

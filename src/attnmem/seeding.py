@@ -10,9 +10,15 @@ from __future__ import annotations
 import hashlib
 import os
 import random
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
+
+# torch is imported inside the functions that use it: a numpy-only engine (the atman study)
+# derives its seeds here without paying a second for importing torch.
 
 
 def derive_seed(study: str, cell: str, seed: int) -> int:
@@ -23,6 +29,8 @@ def derive_seed(study: str, cell: str, seed: int) -> int:
 
 def make_deterministic(threads: int, seed: int) -> None:
     """Fix threads, turn on deterministic kernels and seed torch, NumPy and ``random``."""
+    import torch
+
     # cuBLAS needs this set before CUDA starts to be deterministic; harmless on the CPU.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.set_num_threads(max(1, int(threads)))
@@ -36,6 +44,8 @@ def make_deterministic(threads: int, seed: int) -> None:
 
 def pick_device(requested: str = "auto") -> torch.device:
     """``auto`` takes a GPU when one is visible (a cluster job), else the CPU."""
+    import torch
+
     if requested == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(requested)

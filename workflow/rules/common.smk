@@ -73,13 +73,34 @@ def resources(study, **defaults):
 
 
 def job_dirs(study, rule):
-    """Every run folder of one training job of a study: one per cell of its axes and seed."""
+    """Every run folder of one training job of a study: one per cell of its axes and seed,
+    less the cells the study's ``exclude`` entries name."""
     job = REGISTRY[study].job(rule)
-    cell = Path(*(f"{{{axis}}}" for axis in job.axes))
-    return expand(
-        f"{RESULTS}/{study}/{job.folder}/{cell}/seed{{seed}}",
+    # a job without axes (one reference model) keeps its seeds right under its folder
+    cell = "".join(f"{{{axis}}}/" for axis in job.axes)
+    dirs = expand(
+        f"{RESULTS}/{study}/{job.folder}/{cell}seed{{seed}}",
         **{axis: axis_values(study, axis) for axis in job.axes},
         seed=STUDIES[study]["seeds"],
+    )
+    exclude = STUDIES[study].get("exclude", [])
+    if not exclude:
+        return dirs
+    root = Path(RESULTS, study, job.folder)
+    return [
+        d
+        for d in dirs
+        if not excluded(exclude, dict(zip(job.axes, Path(d).relative_to(root).parts)))
+    ]
+
+
+def excluded(exclude, cell):
+    """Whether ``cell`` (axis -> value) matches an ``exclude`` entry: every axis the entry
+    names is one of the cell's, and the cell's value is among the entry's values."""
+    return any(
+        set(entry) <= set(cell)
+        and all(cell[axis] in map(str, values) for axis, values in entry.items())
+        for entry in exclude
     )
 
 

@@ -1,4 +1,6 @@
-"""Snakemake entry point: one training job of any study (the rule names the study and job)."""
+"""Snakemake entry point: one training job of any study (the rule names the study and job).
+
+A job of one run and seed, or, for a Job with ``all_seeds``, every configured seed of one cell."""
 
 from pathlib import Path
 
@@ -11,10 +13,17 @@ with logged_job(smk.log[0]) as log:
     study = REGISTRY[smk.params.study]
     job = study.job(smk.rule)
     cell = {axis: str(smk.wildcards[axis]) for axis in job.axes}
-    run = study.module().make_run(job.rule, smk.params.settings, cell, int(smk.wildcards.seed))
+    make_run = study.module().make_run
+    if job.all_seeds:  # one job trains every seed of the cell (Job.all_seeds)
+        seeds = [int(seed) for seed in smk.params.seeds]
+        run = [make_run(job.rule, smk.params.settings, cell, seed) for seed in seeds]
+        out_dir = [Path(final).parent for final in smk.output.final]
+    else:
+        run = make_run(job.rule, smk.params.settings, cell, int(smk.wildcards.seed))
+        out_dir = Path(smk.output.final).parent
     job.train_function()(
         run,
-        Path(smk.output.final).parent,
+        out_dir,
         inputs={name: smk.input[name] for name in smk.input.keys()},
         threads=smk.threads,
         device=smk.params.get("device", "cpu"),

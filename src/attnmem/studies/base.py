@@ -35,6 +35,12 @@ class Job:
     ``train`` names the function that runs one job ("module:function"); every such function
     takes ``(run, out_dir, *, inputs, threads, device, log, checkpoint_every)``, and the study
     module's ``make_run(rule, settings, cell, seed)`` builds its ``run``.
+
+    ``all_seeds``: one job per cell trains every configured seed of it (runs so small that a
+    job per seed would spend more on starting than on training).  Its function then takes
+    ``(runs, out_dirs, *, ...)``, one run and one folder per seed in the config's order, and
+    writes the same files into each seed's folder as a per-seed job would; a seed's numbers
+    must not depend on which other seeds share the job.
     """
 
     rule: str
@@ -42,6 +48,7 @@ class Job:
     axes: tuple[str, ...]
     train: str
     files: tuple[str, ...] = ()  # outputs besides metrics.csv, final.json, provenance.json
+    all_seeds: bool = False
 
     def train_function(self) -> Callable[..., Any]:
         module, name = self.train.split(":")

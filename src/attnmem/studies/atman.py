@@ -1,0 +1,293 @@
+"""The ātmán study (seed 002): layout × spatial attention × trainer × learning rule, on sine
+regression, beside a small tanh MLP the source never showed."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from attnmem.studies.base import Figure, Job, Metric, Study
+
+# pandas and matplotlib are imported inside the functions that need them (see optim.py); the
+# training path is numpy only.
+
+AXES = ("layout", "attention", "trainer", "rule")
+
+STUDY = Study(
+    name="atman",
+    source="seed 002 (ātmán): spatial attention in a moving DAG of scalar neurons, sine regression",
+    axes=AXES,
+    metrics=(
+        Metric(
+            "final_accuracy",
+            "rounding accuracy (round(ŷ, 1) = round(y, 1) on 40 test points) of the network the "
+            "trainer hands back, after its last update",
+        ),
+        Metric(
+            "best_accuracy",
+            "best-so-far rounding accuracy over every network and iteration (the source's "
+            "max_accuracy; optimistic: selected on the test points)",
+        ),
+        Metric("final_mse", "test mean squared error of the network handed back"),
+        Metric("best_mse", "lowest test mean squared error of any network at any iteration"),
+        Metric("final_r2", "test R² of the network handed back"),
+        Metric(
+            "mse_auc",
+            "efficiency: mean over iterations of the lowest test MSE reached so far (lower: "
+            "good sooner)",
+        ),
+        Metric("iterations", "iterations each network trained", compared=False),
+        Metric("child_steps", "network-iterations spent in all", compared=False),
+    ),
+    jobs=(
+        Job(
+            "train_atman_reference",
+            "reference",
+            (),
+            "attnmem.train.atman:train_reference",
+            files=("network.json",),
+            all_seeds=True,
+        ),
+        Job(
+            "train_atman",
+            "runs",
+            AXES,
+            "attnmem.train.atman:train",
+            files=("network.json",),
+            all_seeds=True,
+        ),
+    ),
+    figures=(
+        Figure(
+            "accuracy",
+            "accuracy",
+            ("summary", "reference"),
+            "Rounding accuracy per cell: final (left, the network each trainer hands back) and "
+            "best-so-far (right, the source's number), mean and 95% BCa bootstrap interval over "
+            "seeds, attention on (filled) and off (open), one row per layout.  Stars: the "
+            "source's 62.5% (basic3x5, genetic, attention off) and ~45% (basic2x5, children, "
+            "attention on), both best-of-many runs started from hand-picked checkpoints.  Grey "
+            "band: the 1-16-16-1 tanh MLP (Adam) on the same data.",
+        ),
+        Figure(
+            "mse",
+            "mse",
+            ("summary", "reference"),
+            "Test MSE per cell (log scale): final (left) and the efficiency measure mse_auc "
+            "(right: mean over iterations of the lowest MSE reached so far), mean and 95% BCa "
+            "bootstrap interval over seeds, attention on (filled) and off (open).  Grey band: "
+            "the 1-16-16-1 tanh MLP (Adam).",
+        ),
+        *(
+            Figure(
+                "fit",
+                "fit_{layout}",
+                ("runs", "fits"),
+                "Fitted curves of layout {layout} against the target (sin x + 1)/2 on the 40 "
+                "test points: per trainer (columns) and rule (rows), the seed with the median "
+                "final MSE of each attention setting, and the median MLP seed (grey, dashed).",
+            ),
+        ),
+        Figure(
+            "network",
+            "network",
+            (),
+            "One trained network (the config's ``network`` cell, first seed): node positions "
+            "at initialisation (left) and after training (right), edges shaded by |weight| "
+            "(darker: larger), node colour by activation.  Positions move only with attention "
+            "on; the input node never moves.",
+            cell_key="network",
+            run_files=("network.json",),
+        ),
+    ),
+    extra_tables=("reference", "fits"),
+    budget_metric="iterations",
+    run_columns=(
+        "final_accuracy",
+        "best_accuracy",
+        "final_mse",
+        "best_mse",
+        "final_r2",
+        "mse_auc",
+        "iterations",
+        "child_steps",
+        "generations",
+        "pruned",
+    ),
+    curve_rows=("metric", ("best_accuracy", "best_mse")),
+    choices=(
+        ("layout", "attnmem.models.atman:LAYOUTS"),
+        ("attention", "attnmem.train.atman:ATTENTION"),
+        ("trainer", "attnmem.train.atman:TRAINERS"),
+        ("rule", "attnmem.models.atman:RULES"),
+    ),
+)
+METRICS = STUDY.metric_names
+#: Rows, panels and groups in the study's own order (the summaries come sorted by name).
+LAYOUT_ORDER = ("basic2x5", "basic3x5", "arrow5x5")
+TRAINER_ORDER = ("single", "children", "genetic", "genetic_elitist")
+RULE_ORDER = ("faithful", "true_grad")
+
+#: ``run:`` keys that configure the trainers (the rest: ``reference``).
+RUN_KEYS = (
+    "iterations",
+    "children",
+    "child_mutation",
+    "genetic_children",
+    "genetic_iterations",
+    "generations",
+    "genetic_mutation",
+    "stop_accuracy",
+    "lr",
+    "position_lr",
+    "d_min",
+    "d_max",
+    "log_every",
+)
+
+
+def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
+    """The AtmanRun (or ReferenceRun) of one cell and seed under the study's ``run:`` block."""
+    from attnmem.train.atman import AtmanRun, ReferenceRun
+
+    if job == "train_atman_reference":
+        reference = settings.get("reference", {})
+        return ReferenceRun(seed=int(seed), **reference)
+    if job != "train_atman":
+        raise ValueError(
+            f"the atman study has no training job {job!r}; its jobs: train_atman, "
+            "train_atman_reference"
+        )
+    return AtmanRun(
+        **{axis: str(cell[axis]) for axis in AXES},
+        seed=int(seed),
+        **{k: settings[k] for k in RUN_KEYS if k in settings},
+    )
+
+
+def published_values(published: Mapping[str, Any]):
+    """The source's two numbers as rows (layout, attention, trainer, rule, best_accuracy)."""
+    from attnmem.published import as_frame
+
+    return as_frame(published, STUDY.name, AXES, ("best_accuracy",))
+
+
+def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
+    """reference.csv: the MLP's metrics per seed; fits.csv: every run's test predictions."""
+    import pandas as pd
+
+    if name == "reference":
+        rows = []
+        for directory in map(Path, job_dirs["train_atman_reference"]):
+            final = json.loads((directory / "final.json").read_text())
+            rows.append(
+                {"seed": final["config"]["seed"], "status": final["status"], **final["metrics"]}
+            )
+        return pd.DataFrame(rows).sort_values("seed", kind="stable")
+    if name != "fits":
+        raise ValueError(f"the atman study has no table {name!r}")
+    rows = []
+    sources = [("train_atman_reference", "mlp"), ("train_atman", "atman")]
+    for job, model in sources:
+        for directory in map(Path, job_dirs[job]):
+            config = json.loads((directory / "final.json").read_text())["config"]
+            net = json.loads((directory / "network.json").read_text())
+            cell = {a: str(config.get(a, "")) for a in AXES}
+            for x, y, p in zip(net["x_test"], net["y_test"], net["prediction"], strict=True):
+                rows.append(
+                    {
+                        "model": model,
+                        **cell,
+                        "seed": config["seed"],
+                        "x": x,
+                        "y": y,
+                        "prediction": p,
+                    }
+                )
+    return pd.DataFrame(rows, columns=["model", *AXES, "seed", "x", "y", "prediction"])
+
+
+def write_tables(
+    inputs: Mapping[str, str | Path],
+    published: Mapping[str, Any],
+    markdown: str | Path,
+    latex: str | Path,
+) -> None:
+    """Final and best-so-far accuracy, final MSE and mse_auc per cell, beside the source."""
+    import pandas as pd
+
+    from attnmem.tables import estimate, save_table
+
+    summary = pd.read_csv(inputs["summary"]).set_index([*AXES, "metric"])
+    pub = published_values(published)
+    pub = pub.set_index(list(AXES))["best_accuracy"] if not pub.empty else pd.Series(dtype=float)
+    orders = (LAYOUT_ORDER, ("on", "off"), TRAINER_ORDER, RULE_ORDER)
+
+    def rank(cell: tuple[str, ...]) -> tuple[int, ...]:
+        return tuple(o.index(v) if v in o else len(o) for o, v in zip(orders, cell, strict=True))
+
+    rows = []
+    for cell in sorted(dict.fromkeys(key[:4] for key in summary.index), key=rank):
+        row = dict(zip(AXES, cell, strict=True))
+        for metric, label, fmt in (
+            ("final_accuracy", "final accuracy", ".3f"),
+            ("best_accuracy", "best-so-far accuracy", ".3f"),
+            ("final_mse", "final test MSE", ".4f"),
+            ("mse_auc", "mse_auc", ".4f"),
+        ):
+            row[label] = estimate(summary.loc[(*cell, metric)], fmt)
+        value = pub.get(cell) if cell in pub.index else None
+        row["published (best-of-many)"] = "–" if value is None else f"{value:.3f}"
+        rows.append(row)
+    reference = pd.read_csv(inputs["reference"])
+    ok = reference[reference.status == "ok"]
+    if len(ok):
+        ref = {a: "–" for a in AXES} | {"layout": "MLP 1-16-16-1 (Adam)"}
+        for metric, label, fmt in (
+            ("final_accuracy", "final accuracy", ".3f"),
+            ("best_accuracy", "best-so-far accuracy", ".3f"),
+            ("final_mse", "final test MSE", ".4f"),
+            ("mse_auc", "mse_auc", ".4f"),
+        ):
+            values = ok[metric]
+            ref[label] = f"{values.mean():{fmt}} (n={len(values)})"
+        ref["published (best-of-many)"] = "–"
+        rows.append(ref)
+    caption = (
+        "atman study: rounding accuracy (fraction of 40 test points within one-decimal "
+        "rounding), test MSE and mse_auc, mean [95% t-interval] (seeds), beside the source's "
+        "numbers, which are best-so-far accuracies of runs started from hand-picked checkpoints "
+        "(best-of-many; ours start from N(0, 1))"
+    )
+    save_table(pd.DataFrame(rows), caption, "tab:atman", markdown, latex)
+
+
+def plot(
+    kind: str,
+    inputs: Mapping[str, str | Path],
+    fields: Mapping[str, str],
+    published: Mapping[str, Any],
+    png: str | Path,
+) -> None:
+    """Draw one figure of STUDY.figures."""
+    import pandas as pd
+
+    from attnmem.plots import atman as plots
+
+    if kind in ("accuracy", "mse"):
+        summary = pd.read_csv(inputs["summary"])
+        reference = pd.read_csv(inputs["reference"])
+        metrics = (
+            ("final_accuracy", "best_accuracy") if kind == "accuracy" else ("final_mse", "mse_auc")
+        )
+        plots.cells(summary, reference, metrics, published_values(published), png)
+    elif kind == "fit":
+        runs = pd.read_csv(inputs["runs"])
+        fits = pd.read_csv(inputs["fits"])
+        plots.fits(runs, fits, fields["layout"], png)
+    elif kind == "network":
+        plots.network(json.loads(Path(inputs["network.json"]).read_text()), png)
+    else:
+        raise ValueError(f"the atman study has no figure {kind!r}")

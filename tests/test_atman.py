@@ -1,0 +1,369 @@
+"""The ātmán study: wiring, the two learning rules, the trainers' semantics, determinism, resume,
+and the DAG's one-job-per-cell jobs."""
+
+from __future__ import annotations
+
+import math
+import re
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from attnmem.models import atman as m
+from attnmem.train import atman as t
+from conftest import REPO, snakemake
+
+
+def tiny(trainer: str, seed: int = 0, **overrides) -> t.AtmanRun:
+    settings = dict(
+        iterations=12,
+        children=3,
+        genetic_children=3,
+        genetic_iterations=4,
+        generations=3,
+        log_every=4,
+    )
+    settings.update(overrides)
+    layout = settings.pop("layout", "basic2x5")
+    attention = settings.pop("attention", "on")
+    rule = settings.pop("rule", "faithful")
+    return t.AtmanRun(layout, attention, trainer, rule, seed, **settings)
+
+
+# ---- wiring ----------------------------------------------------------------------------------
+
+
+def test_basic2x5_wiring_is_the_proximity_rule_of_the_spec():
+    """Spec B.3: 12 nodes (positions × (6, 8)); the input feeds its 3 nearest hidden nodes (both
+    first-layer nodes at 6.8, then the lower second-layer node: ties go by index); a hidden node
+    wires to its nearest nodes with x_j ≥ x_i that do not feed it, at most 3.  The lower node of
+    a layer: next-layer same height (6), its partner above (6.4), next-layer diagonal (8.8); the
+    upper one cannot take its partner (2-cycle) and goes two layers ahead; the last layer wires
+    to its partner and the output only."""
+    w = m.build_wiring("basic2x5")
+    assert w.n_nodes == 12 and w.activations == ("tanh",) * 11 + ("linear",)
+    assert np.allclose(w.positions[1], (6, 0.8)) and np.allclose(w.positions[-1], (36, 4))
+    expected = {(0, 1), (0, 2), (0, 3)}
+    for layer in range(4):
+        low, high = 1 + 2 * layer, 2 + 2 * layer
+        expected |= {(low, low + 2), (low, high), (low, high + 2)}
+        expected |= {(high, high + 2), (high, low + 2), (high, high + 4 if layer < 3 else 11)}
+    expected |= {(9, 10), (9, 11), (10, 11)}
+    edges = set(zip(w.src.tolist(), w.dst.tolist(), strict=True))
+    assert edges == expected
+    # edges numbered by destination, then in the order the source appended them
+    assert list(w.dst) == sorted(w.dst)
+    assert [int(w.src[e]) for e in w.in_edges[3]] == [0, 1, 2]
+    assert np.bincount(w.src, minlength=12).max() == 3
+
+
+@pytest.mark.parametrize("layout", sorted(m.LAYOUTS))
+def test_every_layout_wires_forward_without_two_cycles(layout):
+    w = m.build_wiring(layout)
+    pairs = set(zip(w.src.tolist(), w.dst.tolist(), strict=True))
+    assert not any((j, i) in pairs for i, j in pairs)
+    assert all(w.positions[j, 0] >= w.positions[i, 0] for i, j in pairs)
+    assert np.bincount(w.src, minlength=w.n_nodes).max() <= m.OUT_DEGREE
+    assert sorted(w.order) == list(range(w.n_nodes)) and w.order[0] == 0
+    assert {"basic2x5": 12, "basic3x5": 17, "arrow5x5": 27}[layout] == w.n_nodes
+
+
+# ---- the learning rules ----------------------------------------------------------------------
+
+
+def chain() -> m.Wiring:
+    """input (0) -> tanh (1) -> linear output (2), 15 apart on the x axis."""
+    positions = np.array([[0.0, 0.0], [15.0, 0.0], [30.0, 0.0]])
+    return m.Wiring(
+        "chain", positions, ("tanh", "tanh", "linear"), np.array([0, 1]), np.array([1, 2]), (0, 1)
+    )
+
+
+def test_faithful_rule_on_a_hand_computed_two_node_network():
+    """One sample through input -> hidden -> output, the hidden node moved closer (gain 1.5):
+    the faithful deltas skip f′ in the stored delta, use the mean incoming message (here x) for
+    f′, and ignore the gain on the way back; the hidden node feels the distance-band force."""
+    w = chain()
+    w01, w12, b1, b2, x, y = 0.7, -1.3, 0.2, 0.1, 0.9, 0.4
+    net = m.Population(
+        np.array([[w01, w12]]), np.array([[0.0, b1, b2]]), np.array([[[0, 0], [20, 0], [30, 0]]])
+    )
+    net.positions = net.positions.astype(float)
+    gain = 15.0 / 10.0  # d0 = 15, d = 10
+    a1 = math.tanh(w01 * x + b1)
+    m12 = a1 * gain
+    y_hat = w12 * m12 + b2
+    d_out = y_hat - y
+    s1 = d_out * w12  # no gain on the way back
+    d1 = s1 * (1 - math.tanh(x) ** 2)  # f′ at the mean incoming message (x), not at z1
+    fw = m.forward(w, net, np.array([x]), attention=True)
+    assert fw.y[0, 0] == pytest.approx(y_hat)
+    grad_w, grad_b = m.backward(w, net, fw, np.array([y]), "faithful")
+    assert grad_w[0] == pytest.approx([x * d1, m12 * d_out])
+    assert grad_b[0] == pytest.approx([0.0, d1, d_out])
+    settings = m.Settings(d_min=5.0, d_max=20.0)  # d = 10 inside the band
+    force = m.position_forces(w, net.positions, grad_w, settings)
+    u = np.array([10.0, 0.0])
+    assert force[0, 1] == pytest.approx(-(m12 * d_out) * u / (1 + 10.0) ** 3)
+    assert np.all(force[0, [0, 2]] == 0)
+    # and the constant push below d_min
+    near = m.position_forces(w, net.positions, grad_w, m.Settings(d_min=11.0, d_max=20.0))
+    assert near[0, 1] == pytest.approx(-0.01 * u / 10.0)
+
+
+def test_faithful_rule_drops_deltas_from_lower_indexed_children():
+    """arrow5x5's top first-layer node (5) wires only to nodes 2-4, which the reverse-index walk
+    has not reached: its stored delta is 0, so it never learns under the faithful rule."""
+    w = m.build_wiring("arrow5x5")
+    assert set(w.dst[w.out_edges[5]].tolist()) == {2, 3, 4}
+    rng = np.random.default_rng(3)
+    net = m.concat([m.init_network(w, rng) for _ in range(10)])
+    net.biases[:, 5] = 0.5  # a live relu (its z is its bias)
+    data = m.sine_data()
+    fw = m.forward(w, net, data["x_train"], attention=True)
+    _, grad_b = m.backward(w, net, fw, data["y_train"], "faithful")
+    assert np.all(grad_b[:, 5] == 0.0) and np.any(grad_b[:, 2:5] != 0)
+    _, true_b = m.backward(w, net, fw, data["y_train"], "true_grad")
+    assert np.any(true_b[:, 5] != 0.0)
+
+
+@pytest.mark.parametrize("layout", sorted(m.LAYOUTS))
+def test_true_grad_matches_finite_differences_through_the_gains(layout):
+    w = m.build_wiring(layout)
+    rng = np.random.default_rng(7)
+    net = m.concat([m.init_network(w, rng) for _ in range(2)])
+    net.weights *= 0.5  # keep relu layouts in a regime where finite differences are smooth
+    net.positions[:, 1:-1] += rng.normal(0, 1.5, net.positions[:, 1:-1].shape)  # gains ≠ 1
+    x = np.linspace(0.3, 2 * np.pi - 0.3, 9)
+    y = (np.sin(x) + 1) / 2
+
+    def loss(candidate: m.Population) -> np.ndarray:
+        return 0.5 * ((m.forward(w, candidate, x, True).y - y) ** 2).mean(axis=1)
+
+    grad_w, grad_b = m.backward(w, net, m.forward(w, net, x, True), y, "true_grad")
+    eps = 1e-6
+    for kind, grad, count in (("weights", grad_w, w.n_edges), ("biases", grad_b, w.n_nodes)):
+        for k in range(1 if kind == "biases" else 0, count):
+            up, down = net.take([0, 1]), net.take([0, 1])
+            getattr(up, kind)[:, k] += eps
+            getattr(down, kind)[:, k] -= eps
+            numeric = (loss(up) - loss(down)) / (2 * eps)
+            assert grad[:, k] == pytest.approx(numeric, rel=1e-4, abs=1e-7), (kind, k)
+
+
+def test_mlp_gradients_match_finite_differences():
+    rng = np.random.default_rng(0)
+    params = [np.stack(p) for p in zip(*[t.mlp_init(5, rng) for _ in range(2)], strict=True)]
+    x = np.linspace(0, 2 * np.pi, 7)
+    y = (np.sin(x) + 1) / 2
+    _, grads = t.mlp_gradients(params, x, y)
+    eps = 1e-6
+    for p, g in zip(params, grads, strict=True):
+        for index in np.ndindex(p.shape[1:]):
+            p[(slice(None), *index)] += eps
+            up = t.mlp_gradients(params, x, y)[0]
+            p[(slice(None), *index)] -= 2 * eps
+            down = t.mlp_gradients(params, x, y)[0]
+            p[(slice(None), *index)] += eps
+            assert g[(slice(None), *index)] == pytest.approx(
+                (up - down) / (2 * eps), rel=1e-5, abs=1e-8
+            )
+
+
+# ---- trainers --------------------------------------------------------------------------------
+
+
+def test_pruning_walks_a_list_it_changes():
+    """Child 1 is below the running maximum and its loss rose: it is replaced (appended at the
+    end, seeded from the child with the best max_accuracy); child 2, which moves into its place,
+    is skipped this tick although it qualifies too."""
+    run = tiny("children", children=3)
+    w = m.build_wiring(run.layout)
+    state = t._fresh_state([run], w)
+    state["max_accuracy"][:] = [0.5, 0.1, 0.9]
+    state["prev_loss"][:] = [1.0, 1.0, 1.0]
+    before = state["pop"].take([0, 1, 2])
+    t._prune(state, run, w, np.array([0.9, 1.5, 1.5]), np.array([0.5, 0.2, 0.1]))
+    assert state["order"][0] == [0, 2, 1] and state["pruned"][0] == 1
+    assert np.isnan(state["prev_loss"][1]) and state["max_accuracy"][1] == 0.0
+    assert np.array_equal(state["pop"].weights[2], before.weights[2])  # skipped, untouched
+    moved = state["pop"].weights[1] - before.weights[2]  # the new child descends from child 2
+    assert 0 < np.abs(moved).max() < 1.0
+    assert np.array_equal(state["pop"].positions[1], before.positions[2])
+
+
+def test_published_genetic_loop_restarts_from_one_parent_and_elitist_follows_the_record(tmp_path):
+    parents = {}
+    for trainer in ("genetic", "genetic_elitist"):
+        run = tiny(trainer, generations=4)
+        w, data = m.build_wiring(run.layout), m.sine_data()
+        state = t._fresh_state([run], w)
+        seen = []
+        with np.errstate(all="ignore"):
+            while state["tick"] < run.ticks:
+                t._tick(state, run, w, data)
+                if state["tick"] % run.genetic_iterations == 1 and state["tick"] > 1:
+                    source = state["parent"] if trainer == "genetic" else state["record"]
+                    seen.append(source.weights.copy())
+        parents[trainer] = seen
+        assert state["generations_run"][0] == 3  # the last one ends after the loop
+    first = parents["genetic"][0]
+    assert all(np.array_equal(first, p) for p in parents["genetic"])
+
+
+def train_cell(run: t.AtmanRun, seeds: list[int], root: Path, **kwargs) -> list[dict]:
+    runs = [replace(run, seed=s) for s in seeds]
+    return t.train(runs, [root / run.cell / f"seed{s}" for s in seeds], **kwargs)
+
+
+@pytest.mark.parametrize("trainer", t.TRAINERS)
+def test_a_seed_gives_the_same_bytes_alone_or_beside_others(trainer, tmp_path):
+    run = tiny(trainer, layout="basic3x5")
+    train_cell(run, [0, 1, 2], tmp_path / "together")
+    train_cell(run, [1], tmp_path / "alone")
+    for name in ("metrics.csv", "final.json", "network.json"):
+        together = (tmp_path / "together" / run.cell / "seed1" / name).read_bytes()
+        assert together == (tmp_path / "alone" / run.cell / "seed1" / name).read_bytes(), name
+
+
+def test_every_layout_and_rule_trains_and_reports(tmp_path):
+    for layout in m.LAYOUTS:
+        for rule in m.RULES:
+            run = tiny("single", layout=layout, rule=rule, attention="on")
+            (final,) = train_cell(run, [0], tmp_path)
+            metrics = final["metrics"]
+            assert final["status"] in ("ok", "diverged")
+            assert metrics["iterations"] == 12 and metrics["child_steps"] == 12
+            assert 0 <= metrics["best_accuracy"] <= 1
+
+
+def test_attention_off_keeps_positions_and_on_moves_them(tmp_path):
+    import json
+
+    for attention, moves in (("off", False), ("on", True)):
+        run = tiny("single", attention=attention)
+        train_cell(run, [0], tmp_path)
+        net = json.loads((tmp_path / run.cell / "seed0" / "network.json").read_text())
+        moved = not np.allclose(net["positions"], net["initial_positions"])
+        assert moved is moves
+        assert net["positions"][0] == net["initial_positions"][0]  # the input never moves
+
+
+def test_a_killed_cell_resumes_to_the_same_bytes(tmp_path):
+    run = tiny("children", iterations=20)
+    train_cell(run, [0, 1], tmp_path / "straight", checkpoint_every=5)
+
+    class Crash(Exception):
+        pass
+
+    def crash(tick: int) -> None:
+        if tick == 13:
+            raise Crash
+
+    with pytest.raises(Crash):
+        train_cell(run, [0, 1], tmp_path / "killed", checkpoint_every=5, on_tick=crash)
+    assert (tmp_path / "killed" / run.cell / "checkpoint.pkl").exists()
+    logs = []
+
+    class Log:
+        def info(self, *args):
+            logs.append(args[0] % args[1:])
+
+        warning = info
+
+    train_cell(run, [0, 1], tmp_path / "killed", checkpoint_every=5, log=Log())
+    assert any("resuming" in line for line in logs)
+    for seed in (0, 1):
+        for name in ("metrics.csv", "final.json", "network.json"):
+            a = (tmp_path / "straight" / run.cell / f"seed{seed}" / name).read_bytes()
+            assert a == (tmp_path / "killed" / run.cell / f"seed{seed}" / name).read_bytes()
+    assert not (tmp_path / "killed" / run.cell / "checkpoint.pkl").exists()
+
+
+def test_make_run_reads_the_config_block():
+    from attnmem.studies import atman as study
+
+    settings = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["studies"]["atman"]
+    cell = {"layout": "basic3x5", "attention": "off", "trainer": "genetic", "rule": "faithful"}
+    run = study.make_run("train_atman", settings["run"], cell, 4)
+    assert (run.generations, run.genetic_children, run.genetic_iterations) == (15, 10, 500)
+    assert run.seed == 4 and run.cell == "basic3x5/off/genetic/faithful"
+    reference = study.make_run("train_atman_reference", settings["run"], {}, 2)
+    assert (reference.hidden, reference.seed) == (16, 2)
+
+
+def test_training_path_does_not_import_torch():
+    code = "import sys, attnmem.train.atman, attnmem.studies.atman\nprint('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+
+
+# ---- the DAG ---------------------------------------------------------------------------------
+
+
+@pytest.mark.dag
+def test_default_plans_one_job_per_cell_less_the_excluded_cells(tmp_path):
+    """config.yaml: 24 single/children cells + the genetic cells it keeps (3), each one job for
+    all 20 seeds, and one reference job."""
+    result = snakemake(tmp_path, "-n", "--cores", "2", configfile=REPO / "config" / "config.yaml")
+    jobs = dict(re.findall(r"^(train_atman\w*)\s+(\d+)$", result.stdout, re.M))
+    assert jobs == {"train_atman": "27", "train_atman_reference": "1"}
+
+
+@pytest.mark.parametrize(
+    ("edit", "message"),
+    [
+        (
+            lambda s: s.update(exclude=[{"layer": ["basic2x5"]}]),
+            "studies.atman.exclude[0]: 'layer' is not an axis of atman",
+        ),
+        (
+            lambda s: s["network"].update(layout="arrow5x5"),
+            "studies.atman.network.layout: 'arrow5x5' is not in studies.atman.axes.layout",
+        ),
+        (
+            lambda s: s["axes"].update(trainer=["genetic", "evolution"]),
+            "studies.atman.axes.trainer[1]",
+        ),
+    ],
+)
+def test_a_bad_atman_block_gets_one_clear_message(edit, message):
+    from attnmem.config_check import ConfigError, validate
+
+    config = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())
+    edit(config["studies"]["atman"])
+    with pytest.raises(ConfigError) as error:
+        validate(config, REPO / "workflow" / "schemas")
+    assert message in str(error.value)
+
+
+def test_shipped_configs_keep_their_promises():
+    def block(name: str) -> dict:
+        return yaml.safe_load((REPO / "config" / f"{name}.yaml").read_text())["studies"]["atman"]
+
+    default, paper = block("config"), block("paper")
+    for config in (default, paper):
+        assert len(config["seeds"]) >= 20
+        assert set(config["axes"]["layout"]) == set(m.LAYOUTS)
+        assert set(config["axes"]["trainer"]) == set(t.TRAINERS)
+        assert set(config["axes"]["rule"]) == set(m.RULES)
+        assert set(config["axes"]["attention"]) == set(t.ATTENTION)
+        run = config["run"]
+        assert (run["genetic_children"], run["genetic_iterations"], run["generations"]) == (
+            10,
+            500,
+            15,
+        )
+        assert (run["lr"], run["position_lr"], run["d_min"], run["d_max"]) == (5e-4, 2, 11, 20)
+    assert default["run"]["iterations"] == 500 and paper["run"]["iterations"] == 5000
+    assert "exclude" not in paper
+    # the default keeps the genetic loop where the 62.5% was published
+    kept = {"layout": "basic3x5", "attention": "off", "trainer": "genetic", "rule": "faithful"}
+    assert not any(
+        all(kept[a] in map(str, v) for a, v in entry.items()) for entry in default["exclude"]
+    )

@@ -1,0 +1,76 @@
+# The ātmán study (seed 002): one job per cell trains every configured seed of it (the runs are
+# seconds each; a job per seed would spend more on starting than on training), and one job
+# trains every seed of the MLP reference.
+
+ATMAN_CELL = "{layout}/{attention}/{trainer}/{rule}"
+ATMAN_SEEDS = STUDIES["atman"]["seeds"]
+
+
+def atman_outputs(cell_dir):
+    """Each seed's files of one job (the cell's wildcards kept for Snakemake to fill)."""
+    return {
+        name: expand(
+            f"{cell_dir}seed{{seed}}/{file}",
+            seed=ATMAN_SEEDS,
+            allow_missing=True,
+        )
+        for name, file in (
+            ("metrics", "metrics.csv"),
+            ("final", "final.json"),
+            ("provenance", "provenance.json"),
+            ("network", "network.json"),
+        )
+    }
+
+
+rule train_atman:
+    output:
+        **atman_outputs(f"{RESULTS}/atman/runs/{ATMAN_CELL}/"),
+    log:
+        f"{RESULTS}/atman/logs/{ATMAN_CELL}.log",
+    benchmark:
+        f"{RESULTS}/atman/benchmarks/{ATMAN_CELL}.tsv"
+    wildcard_constraints:
+        **{
+            axis: one_of(axis_values("atman", axis))
+            for axis in ("layout", "attention", "trainer", "rule")
+        },
+    group:
+        "atman_train"
+    conda:
+        ENV
+    threads: resources("atman", threads=1)["threads"]
+    resources:
+        **resources("atman", mem_mb=1000, runtime=30, gpu=0, slurm_partition=""),
+    params:
+        study="atman",
+        # the trainers' settings: editing the MLP reference's retrains only the reference
+        settings=run_params(
+            "atman", *(key for key in STUDIES["atman"]["run"] if key != "reference")
+        ),
+        seeds=ATMAN_SEEDS,
+        checkpoint_every=STUDIES["atman"].get("checkpoint_every", 500),
+    script:
+        "../scripts/train.py"
+
+
+rule train_atman_reference:
+    output:
+        **atman_outputs(f"{RESULTS}/atman/reference/"),
+    log:
+        f"{RESULTS}/atman/logs/reference.log",
+    benchmark:
+        f"{RESULTS}/atman/benchmarks/reference.tsv"
+    group:
+        "atman_train"
+    conda:
+        ENV
+    threads: 1
+    resources:
+        **resources("atman", mem_mb=500, runtime=5, gpu=0, slurm_partition=""),
+    params:
+        study="atman",
+        settings=run_params("atman", "reference"),
+        seeds=ATMAN_SEEDS,
+    script:
+        "../scripts/train.py"
