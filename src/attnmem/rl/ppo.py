@@ -378,7 +378,11 @@ def collect(agent: PPO, env: VecEnv, inputs: np.ndarray, steps: int) -> dict[str
         stored[t] = inputs
         actions[t], logp[t], values[t] = agent.act(inputs)
         out = env.step(actions[t])
-        rewards[t], terminated[t], truncated[t] = out["rewards"], out["terminated"], out["truncated"]
+        rewards[t], terminated[t], truncated[t] = (
+            out["rewards"],
+            out["terminated"],
+            out["truncated"],
+        )
         if s.mode == "clean":
             cut = [i for i in range(n) if truncated[t, i] and not terminated[t, i]]
             if cut:

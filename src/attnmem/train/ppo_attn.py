@@ -124,9 +124,7 @@ def train(
         # faithful evaluation draws its dropout from a stream of its own, seeded by the step,
         # so that evaluating never moves the training run's generators
         rng = (
-            np.random.Generator(np.random.PCG64(eval_seed + step))
-            if agent.acting_dropout
-            else None
+            np.random.Generator(np.random.PCG64(eval_seed + step)) if agent.acting_dropout else None
         )
         scores = evaluate(agent, run.env, run.eval_episodes, eval_seed, rng, visited)
         recorder.add(step, "eval", "return", sum(scores) / len(scores))
