@@ -66,7 +66,8 @@ def test_published_attention_is_an_mlp_with_residual_layernorm_blocks(full_atten
 
 
 def test_the_lean_single_token_path_is_the_same_function(monkeypatch):
-    """Skipping Q and K over one token changes no output and no other gradient."""
+    """Skipping Q, K and the pooling scores over one token changes no output and no gradient:
+    the skipped tensors' gradients are exactly zero on the full path."""
     outputs, grads = [], []
     for full in (True, False):
         monkeypatch.setattr(SelfAttentionLayer, "full", full)
@@ -76,13 +77,18 @@ def test_the_lean_single_token_path_is_the_same_function(monkeypatch):
         logits, value = policy(torch.randn(32, 4))
         (logits.pow(2).sum() + value.sum()).backward()
         outputs.append((logits.detach(), value.detach()))
-        grads.append(
-            {n: p.grad for n, p in policy.named_parameters() if ".q." not in n and ".k." not in n}
-        )
+        grads.append({n: p.grad for n, p in policy.named_parameters()})
     assert torch.equal(outputs[0][0], outputs[1][0]) and torch.equal(outputs[0][1], outputs[1][1])
-    assert grads[0].keys() == grads[1].keys()
-    for name in grads[0]:
-        assert torch.allclose(grads[0][name], grads[1][name], atol=1e-7, rtol=1e-6), name
+    skipped = {n for n, g in grads[1].items() if g is None}
+    assert skipped == {
+        *(f"layers.{i}.{m}.{p}" for i in (0, 1) for m in "qk" for p in ("weight", "bias")),
+        "pool.query",
+    }
+    for name, grad in grads[0].items():
+        if name in skipped:
+            assert torch.equal(grad, torch.zeros_like(grad)), name
+        else:
+            assert torch.allclose(grad, grads[1][name], atol=1e-7, rtol=1e-6), name
 
 
 @pytest.mark.parametrize("kind", POLICIES)

@@ -31,7 +31,7 @@ import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from attnmem.optim import OPTIMIZERS as LIBRARY_OPTIMIZERS
 from attnmem.optim import build_optimizer
@@ -40,7 +40,6 @@ from attnmem.rl.ppo_policies import (
     PolicySettings,
     PPOPolicy,
     Uniforms,
-    entropy,
     log_softmax,
 )
 from attnmem.run import Diverged
@@ -59,6 +58,39 @@ RETURN_RANGE = {
 }
 #: "adam" is torch's Adam as the source used it; the others are the library's optimizers.
 OPTIMIZERS = ("adam", *LIBRARY_OPTIMIZERS)
+#: Optimizers that treat every weight alone: they can step all parameters as one flat tensor.
+ELEMENTWISE = ("adam", "adamw")
+
+
+class FlatParameters:
+    """Every parameter of a module as a view of one flat tensor, its gradient a view of one
+    flat gradient (backward accumulates into the views in place).  An elementwise optimizer
+    then steps one tensor, and clipping takes one norm: the same update in a few operations
+    instead of a few per tensor (a third of a small network's update time went there).
+    Per-tensor optimizers (OrthAdam, AdamP project each weight matrix) do not use it."""
+
+    def __init__(self, module: nn.Module):
+        params = list(module.parameters())
+        total = sum(p.numel() for p in params)
+        self.weights = nn.Parameter(torch.zeros(total))
+        self.grad = torch.zeros(total)
+        self.weights.grad = self.grad
+        at = 0
+        with torch.no_grad():
+            for p in params:
+                n = p.numel()
+                self.weights[at : at + n].copy_(p.reshape(-1))
+                p.data = self.weights.data[at : at + n].view_as(p)
+                p.grad = self.grad[at : at + n].view_as(p)
+                at += n
+
+    def zero_grad(self) -> None:
+        self.grad.zero_()
+
+    def clip(self, max_norm: float) -> None:
+        """torch's clip_grad_norm_: scale by max_norm / (norm + 1e-6) when that is below 1."""
+        scale = (max_norm / (torch.linalg.vector_norm(self.grad) + 1e-6)).clamp(max=1.0)
+        self.grad.mul_(scale)
 
 
 def make_optimizer(
@@ -265,8 +297,10 @@ class PPO:
         self.policy = PPOPolicy(observations, actions, settings.network)
         self.policy.train()  # never switched off: the update always sees dropout (the source)
         self.actor = NumpyActor(self.policy)
+        self.flat = FlatParameters(self.policy) if settings.optimizer in ELEMENTWISE else None
+        params = [self.flat.weights] if self.flat else list(self.policy.parameters())
         self.optimizer = make_optimizer(
-            settings.optimizer, list(self.policy.parameters()), settings.lr, settings.weight_decay
+            settings.optimizer, params, settings.lr, settings.weight_decay
         )
         # acting (faithful dropout masks, action samples) and minibatch order: own streams
         self.rng = np.random.Generator(np.random.PCG64(seed))
@@ -316,6 +350,7 @@ class PPO:
                 logits, value = self.policy(obs[idx])
                 logp_all = F.log_softmax(logits, dim=-1)
                 logp = logp_all.gather(1, actions[idx, None]).squeeze(1)
+                ent = -(logp_all.exp() * logp_all).sum(-1).mean()
                 adv = advantages[idx]
                 if s.mode == "clean" and adv.numel() > 1:
                     adv = (adv - adv.mean()) / (adv.std() + 1e-8)
@@ -323,11 +358,15 @@ class PPO:
                 surrogate = torch.min(ratio * adv, ratio.clamp(1 - s.clip, 1 + s.clip) * adv)
                 policy_loss = -surrogate.mean()
                 value_loss = (value - returns[idx]).pow(2).mean()
-                ent = entropy(logits).mean()
                 loss = policy_loss + s.vf_coef * value_loss - s.ent_coef * ent
-                self.optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm, foreach=True)
+                if self.flat is not None:
+                    self.flat.zero_grad()
+                    loss.backward()
+                    self.flat.clip(s.max_grad_norm)
+                else:
+                    self.optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    torch.nn.utils.clip_grad_norm_(params, s.max_grad_norm, foreach=True)
                 self.optimizer.step()
                 stats = {
                     "policy_loss": policy_loss.detach(),

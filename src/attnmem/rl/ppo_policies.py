@@ -64,6 +64,12 @@ class Uniforms:
         u = self.rng.random(tuple(shape), dtype=np.float32)
         return torch.from_numpy((u >= np.float32(p)) * np.float32(1.0 / (1.0 - p)))
 
+    def head_mask(self, rows: int, heads: int, width: int, p: float) -> Tensor:
+        """A [rows, heads] mask, each head's entry repeated over its ``width`` channels."""
+        u = self.rng.random((rows, heads), dtype=np.float32)
+        keep = (u >= np.float32(p)) * np.float32(1.0 / (1.0 - p))
+        return torch.from_numpy(np.repeat(keep, width, axis=1))
+
 
 class Dropout(nn.Module):
     """torch's dropout, its mask from ``source`` (torch.rand when none is set)."""
@@ -79,6 +85,18 @@ class Dropout(nn.Module):
         if self.source is not None:
             return x * self.source.mask(x.shape, self.p)
         return x * ((torch.rand(x.shape) >= self.p).to(x.dtype) * (1.0 / (1.0 - self.p)))
+
+    def per_head(self, x: Tensor, heads: int) -> Tensor:
+        """Dropout of a single-token layer's attention weights (all 1), applied to the
+        context: each head's channels of ``x`` [B, d] kept or dropped together.  The same
+        draws, in the same order, as dropping the [B, heads, 1, 1] weights themselves."""
+        if not self.training or self.p == 0.0:
+            return x
+        b, width = x.shape[0], x.shape[1] // heads
+        if self.source is not None:
+            return x * self.source.head_mask(b, heads, width, self.p)
+        keep = (torch.rand(b, heads) >= self.p).to(x.dtype) * (1.0 / (1.0 - self.p))
+        return x * keep.repeat_interleave(width, dim=1)
 
 
 class SelfAttentionLayer(nn.Module):
@@ -115,6 +133,11 @@ class SelfAttentionLayer(nn.Module):
             weights = torch.softmax(q @ k.transpose(-2, -1) / math.sqrt(self.d_k), dim=-1)
         context = (self.attn_drop(weights) @ v).transpose(1, 2).reshape(b, length, d)
         return self.norm(x + self.out_drop(self.o(context))), weights
+
+    def single(self, x: Tensor) -> Tensor:
+        """The layer over one token held as [B, d]: LN(x + Dropout(W_o(Dropout(1) * W_v x)))."""
+        context = self.attn_drop.per_head(self.v(x), self.heads)
+        return self.norm(x + self.out_drop(self.o(context)))
 
 
 class AttentionPooling(nn.Module):
@@ -197,12 +220,27 @@ class PPOPolicy(nn.Module):
         pooling's), before dropout."""
         if self.kind == "mlp":
             return self.embed(obs), []
+        if self.kind == "attn_faithful" and not SelfAttentionLayer.full:
+            return self._single_token(obs)
         x, maps = self.tokens(obs), []
         for layer in self.layers:
             x, weights = layer(x)
             maps.append(weights)
         pooled, weights = self.pool(x)
         return pooled, [*maps, weights]
+
+    def _single_token(self, obs: Tensor) -> tuple[Tensor, list[Tensor]]:
+        """The published design without the tensors a single token makes constant: every
+        softmax is 1, so Q, K and the pooling's scores are not computed (the weights are
+        returned as the ones they are).  Same outputs, same gradients, half the operations."""
+        x = self.embed(obs)
+        for layer in self.layers:
+            x = layer.single(x)
+        ones = x.new_ones(x.shape[0], 1)
+        pooled = self.pool.drop(ones) * x
+        heads = self.settings.heads
+        maps = [x.new_ones(x.shape[0], heads, 1, 1) for _ in self.layers]
+        return pooled, [*maps, ones]
 
     def forward(self, obs: Tensor) -> tuple[Tensor, Tensor]:
         z, _ = self.features(obs)
@@ -286,8 +324,10 @@ class NumpyActor:
 
     @staticmethod
     def _norm(y: np.ndarray, gain: np.ndarray, bias: np.ndarray, eps: float) -> np.ndarray:
-        centred = y - y.mean(-1, keepdims=True)
-        var = (centred * centred).mean(-1, keepdims=True)
+        # np.add.reduce: ndarray.mean's Python wrapper cost more than the sum at batch size 1
+        d = np.float32(y.shape[-1])
+        centred = y - np.add.reduce(y, axis=-1, keepdims=True) / d
+        var = np.add.reduce(centred * centred, axis=-1, keepdims=True) / d
         return centred / np.sqrt(var + np.float32(eps)) * gain + bias
 
     def _single_token(
