@@ -99,9 +99,9 @@ def steps_to_threshold(summary: pd.DataFrame, png: str | Path) -> None:
                 f"reached {reached.get(key, float('nan')):.0%} of {int(row['n'])}"
             )
         ax.axvline(budget, color="grey", ls="--", lw=1)
-        ax.text(budget, len(rows) - 0.5, " budget", color="grey", va="top", fontsize=8)
+        ax.text(budget, -0.6, "budget", color="grey", ha="center", va="bottom", fontsize=8)
         ax.set_yticks(range(len(rows)), labels, fontsize=7)
-        ax.invert_yaxis()
+        ax.set_ylim(len(rows) - 0.5, -1.0)  # top to bottom, with room for the budget's label
         ax.set_xlim(0, budget * 1.12)
         ax.set_title(f"{env} (threshold {THRESHOLDS[env]:g})")
         ax.set_xlabel("steps to threshold (censored at the budget)")
