@@ -250,3 +250,28 @@ def test_faithful_evaluation_keeps_dropout_and_clean_does_not():
     assert greedy[0] == greedy[1]  # eval mode: a deterministic function of the seeds
     noisy = [evaluate(agent, "CartPole-v1", 3, 7, np.random.default_rng(k)) for k in range(4)]
     assert len({tuple(r) for r in noisy}) > 1
+
+
+def test_attention_heatmap_names_the_features(tmp_path):
+    """The heatmap draws feature-token runs per env and mode (features named), and falls back to
+    the published design's single token when no feature-token run is there."""
+    import pandas as pd
+
+    from attnmem.plots import ppo_attn as plots
+    from attnmem.studies.ppo_attn import FEATURES
+
+    rows = [
+        {"env": "CartPole-v1", "policy": policy, "mode": "clean", "optimizer": "adam",
+         "seed": seed, "where": where, "token": token, "weight": weight}
+        for policy, tokens in (("attn_feature_tokens", 4), ("attn_faithful", 1))
+        for seed in (0, 1)
+        for where in ("layer1", "layer2", "pool")
+        for token, weight in enumerate(np.full(tokens, 1 / tokens))
+    ]  # fmt: skip
+    table = pd.DataFrame(rows)
+    plots.attention(table, FEATURES, tmp_path / "features.png")
+    plots.attention(table[table.policy == "attn_faithful"], FEATURES, tmp_path / "one.png")
+    plots.attention(table.iloc[:0], FEATURES, tmp_path / "none.png")
+    for name in ("features", "one", "none"):
+        assert (tmp_path / f"{name}.png").stat().st_size > 5_000
+        assert (tmp_path / f"{name}.pdf").exists()
