@@ -1,0 +1,222 @@
+"""The attention-PPO study (seed 001): config -> runs -> curves, summaries, comparisons, claims.
+
+The source (a PPO agent with an "attention" policy on CartPole, Acrobot and MountainCar)
+published no numbers, only statements: attention "helps the agent focus on the relevant parts
+of the state space", and a with/without-attention ablation.  Its attention is degenerate (one
+token: every weight is exactly 1, spec A.2), so the study also runs two policies whose attention
+can mean something: one token per observation feature, and the last 4 observations.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from attnmem.studies.base import Figure, Job, Metric, Study
+
+# Torch, pandas and matplotlib are imported inside the functions that need them (see optim.py).
+
+STUDY = Study(
+    name="ppo_attn",
+    source="seed 001: PPO with an attention policy vs without attention on classic control",
+    axes=("env", "policy", "mode", "optimizer"),
+    metrics=(
+        Metric("final_return", "mean return of the last evaluation (10 greedy episodes)"),
+        Metric("last3_return", "mean return of the last three evaluations"),
+        Metric(
+            "steps_to_threshold",
+            "first evaluation step whose mean return reaches the env's threshold (475 / -100 / "
+            "-110), right-censored at the budget",
+            integer=True,
+        ),
+        Metric(
+            "reached",
+            "1 when an evaluation reached the threshold (its mean: the fraction of seeds)",
+            integer=True,
+        ),
+        Metric(
+            "auc",
+            "area under the evaluation curve, returns scaled to [0, 1] by the env's range, "
+            "divided by the steps",
+        ),
+        Metric("steps", "environment steps trained", compared=False),
+    ),
+    jobs=(
+        Job(
+            "train_ppo_attn",
+            "runs",
+            ("env", "policy", "mode", "optimizer"),
+            "attnmem.train.ppo_attn:train",
+        ),
+    ),
+    figures=(
+        Figure(
+            "curves",
+            "curves_{optimizer}",
+            ("curves",),
+            "Greedy evaluation return (10 episodes on separately seeded environments, at step 0 "
+            "and every eval_every steps) of each policy, mean and 95% t-band over seeds, with "
+            "{optimizer}; rows: env, columns: the faithful loop (as published, quirks included) "
+            "and the clean one.  Dotted: the env's solved threshold.",
+        ),
+        Figure(
+            "threshold",
+            "steps_to_threshold",
+            ("summary",),
+            "Steps until an evaluation first reaches the env's threshold, mean and 95% "
+            "percentile-bootstrap interval over seeds; a seed that never reaches it counts at "
+            "the budget (right-censored), and the label gives the fraction that did.",
+        ),
+        Figure(
+            "attention",
+            "attention",
+            ("attention",),
+            "Mean attention weight each observation feature receives (self-attention layers, "
+            "averaged over heads and queries, and the pooling), over the states of the final "
+            "greedy evaluation and over seeds, for the feature-token policy; where it did not "
+            "run, the published design's single token, whose every weight is exactly 1.",
+        ),
+    ),
+    extra_tables=("attention",),
+    budget_metric="steps",
+    run_columns=(
+        "final_return",
+        "last3_return",
+        "steps_to_threshold",
+        "reached",
+        "auc",
+        "episodes",
+        "steps",
+    ),
+    curve_rows=("metric", ("return", "episode_return")),
+    choices=(
+        ("env", "attnmem.rl.ppo:ENVS"),
+        ("policy", "attnmem.rl.ppo_policies:POLICIES"),
+        ("mode", "attnmem.rl.ppo:MODES"),
+        ("optimizer", "attnmem.rl.ppo:OPTIMIZERS"),
+    ),
+)
+AXES = STUDY.axes
+
+#: The observation features of each env, in the order Gymnasium gives them.
+FEATURES = {
+    "CartPole-v1": ("cart position", "cart velocity", "pole angle", "pole angular velocity"),
+    "Acrobot-v1": ("cos θ1", "sin θ1", "cos θ2", "sin θ2", "θ1 velocity", "θ2 velocity"),
+    "MountainCar-v0": ("position", "velocity"),
+}
+#: The run: block's keys that configure the agent (the rest configure the loop).
+LOOP_KEYS = ("steps", "eval_every", "eval_episodes", "log_every")
+
+
+def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
+    """The PPORun of one cell and seed under the study's ``run:`` settings."""
+    if job != "train_ppo_attn":
+        raise ValueError(f"the ppo_attn study has no training job {job!r}; its job: train_ppo_attn")
+    from attnmem.rl.ppo import PPOSettings
+    from attnmem.train.ppo_attn import PPORun
+
+    agent = {k: v for k, v in settings.items() if k not in (*LOOP_KEYS, "weight_decay")}
+    optimizer = cell["optimizer"]
+    ppo = PPOSettings(
+        mode=cell["mode"],  # type: ignore[arg-type]
+        policy=cell["policy"],
+        optimizer=optimizer,
+        weight_decay=float(settings.get("weight_decay", {}).get(optimizer, 0.0)),
+        **agent,
+    )
+    return PPORun(
+        env=cell["env"],
+        seed=int(seed),
+        ppo=ppo,
+        steps=int(settings["steps"]),
+        **{k: settings[k] for k in LOOP_KEYS if k in settings and k != "steps"},
+    )
+
+
+def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
+    """attention.csv: per run and token, the mean attention weight it received (each
+    self-attention layer, and the pooling) over the final evaluation's states."""
+    import pandas as pd
+
+    if name != "attention":
+        raise ValueError(f"the ppo_attn study has no extra table {name!r}")
+    rows = []
+    for directory in map(Path, job_dirs["train_ppo_attn"]):
+        final = json.loads((directory / "final.json").read_text())
+        config, profile = final["config"], final["metrics"].get("attention") or {}
+        for where, weights in sorted(profile.items()):
+            for token, weight in enumerate(weights):
+                rows.append(
+                    {
+                        **{axis: config[axis] for axis in AXES},
+                        "seed": int(config["seed"]),
+                        "where": where,
+                        "token": token,
+                        "weight": weight,
+                    }
+                )
+    columns = [*AXES, "seed", "where", "token", "weight"]
+    table = pd.DataFrame(rows, columns=columns)
+    return table.sort_values([*AXES, "seed", "where", "token"]).reset_index(drop=True)
+
+
+def write_tables(
+    inputs: Mapping[str, str | Path],
+    published: Mapping[str, Any],
+    markdown: str | Path,
+    latex: str | Path,
+) -> None:
+    """Per cell: final and last-3 return, steps to the threshold with the fraction that
+    reached it, and the normalised area under the curve (the source published no numbers)."""
+    import pandas as pd
+
+    from attnmem.tables import estimate, save_table
+
+    summary = pd.read_csv(inputs["summary"], dtype=dict.fromkeys(AXES, str))
+    summary = summary.set_index([*AXES, "metric"])
+    rows = []
+    boot = ("boot_low", "boot_high")
+    for cell in dict.fromkeys(key[: len(AXES)] for key in summary.index):
+        row = dict(zip(AXES, cell, strict=True))
+        row["final return"] = estimate(summary.loc[(*cell, "final_return")], ".1f")
+        row["last-3 return"] = estimate(summary.loc[(*cell, "last3_return")], ".1f")
+        reached = summary.loc[(*cell, "reached")]
+        row["steps to threshold"] = estimate(
+            summary.loc[(*cell, "steps_to_threshold")], ".0f", interval=boot
+        )
+        row["reached"] = f"{reached['mean']:.2f}" if reached["n"] else "–"
+        row["AUC"] = estimate(summary.loc[(*cell, "auc")], ".3f")
+        rows.append(row)
+    caption = (
+        "ppo_attn study: greedy evaluation return, mean [95% t-interval] (seeds); steps to the "
+        "env's threshold, right-censored at the budget, mean [95% percentile bootstrap], and "
+        "the fraction of seeds that reached it; normalised area under the evaluation curve.  "
+        "The source published no numbers."
+    )
+    save_table(pd.DataFrame(rows), caption, "tab:ppo_attn", markdown, latex)
+
+
+def plot(
+    kind: str,
+    inputs: Mapping[str, str | Path],
+    fields: Mapping[str, str],
+    published: Mapping[str, Any],
+    png: str | Path,
+) -> None:
+    """Draw one figure of STUDY.figures: learning curves, steps to threshold, attention."""
+    import pandas as pd
+
+    from attnmem.plots import ppo_attn as plots
+
+    text = dict.fromkeys(AXES, str)
+    if kind == "curves":
+        curves = pd.read_csv(inputs["curves"], dtype=text)
+        plots.curves(curves[curves.optimizer == fields["optimizer"]], fields["optimizer"], png)
+    elif kind == "threshold":
+        plots.steps_to_threshold(pd.read_csv(inputs["summary"], dtype=text), png)
+    elif kind == "attention":
+        plots.attention(pd.read_csv(inputs["attention"], dtype=text), FEATURES, png)
+    else:
+        raise ValueError(f"the ppo_attn study has no figure {kind!r}")

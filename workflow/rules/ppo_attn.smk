@@ -1,0 +1,31 @@
+# The attention-PPO study (seed 001): one run per env x policy x mode x optimizer x seed.
+
+PPO_ATTN_RUN = "{env}/{policy}/{mode}/{optimizer}/seed{seed}"
+
+
+rule train_ppo_attn:
+    output:
+        metrics=f"{RESULTS}/ppo_attn/runs/{PPO_ATTN_RUN}/metrics.csv",
+        final=f"{RESULTS}/ppo_attn/runs/{PPO_ATTN_RUN}/final.json",
+        provenance=f"{RESULTS}/ppo_attn/runs/{PPO_ATTN_RUN}/provenance.json",
+    log:
+        f"{RESULTS}/ppo_attn/logs/{PPO_ATTN_RUN}.log",
+    benchmark:
+        f"{RESULTS}/ppo_attn/benchmarks/{PPO_ATTN_RUN}.tsv"
+    wildcard_constraints:
+        **constraints("ppo_attn", ("env", "policy", "mode", "optimizer")),
+    group:
+        "ppo_attn_train"
+    conda:
+        ENV
+    threads: resources("ppo_attn", threads=1)["threads"]
+    resources:
+        # gpu 0: one environment step at a time on a 0.2M-parameter network, the CPU is faster
+        **resources("ppo_attn", mem_mb=1000, runtime=10, slurm_partition=""),
+        gpu=0,
+    params:
+        study="ppo_attn",
+        settings=run_params("ppo_attn"),
+        checkpoint_every=STUDIES["ppo_attn"].get("checkpoint_every", 20000),
+    script:
+        "../scripts/train.py"
