@@ -73,14 +73,20 @@ def resources(study, **defaults):
 
 
 def job_dirs(study, rule):
-    """Every run folder of one training job of a study: one per cell of its axes and seed."""
-    job = REGISTRY[study].job(rule)
-    cell = Path(*(f"{{{axis}}}" for axis in job.axes))
-    return expand(
-        f"{RESULTS}/{study}/{job.folder}/{cell}/seed{{seed}}",
-        **{axis: axis_values(study, axis) for axis in job.axes},
-        seed=STUDIES[study]["seeds"],
-    )
+    """Every run folder of one training job of a study: one per cell of its axes and seed
+    (the combinations the study's cell filter accepts)."""
+    description = REGISTRY[study]
+    job = description.job(rule)
+    dirs = []
+    for cell in expand_fields(study, job.axes):
+        if not description.has_cell(cell):
+            continue
+        folder = Path(*(cell[axis] for axis in job.axes))
+        dirs += [
+            f"{RESULTS}/{study}/{job.folder}/{folder}/seed{seed}"
+            for seed in STUDIES[study]["seeds"]
+        ]
+    return dirs
 
 
 def run_dirs(study):

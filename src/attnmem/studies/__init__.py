@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from attnmem.studies import optim, plasticity, sac, teacher
+from attnmem.studies import optim, plasticity, ram, sac, teacher
 from attnmem.studies.base import Figure, Job, Metric, Study
 
 __all__ = ["AXES", "REGISTRY", "Figure", "Job", "Metric", "Study", "study_comparisons"]
 
-REGISTRY: dict[str, Study] = {m.STUDY.name: m.STUDY for m in (optim, plasticity, teacher, sac)}
+REGISTRY: dict[str, Study] = {m.STUDY.name: m.STUDY for m in (optim, plasticity, teacher, sac, ram)}
 
 #: Each study's axes, in the order its run paths and published values nest.
 AXES: dict[str, list[str]] = {name: list(study.axes) for name, study in REGISTRY.items()}
