@@ -52,15 +52,20 @@ def split_digits(
     """Train / validation / test digits (uint8 N × 28 × 28, int64 labels) of a prepared source.
 
     The validation digits are a fixed stratified ``validation`` fraction of the training digits
-    (``random_state=0``): 54,000 / 6,000 of MNIST's 60,000 at 0.1, as kevinzakka and the spec.
+    (per class, a fixed permutation of its digits (NumPy seed 0), the first round(fraction ×
+    count) held out): 54,000 / 6,000 of MNIST's 60,000 at 0.1, as kevinzakka and the spec.
     """
-    from sklearn.model_selection import train_test_split
-
     x, y = data["x_train"].reshape(-1, DIGIT, DIGIT), data["y_train"]
-    idx_train, idx_val = train_test_split(
-        np.arange(len(y)), test_size=validation, stratify=y.numpy(), random_state=0
-    )
-    idx_train, idx_val = torch.from_numpy(np.sort(idx_train)), torch.from_numpy(np.sort(idx_val))
+    labels = y.numpy()
+    rng = np.random.default_rng(0)
+    held = []
+    for label in np.unique(labels):
+        members = np.flatnonzero(labels == label)
+        held.append(rng.permutation(members)[: round(validation * len(members))])
+    is_val = np.zeros(len(labels), dtype=bool)
+    is_val[np.concatenate(held)] = True
+    idx_train = torch.from_numpy(np.flatnonzero(~is_val))
+    idx_val = torch.from_numpy(np.flatnonzero(is_val))
     return {
         "train": (x[idx_train].contiguous(), y[idx_train].contiguous()),
         "val": (x[idx_val].contiguous(), y[idx_val].contiguous()),

@@ -42,29 +42,38 @@ def location_to_pixel(loc: Tensor, side: int) -> Tensor:
     return torch.floor(0.5 * (loc + 1.0) * side).long().flip(-1)
 
 
-def retina(images: Tensor, loc: Tensor, patch: int, scales: int) -> Tensor:
+def summed_area(images: Tensor) -> Tensor:
+    """Summed-area table (B × (H+1) × (W+1), float64 so that box sums stay exact enough) of a
+    batch of images; a retina reads every glimpse of an episode from the same table."""
+    return F.pad(images.double().cumsum(-1).cumsum(-2), (1, 0, 1, 0))
+
+
+def retina(
+    images: Tensor, loc: Tensor, patch: int, scales: int, table: Tensor | None = None
+) -> Tensor:
     """Glimpses (B × k × patch × patch) of ``images`` (B × H × W, square) at ``loc`` (B × 2).
 
     Scale i is the 2^i·patch square whose rows are [c − s/2, c + s/2) around the centre pixel c,
     average-pooled by 2^i; outside the image the value is 0 (the padding, equal to the
-    background of the raw-pixel inputs).
+    background of the raw-pixel inputs).  Each output pixel is one box sum of the summed-area
+    table: with the box's edges clamped to the image, it is the sum over the box's part inside
+    the image, which is exactly zero padding.  ``table`` = ``summed_area(images)`` when given.
     """
     b, side, dev = images.shape[0], images.shape[-1], images.device
-    largest = patch * 2 ** (scales - 1)
-    pad = largest // 2 + 1
-    # summed-area table of the zero-padded image, in float64 so that box sums are exact enough
-    padded = F.pad(images.double(), (pad, pad, pad, pad))
-    table = F.pad(padded.cumsum(-1).cumsum(-2), (1, 0, 1, 0))
-    centre = location_to_pixel(loc, side) + pad  # B × 2, in padded coordinates
+    if table is None:
+        table = summed_area(images)
+    centre = location_to_pixel(loc, side)  # B × 2
     factor = 2 ** torch.arange(scales, device=dev)  # pooling factor of each scale
     sides = patch * factor
     top = centre[:, None, :] - (sides // 2)[None, :, None]  # B × k × 2
-    edges = top[..., None] + (torch.arange(patch + 1, device=dev)[None, :] * factor[:, None])[None, :, None]
+    edges = top[..., None] + (torch.arange(patch + 1, device=dev)[None, :] * factor[:, None])[
+        None, :, None
+    ]
+    edges = edges.clamp(0, side)
     rows, cols = edges[:, :, 0], edges[:, :, 1]  # B × k × (patch + 1)
-    flat = table.reshape(b, -1)
     width = table.shape[-1]
     index = rows[..., :, None] * width + cols[..., None, :]  # B × k × (p+1) × (p+1)
-    corners = flat.gather(1, index.reshape(b, -1)).reshape(index.shape)
+    corners = table.reshape(b, -1).gather(1, index.reshape(b, -1)).reshape(index.shape)
     sums = corners[..., 1:, 1:] - corners[..., :-1, 1:] - corners[..., 1:, :-1]
     sums = sums + corners[..., :-1, :-1]
     return (sums / (factor.double() ** 2)[None, :, None, None]).to(images.dtype)
@@ -116,9 +125,9 @@ class RAM(nn.Module):
         self.baseline = nn.Linear(c.hidden, 1)
         self.action = nn.Linear(c.hidden, CLASSES)
 
-    def glimpse(self, images: Tensor, loc: Tensor) -> Tensor:
+    def glimpse(self, images: Tensor, loc: Tensor, table: Tensor | None = None) -> Tensor:
         c = self.config
-        rho = retina(images, loc, c.patch, c.scales).flatten(1)
+        rho = retina(images, loc, c.patch, c.scales, table).flatten(1)
         h_g = F.relu(self.glimpse_net(rho))
         h_l = F.relu(self.location_net(loc))
         if c.concat:
@@ -141,10 +150,11 @@ class RAM(nn.Module):
 
         loc = uniform() if policy == "sample" or c.random_locations else images.new_zeros(b, 2)
         h = images.new_zeros(b, c.hidden)
+        table = summed_area(images)  # one table serves every glimpse of the episode
         log_pi, baselines, locations = [], [], []
         for t in range(c.glimpses):
             locations.append(loc)
-            h = F.relu(self.core_input(self.glimpse(images, loc)) + self.core_state(h))
+            h = F.relu(self.core_input(self.glimpse(images, loc, table)) + self.core_state(h))
             if t == c.glimpses - 1:
                 break  # the last state classifies; no location follows it
             if c.random_locations:
