@@ -166,17 +166,27 @@ def test_config_names_missing_mnist_before_any_job(tmp_path):
 def test_config_rejects_a_model_without_a_cell():
     config = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())
     bad = copy.deepcopy(config)
-    bad["studies"]["ram"]["axes"]["glimpses"] = [2]  # fc needs glimpses 0
+    bad["studies"]["ram"]["axes"]["glimpses"] = [6]  # fc needs glimpses 0
     with pytest.raises(ConfigError, match="'fc' has no cell; it needs glimpses 0"):
+        validate(bad, SCHEMAS)
+    bad = copy.deepcopy(config)
+    bad["studies"]["ram"]["axes"]["glimpses"] = [0, 4]
+    with pytest.raises(ConfigError, match="'ram_faithful' has no cell; it needs dataset mnist28"):
         validate(bad, SCHEMAS)
 
 
 def test_cell_filter():
-    assert study.has_cell({"model": "ram", "glimpses": "6", "optimizer": "adam"})
-    assert not study.has_cell({"model": "ram", "glimpses": "0", "optimizer": "adam"})
-    assert study.has_cell({"model": "conv", "glimpses": "0", "optimizer": "sgd"})
-    assert not study.has_cell({"model": "fc", "glimpses": "4", "optimizer": "sgd"})
-    assert not study.has_cell({"model": "ram_faithful", "glimpses": "6", "optimizer": "adam"})
+    def cell(dataset, model, glimpses, optimizer):
+        return study.has_cell(
+            {"dataset": dataset, "model": model, "glimpses": glimpses, "optimizer": optimizer}
+        )
+
+    assert cell("cluttered60", "ram", "6", "adam") and not cell("mnist28", "ram", "0", "adam")
+    assert cell("mnist28", "conv", "0", "sgd") and not cell("mnist28", "fc", "4", "sgd")
+    assert cell("mnist28", "ram_faithful", "6", "sgd")
+    assert not cell("mnist28", "ram_faithful", "6", "adam")
+    assert not cell("mnist28", "ram_faithful", "4", "sgd")
+    assert not cell("translated60", "ram_faithful", "6", "sgd")
     assert study.GLIMPSING == models.GLIMPSING
 
 

@@ -189,13 +189,14 @@ def _check_ram(config: Mapping[str, Any]) -> None:
             )
     for model in axes["model"]:
         if not any(
-            ram.has_cell({"model": model, "glimpses": str(g), "optimizer": o})
+            ram.has_cell({"dataset": d, "model": model, "glimpses": str(g), "optimizer": o})
+            for d in axes["dataset"]
             for g in axes["glimpses"]
             for o in axes["optimizer"]
         ):
             need = "glimpses 0" if model not in ram.GLIMPSING else "glimpses >= 1"
             if model == "ram_faithful":
-                need += " and optimizer sgd"
+                need = "dataset mnist28, glimpses 6 and optimizer sgd (Blebot's run)"
             raise ConfigError(
                 f"invalid config: studies.ram.axes.model: {model!r} has no cell; it needs {need}"
                 f" in studies.ram.axes (glimpses {axes['glimpses']}, optimizer "
