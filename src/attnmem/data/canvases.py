@@ -46,9 +46,7 @@ CANVASES: dict[str, Canvas] = {
 }
 
 
-def split_digits(
-    data: dict[str, Tensor], validation: float
-) -> dict[str, tuple[Tensor, Tensor]]:
+def split_digits(data: dict[str, Tensor], validation: float) -> dict[str, tuple[Tensor, Tensor]]:
     """Train / validation / test digits (uint8 N × 28 × 28, int64 labels) of a prepared source.
 
     The validation digits are a fixed stratified ``validation`` fraction of the training digits

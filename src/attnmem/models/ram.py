@@ -66,9 +66,10 @@ def retina(
     factor = 2 ** torch.arange(scales, device=dev)  # pooling factor of each scale
     sides = patch * factor
     top = centre[:, None, :] - (sides // 2)[None, :, None]  # B × k × 2
-    edges = top[..., None] + (torch.arange(patch + 1, device=dev)[None, :] * factor[:, None])[
-        None, :, None
-    ]
+    edges = (
+        top[..., None]
+        + (torch.arange(patch + 1, device=dev)[None, :] * factor[:, None])[None, :, None]
+    )
     edges = edges.clamp(0, side)
     rows, cols = edges[:, :, 0], edges[:, :, 1]  # B × k × (patch + 1)
     width = table.shape[-1]
@@ -167,9 +168,7 @@ class RAM(nn.Module):
                 noise = torch.randn(b, 2, generator=generator).to(dev)
                 sample = (mean + c.sigma * noise).detach()
                 # the log-density of the unclamped sample, then clamp (kevinzakka, Blebot)
-                log_pi.append(
-                    torch.distributions.Normal(mean, c.sigma).log_prob(sample).sum(1)
-                )
+                log_pi.append(torch.distributions.Normal(mean, c.sigma).log_prob(sample).sum(1))
                 loc = sample.clamp(-1.0, 1.0)
             else:
                 log_pi.append(mean.new_zeros(b))

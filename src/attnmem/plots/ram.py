@@ -140,25 +140,44 @@ def glimpse_paths(examples: Mapping[str, Any], png: str | Path) -> None:
             continue
         ax.imshow(images[i].numpy(), cmap="gray_r", vmin=0, vmax=255, interpolation="nearest")
         label, pred = int(examples["labels"][i]), int(examples["predictions"][i])
-        ax.set_title(f"label {label}, predicted {pred}", fontsize=9,
-                     color="black" if label == pred else "#D55E00")
+        ax.set_title(
+            f"label {label}, predicted {pred}",
+            fontsize=9,
+            color="black" if label == pred else "#D55E00",
+        )
         if locations.shape[1] == 0:
             continue
         # pixel centre of each glimpse, as the retina computes it: floor((l + 1) / 2 · side)
         xy = np.floor(0.5 * (locations[i].numpy() + 1.0) * side)
         ax.plot(xy[:, 0], xy[:, 1], "-", color="#D55E00", linewidth=1.2, alpha=0.8)
         for t, (x, y) in enumerate(xy):
-            ax.text(x, y, str(t + 1), color="white", fontsize=7, ha="center", va="center",
-                    bbox=dict(boxstyle="circle,pad=0.15", fc="#D55E00", ec="none", alpha=0.9))
+            ax.text(
+                x,
+                y,
+                str(t + 1),
+                color="white",
+                fontsize=7,
+                ha="center",
+                va="center",
+                bbox=dict(boxstyle="circle,pad=0.15", fc="#D55E00", ec="none", alpha=0.9),
+            )
         x, y = xy[-1]
         for s in range(scales):
             size = patch * 2**s
             ax.add_patch(
-                plt.Rectangle((x - size // 2 - 0.5, y - size // 2 - 0.5), size, size,
-                              fill=False, edgecolor="#0072B2", linewidth=1.0, alpha=0.9)
+                plt.Rectangle(
+                    (x - size // 2 - 0.5, y - size // 2 - 0.5),
+                    size,
+                    size,
+                    fill=False,
+                    edgecolor="#0072B2",
+                    linewidth=1.0,
+                    alpha=0.9,
+                )
             )
         ax.set_xlim(-0.5, side - 0.5)
         ax.set_ylim(side - 0.5, -0.5)
-    fig.suptitle("greedy glimpse paths (1 = first glimpse; blue: the scales of the last)",
-                 fontsize=10)
+    fig.suptitle(
+        "greedy glimpse paths (1 = first glimpse; blue: the scales of the last)", fontsize=10
+    )
     save(fig, png)

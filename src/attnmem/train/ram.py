@@ -114,10 +114,7 @@ def evaluate(
             pred = _logits(model, x, generator, "greedy").argmax(1)
         elif how == "mc":
             logp = torch.stack(
-                [
-                    F.log_softmax(_logits(model, x, generator, "sample"), 1)
-                    for _ in range(samples)
-                ]
+                [F.log_softmax(_logits(model, x, generator, "sample"), 1) for _ in range(samples)]
             )
             pred = logp.mean(0).argmax(1)
         elif how == "sampled":
@@ -325,7 +322,9 @@ def train(
             )
             recorder.add(epoch, "test", "accuracy_sampled", acc)
             state.best_test_acc = max(state.best_test_acc, acc)
-            message = f"loss {loss:.4f}  sampled test acc {acc:.2f}% (best {state.best_test_acc:.2f}%)"
+            message = (
+                f"loss {loss:.4f}  sampled test acc {acc:.2f}% (best {state.best_test_acc:.2f}%)"
+            )
         else:
             canvases, labels, _ = evals["val"]
             val = evaluate(model, canvases, labels, "greedy", eval_seed, device=dev)
