@@ -91,18 +91,16 @@ def error_vs_glimpses(
 
 
 def _paper(ax, pub: pd.DataFrame, lo: float, hi: float) -> None:
-    """The paper's numbers: stars for RAM at their glimpses, short ticks on the right for the
-    baselines; hollow where unconfirmed."""
-    seen: set[tuple[str, bool]] = set()
+    """The paper's numbers as stars in their model's colour: RAM at its glimpses, the baselines
+    at the right edge; hollow where unconfirmed."""
+    kinds = set()
     pub = pub.drop_duplicates(subset=["model", "glimpses"])
     for _, row in pub.iterrows():
         if pd.isna(row["test_error"]):
             continue
         unconfirmed = bool(row["unconfirmed"]) if not pd.isna(row["unconfirmed"]) else False
+        kinds.add(unconfirmed)
         colour = MODEL_COLOURS.get(row["model"], "black")
-        key = ("paper (NIPS 2014), unconfirmed" if unconfirmed else "paper (NIPS 2014)", True)
-        label = None if key in seen else key[0]
-        seen.add(key)
         g = int(row["glimpses"])
         x = g if g > 0 else hi - 0.15
         ax.scatter(
@@ -110,11 +108,31 @@ def _paper(ax, pub: pd.DataFrame, lo: float, hi: float) -> None:
             row["test_error"],
             marker="*",
             s=150,
-            facecolor="none" if unconfirmed else colour,
+            facecolor="white" if unconfirmed else colour,
             edgecolor=colour if unconfirmed else "black",
             linewidth=1.2,
             zorder=6,
-            label=label,
+        )
+        if g == 0:
+            ax.annotate(
+                row["model"],
+                (x, row["test_error"]),
+                xytext=(6, 0),
+                textcoords="offset points",
+                fontsize=7,
+                va="center",
+                color=colour,
+            )
+    # legend entries: what a star means, in black
+    for unconfirmed in sorted(kinds):
+        ax.scatter(
+            [],
+            [],
+            marker="*",
+            s=150,
+            facecolor="white" if unconfirmed else "black",
+            edgecolor="black",
+            label="paper (NIPS 2014), unconfirmed" if unconfirmed else "paper (NIPS 2014)",
         )
 
 
