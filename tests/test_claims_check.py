@@ -20,6 +20,8 @@ SCHEMAS = REPO / "workflow" / "schemas"
 VALUES = axis_names(SCHEMAS)
 # sizes are any even integer in the schema; the published ones stand in for "every size"
 VALUES["plasticity"]["size"] = ["50", "100"]
+# glimpses are any non-negative integer; the paper's counts stand in (in the study's axis order)
+VALUES["ram"] = {axis: VALUES["ram"].get(axis, [str(g) for g in range(9)]) for axis in AXES["ram"]}
 METRICS = {name: list(study.metric_names) for name, study in REGISTRY.items()}
 
 

@@ -93,6 +93,7 @@ def validate(config: Mapping[str, Any], schema_dir: str | Path) -> None:
     _check_teacher(config)
     _check_sac(config)
     _check_atman(config)
+    _check_ram(config)
     _check_data(config)
 
 
@@ -194,6 +195,60 @@ def _check_data(config: Mapping[str, Any]) -> None:
         if missing:
             raise ConfigError(
                 f"dataset {dataset!r} is not under data_root ({config['data_root']}): missing "
+                f"{missing[0]}{' and more' if len(missing) > 1 else ''}. Set data_root to where "
+                "the torchvision files are, or set download: true."
+            )
+
+
+def _check_ram(config: Mapping[str, Any]) -> None:
+    """Every ram dataset needs its epochs, every model a cell, the paths figure a trained run,
+    and MNIST (when it is the digit source) its files unless the data rule may download them."""
+    settings = config["studies"].get("ram")
+    if settings is None:
+        return
+    from attnmem.studies import ram
+
+    axes, run = settings["axes"], settings["run"]
+    for dataset in axes["dataset"]:
+        if dataset not in run["epochs"]:
+            raise ConfigError(
+                f"invalid config: studies.ram.run.epochs: no epochs for {dataset!r}; add "
+                f"`{dataset}: <epochs>` (given: {sorted(run['epochs'])})"
+            )
+    for model in axes["model"]:
+        if not any(
+            ram.has_cell({"dataset": d, "model": model, "glimpses": str(g), "optimizer": o})
+            for d in axes["dataset"]
+            for g in axes["glimpses"]
+            for o in axes["optimizer"]
+        ):
+            need = "glimpses 0" if model not in ram.GLIMPSING else "glimpses >= 1"
+            if model == "ram_faithful":
+                need = "dataset mnist28, glimpses 6 and optimizer sgd (Blebot's run)"
+            raise ConfigError(
+                f"invalid config: studies.ram.axes.model: {model!r} has no cell; it needs {need}"
+                f" in studies.ram.axes (glimpses {axes['glimpses']}, optimizer "
+                f"{axes['optimizer']})"
+            )
+    cell = settings.get("paths")
+    if cell is not None:
+        text = {axis: str(value) for axis, value in cell.items()}
+        for axis, value in cell.items():
+            if value not in axes[axis]:
+                raise ConfigError(
+                    f"invalid config: studies.ram.paths.{axis}: {value!r} is not in "
+                    f"studies.ram.axes.{axis} {axes[axis]}"
+                )
+        if not ram.has_cell(text) or cell["model"] not in ram.GLIMPSING:
+            raise ConfigError(
+                f"invalid config: studies.ram.paths: {text} is not a RAM cell the study trains "
+                "(it needs a glimpsing model with glimpses >= 1)"
+            )
+    if run["digits"] == "mnist" and not config["download"]:
+        missing = missing_files("mnist", config["data_root"])
+        if missing:
+            raise ConfigError(
+                f"dataset 'mnist' is not under data_root ({config['data_root']}): missing "
                 f"{missing[0]}{' and more' if len(missing) > 1 else ''}. Set data_root to where "
                 "the torchvision files are, or set download: true."
             )

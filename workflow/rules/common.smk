@@ -74,24 +74,22 @@ def resources(study, **defaults):
 
 def job_dirs(study, rule):
     """Every run folder of one training job of a study: one per cell of its axes and seed,
-    less the cells the study's ``exclude`` entries name."""
-    job = REGISTRY[study].job(rule)
-    # a job without axes (one reference model) keeps its seeds right under its folder
-    cell = "".join(f"{{{axis}}}/" for axis in job.axes)
-    dirs = expand(
-        f"{RESULTS}/{study}/{job.folder}/{cell}seed{{seed}}",
-        **{axis: axis_values(study, axis) for axis in job.axes},
-        seed=STUDIES[study]["seeds"],
-    )
+    less the combinations the study does not have (its ``cell_filter``) and the cells the
+    config's ``exclude`` entries leave out."""
+    description = REGISTRY[study]
+    job = description.job(rule)
     exclude = STUDIES[study].get("exclude", [])
-    if not exclude:
-        return dirs
-    root = Path(RESULTS, study, job.folder)
-    return [
-        d
-        for d in dirs
-        if not excluded(exclude, dict(zip(job.axes, Path(d).relative_to(root).parts)))
-    ]
+    dirs = []
+    for cell in expand_fields(study, job.axes):
+        if not description.has_cell(cell) or excluded(exclude, cell):
+            continue
+        # a job without axes (one reference model) keeps its seeds right under its folder
+        folder = "".join(f"{cell[axis]}/" for axis in job.axes)
+        dirs += [
+            f"{RESULTS}/{study}/{job.folder}/{folder}seed{seed}"
+            for seed in STUDIES[study]["seeds"]
+        ]
+    return dirs
 
 
 def excluded(exclude, cell):

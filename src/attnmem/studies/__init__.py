@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from attnmem.studies import atman, optim, plasticity, ppo_attn, sac, teacher
+from attnmem.studies import atman, optim, plasticity, ppo_attn, ram, sac, teacher
 from attnmem.studies.base import Figure, Job, Metric, Study
 
 __all__ = ["AXES", "REGISTRY", "Figure", "Job", "Metric", "Study", "study_comparisons"]
 
 REGISTRY: dict[str, Study] = {
-    m.STUDY.name: m.STUDY for m in (optim, plasticity, teacher, sac, ppo_attn, atman)
+    m.STUDY.name: m.STUDY for m in (optim, plasticity, teacher, sac, ppo_attn, atman, ram)
 }
 
 #: Each study's axes, in the order its run paths and published values nest.

@@ -104,6 +104,17 @@ class Study:
     #: axis -> "module:NAME" of the library registry that holds the axis's allowed names
     #: (tests keep the study schema's enum equal to it).
     choices: tuple[tuple[str, str], ...] = ()
+    #: "module:function" of a torch-free predicate on a cell ({axis: value as text}) for a study
+    #: whose grid is not a full product (the ram study: a baseline has no glimpses); the DAG
+    #: trains only the combinations it accepts.  None: every combination exists.
+    cell_filter: str | None = None
+
+    def has_cell(self, cell: dict[str, str]) -> bool:
+        """Whether the combination of axis values ``cell`` is one of the study's cells."""
+        if self.cell_filter is None:
+            return True
+        module, name = self.cell_filter.split(":")
+        return bool(getattr(importlib.import_module(module), name)(cell))
 
     @property
     def runs(self) -> Job:

