@@ -6,26 +6,11 @@ ATMAN_CELL = "{layout}/{attention}/{trainer}/{rule}"
 ATMAN_SEEDS = STUDIES["atman"]["seeds"]
 
 
-def atman_outputs(cell_dir):
-    """Each seed's files of one job (the cell's wildcards kept for Snakemake to fill)."""
-    return {
-        name: expand(
-            f"{cell_dir}seed{{seed}}/{file}",
-            seed=ATMAN_SEEDS,
-            allow_missing=True,
-        )
-        for name, file in (
-            ("metrics", "metrics.csv"),
-            ("final", "final.json"),
-            ("provenance", "provenance.json"),
-            ("network", "network.json"),
-        )
-    }
-
-
 rule train_atman:
     output:
-        **atman_outputs(f"{RESULTS}/atman/runs/{ATMAN_CELL}/"),
+        **all_seed_outputs(
+            "atman", f"{RESULTS}/atman/runs/{ATMAN_CELL}/", "network.json"
+        ),
     log:
         f"{RESULTS}/atman/logs/{ATMAN_CELL}.log",
     benchmark:
@@ -56,7 +41,7 @@ rule train_atman:
 
 rule train_atman_reference:
     output:
-        **atman_outputs(f"{RESULTS}/atman/reference/"),
+        **all_seed_outputs("atman", f"{RESULTS}/atman/reference/", "network.json"),
     log:
         f"{RESULTS}/atman/logs/reference.log",
     benchmark:

@@ -102,6 +102,21 @@ def excluded(exclude, cell):
     )
 
 
+def all_seed_outputs(study, cell_dir, *files):
+    """The outputs of a job that trains every seed of a cell (``Job.all_seeds``): each seed's
+    metrics.csv, final.json, provenance.json and ``files``, with the cell's wildcards left for
+    Snakemake to fill."""
+    names = ("metrics.csv", "final.json", "provenance.json", *files)
+    return {
+        Path(name).stem: expand(
+            f"{cell_dir}seed{{seed}}/{name}",
+            seed=STUDIES[study]["seeds"],
+            allow_missing=True,
+        )
+        for name in names
+    }
+
+
 def run_dirs(study):
     """The run folders whose cells the study summarises."""
     return job_dirs(study, REGISTRY[study].runs.rule)
