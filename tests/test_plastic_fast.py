@@ -48,17 +48,23 @@ def test_loss_and_every_gradient_equal_autograd(name, eta):
             torch.testing.assert_close(fast[n], g, rtol=1e-5, atol=1e-5 * g.abs().max().item())
 
 
-def test_hebbff_clamped_decay_passes_no_gradient_outside_zero_one():
-    for logit, passes in ((1.2, False), (1.0, False), (0.5, True), (-0.1, False)):
-        torch.manual_seed(0)
-        model = build_network("hebbff", 6, d=8).double()
-        model.layers[0].decay_logit.data.fill_(logit)
-        seqs = generate(1, 12, 2, torch.Generator().manual_seed(0), d=8)
-        _, _, grads = reference(model, seqs)
-        FastNetwork(model).loss_and_grads(seqs.frames, seqs.scored_steps, seqs.labels)
-        fast = model.layers[0].decay_logit.grad
-        torch.testing.assert_close(fast, grads["layers.0.decay_logit"], rtol=1e-6, atol=1e-12)
-        assert (fast.item() != 0) == passes
+def test_hebbff_decay_is_projected_into_zero_one_and_keeps_its_gradient():
+    """HebbFF clamps λ's value in place and lets the gradient through, on both engines."""
+    for value, projected in ((1.2, 1.0), (1.0, 1.0), (0.5, 0.5), (-0.1, 0.0)):
+        grads = []
+        for engine in ("autograd", "fast"):
+            torch.manual_seed(0)
+            model = build_network("hebbff", 6, d=8).double()
+            model.layers[0].decay_logit.data.fill_(value)
+            seqs = generate(1, 12, 2, torch.Generator().manual_seed(0), d=8)
+            if engine == "autograd":
+                reference(model, seqs)
+            else:
+                FastNetwork(model).loss_and_grads(seqs.frames, seqs.scored_steps, seqs.labels)
+            assert model.layers[0].decay_logit.item() == projected
+            grads.append(model.layers[0].decay_logit.grad)
+        torch.testing.assert_close(grads[1], grads[0], rtol=1e-6, atol=1e-12)
+        assert grads[0].item() != 0
 
 
 def test_float32_engine_is_close_to_float32_autograd():

@@ -20,7 +20,7 @@ Math of one plastic layer, frame t (P_0 = 0), Weff = W + P_t (A) or W ⊙ (1 + P
     ∂b += ∂a_t,   ∂W += ∂a_t u_tᵀ (A) or ∂a_t u_tᵀ ⊙ (1 + P_t) (M)
     G <- λ G + ∂a_t u_tᵀ (A) or λ G + ∂a_t u_tᵀ ⊙ W (M)
 η's gradient is ∂E summed to η's shape (full, per neuron, scalar); λ = σ(ℓ) gives ∂ℓ = ∂λ σ(1-σ),
-HebbFF's clamped raw λ passes ∂λ only strictly inside (0, 1) (as torch's clamp does).  The P_t of every
+HebbFF's raw λ (projected into [0, 1]) takes ∂λ as is.  The P_t of every
 frame are kept (T·n_out·n_in floats: ~13 MB for Memo [50,50] at R = 1) because running the
 decay backwards (P_t = (P_{t+1} - E⊙h uᵀ)/λ) is numerically unstable.
 
@@ -32,6 +32,7 @@ autograd reference (float64) for every network type and η mode.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 import numba
@@ -50,14 +51,16 @@ _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
 @numba.njit(cache=True, fastmath=_FASTMATH)
 def _plastic_forward(w, b, e, keep, u, multiplicative, use_tanh, h, p_hist):  # pragma: no cover
-    """Fill h (T, n) and p_hist (T+1, n, m) with P_t (p_hist[0] = 0) for inputs u (T, m)."""
+    """Fill h (T, n) and p_hist (T+1, n, m) with P_t (p_hist[0] = 0) for inputs u (T, m).
+    A p_hist of 2 matrices keeps no history (forward only): P_t alternates between them."""
     steps = u.shape[0]
     n, m = w.shape
+    history = p_hist.shape[0] > 2 or steps < 2
     p_hist[0] = 0.0
     for t in range(steps):
         ut = u[t]
-        p_now = p_hist[t]
-        p_next = p_hist[t + 1]
+        p_now = p_hist[t] if history else p_hist[t & 1]
+        p_next = p_hist[t + 1] if history else p_hist[(t + 1) & 1]
         for i in range(n):
             acc = 0.0
             if multiplicative:
@@ -136,17 +139,18 @@ class _Plastic:
     module: PlasticLayer
     use_tanh: bool
     memory: bool = True  # False: Dyn_RO's layer >= 2 (P rebuilt from the last frame only)
+    p_buffer: np.ndarray | None = None
 
     def load(self) -> None:
         mod = self.module
         self.w = _array(mod.weight)
         self.b = np.ascontiguousarray(_array(mod.bias)[:, 0])
         self.e = np.ascontiguousarray(np.broadcast_to(_array(mod.eta), self.w.shape))
-        logit = float(mod.decay_logit.detach())
         if mod.raw_decay:
-            self.keep = min(max(logit, 0.0), 1.0)
-            self.dkeep_dlogit = 1.0 if 0.0 < logit < 1.0 else 0.0  # as torch: 0 at the bounds
+            self.keep = float(mod.decay())  # HebbFF: the value projected into [0, 1], in place
+            self.dkeep_dlogit = 1.0
         else:
+            logit = float(mod.decay_logit.detach())
             self.keep = 1.0 / (1.0 + np.exp(-logit))
             self.dkeep_dlogit = self.keep * (1.0 - self.keep)
         if not self.memory:
@@ -158,9 +162,18 @@ class _Plastic:
         self.de = np.zeros_like(self.w)
         self.dkeep = 0.0
 
-    def forward(self, u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        h = np.empty((u.shape[0], self.w.shape[0]))
-        p_hist = np.empty((u.shape[0] + 1, *self.w.shape))
+    def forward(self, u: np.ndarray, history: bool = True) -> tuple[np.ndarray, np.ndarray]:
+        # The history buffer lives as long as the engine: a fresh 5-15 MB array per sequence
+        # costs more in page faults than the arithmetic it holds.  Without ``history`` (no
+        # backward pass to come: the long generalisation sequences) two matrices suffice.
+        steps = u.shape[0]
+        h = np.empty((steps, self.w.shape[0]))
+        if not history:
+            p_hist = np.empty((2, *self.w.shape))
+        else:
+            if self.p_buffer is None or self.p_buffer.shape[0] < steps + 1:
+                self.p_buffer = np.empty((steps + 1, *self.w.shape))
+            p_hist = self.p_buffer[: steps + 1]
         multiplicative = self.module.kind == "M"
         _plastic_forward(self.w, self.b, self.e, self.keep, u, multiplicative, self.use_tanh, h,
                          p_hist)  # fmt: skip
@@ -197,9 +210,21 @@ def _set_grad(param: nn.Parameter, grad: np.ndarray) -> None:
     param.grad = grad.to(param.device, param.dtype)
 
 
+_ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def engine_for(model: nn.Module) -> FastNetwork:
+    """The model's engine, built once and kept (with its buffers) while the model lives."""
+    engine = _ENGINES.get(model)
+    if engine is None:
+        engine = _ENGINES[model] = FastNetwork(model)
+    return engine
+
+
 class FastNetwork:
     """The exact forward and gradient of one plastic network of :mod:`attnmem.models.plastic`,
-    reading (and writing the gradients of) its torch parameters in place."""
+    reading (and writing the gradients of) its torch parameters in place: every call reads the
+    parameters afresh, so one engine serves a model through training."""
 
     def __init__(self, model: nn.Module) -> None:
         self.model = model
@@ -229,20 +254,20 @@ class FastNetwork:
         self.wf = _array(self.readout.weight)[0]
         self.bf = float(self.readout.bias.detach()[0])
 
-    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, list]:
+    def _forward(self, x: np.ndarray, history: bool = True) -> tuple[np.ndarray, list]:
         """Logits (L,) for one sequence x (L, d), and what the backward pass needs."""
         tape = []
         if self.parallel:
             outs = []
             for layer in self.layers:
-                h, p_hist = layer.forward(x)
+                h, p_hist = layer.forward(x, history)
                 tape.append((x, h, p_hist))
                 outs.append(h)
             top = np.concatenate(outs, axis=1)
         else:
             u = x
             for layer in self.layers:
-                h, p_hist = layer.forward(u)
+                h, p_hist = layer.forward(u, history)
                 tape.append((u, h, p_hist))
                 u = h
             statics = []
@@ -284,7 +309,9 @@ class FastNetwork:
         """σ outputs (B, L) of a batch of sequences (B, L, d), without gradients."""
         self._load()
         x = frames.detach().cpu().numpy().astype(np.float64)
-        return np.stack([_sigmoid(self._forward(np.ascontiguousarray(seq))[0]) for seq in x])
+        return np.stack(
+            [_sigmoid(self._forward(np.ascontiguousarray(seq), history=False)[0]) for seq in x]
+        )
 
     def loss_and_grads(
         self, frames: torch.Tensor, scored: torch.Tensor, labels: torch.Tensor

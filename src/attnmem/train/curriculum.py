@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from attnmem.data.familiarity import generate, train_length
-from attnmem.models.plastic_fast import FastNetwork
+from attnmem.models.plastic_fast import engine_for
 
 
 @dataclass(frozen=True)
@@ -85,7 +85,7 @@ def step(model: nn.Module, optimizer, curriculum: Curriculum, r: int, generator)
     )
     if curriculum.engine == "fast":
         optimizer.zero_grad(set_to_none=True)
-        loss, outputs = FastNetwork(model).loss_and_grads(
+        loss, outputs = engine_for(model).loss_and_grads(
             seqs.frames, seqs.scored_steps, seqs.labels
         )
         optimizer.step()

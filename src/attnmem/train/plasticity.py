@@ -26,7 +26,7 @@ from torch import nn
 from attnmem.data.familiarity import generate
 from attnmem.files import write_torch
 from attnmem.models.plastic import build_network
-from attnmem.models.plastic_fast import FastNetwork
+from attnmem.models.plastic_fast import engine_for
 from attnmem.run import Diverged, Progress, RunRecorder, file_logger, flat_config
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
 from attnmem.train.curriculum import (
@@ -113,7 +113,7 @@ def generalisation(
                 sequences, max(min_scenes, scenes_per_r * r), r, generator, d, frames, var
             )
             if engine == "fast":
-                outputs = torch.from_numpy(FastNetwork(model).outputs(seqs.frames))
+                outputs = torch.from_numpy(engine_for(model).outputs(seqs.frames))
                 outputs = outputs[:, seqs.scored_steps]
             else:
                 device = next(model.parameters()).device
@@ -160,7 +160,8 @@ def train(
     model = build_network(run.network, run.size, curriculum.d, run.eta).to(dev)  # type: ignore[arg-type]
     loop = PlasticityState(
         model,
-        torch.optim.Adam(model.parameters(), lr=curriculum.lr),
+        # foreach: the same numbers as the per-tensor loop, with less overhead per step
+        torch.optim.Adam(model.parameters(), lr=curriculum.lr, foreach=True),
         torch.Generator().manual_seed(derive_seed(STUDY, "train-data", run.seed)),
     )
     state = loop.progress  # restored in place, so this name stays valid across a resume
