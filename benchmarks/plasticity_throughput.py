@@ -3,8 +3,10 @@
 The faithful protocol (spec seed003 §3) is one fresh sequence per Adam step.  Both sides run
 exactly that step (attnmem.train.curriculum.step in ``faithful`` mode: draw the sequence, loss
 and gradients, Adam) on the same network, the same initial weights and the same sequence stream,
-at R = 1 (T = 100 scenes = 400 frames), on one thread, in one process, in alternating blocks
-(so a noisy machine slows both alike).  ``autograd`` is the torch reference (per-op autograd over
+at R = 1 (T = 100 scenes = 400 frames), on one thread, in one process, in alternating blocks.
+Time is this process's CPU time (time.process_time): on a shared machine wall time counts
+other people's work, CPU time does not; on an idle core the two agree, so the rates read as
+sequences per second of one core.  ``autograd`` is the torch reference (per-op autograd over
 400 frames); ``fast`` is attnmem.models.plastic_fast (hand-derived BPTT, compiled, float64).
 
 For each network it prints sequences/s of both, their ratio, and the arithmetic floor: the
@@ -51,14 +53,14 @@ def flops_per_sequence(model: torch.nn.Module, frames: int) -> int:
 
 
 def matmul_rate(dtype: torch.dtype, size: int = 384, seconds: float = 1.0) -> float:
-    """FLOP/s of a square matmul on this thread."""
+    """FLOP/s of a square matmul on this thread (per CPU second)."""
     a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
     a @ b
-    count, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
+    count, start = 0, time.process_time()
+    while time.process_time() - start < seconds:
         a @ b
         count += 1
-    return 2 * size**3 * count / (time.perf_counter() - start)
+    return 2 * size**3 * count / (time.process_time() - start)
 
 
 def measure(name: str, size: int, blocks: int, seconds: float) -> dict[str, float]:
@@ -77,11 +79,11 @@ def measure(name: str, size: int, blocks: int, seconds: float) -> dict[str, floa
     for _ in range(blocks):
         for engine, side in sides.items():
             net, optimizer, curriculum, generator = side[:4]
-            start = time.perf_counter()
-            while time.perf_counter() - start < seconds / blocks / 2:
+            start = time.process_time()
+            while time.process_time() - start < seconds / blocks / 2:
                 step(net, optimizer, curriculum, 1, generator)
                 side[4] += 1
-            side[5] += time.perf_counter() - start
+            side[5] += time.process_time() - start
     rates = {engine: side[4] / side[5] for engine, side in sides.items()}
     rates["flops"] = flops_per_sequence(model, 400)
     return rates

@@ -128,6 +128,14 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return expit(x)  # accurate at both ends, no overflow warnings
 
 
+def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b through torch, which keeps to the run's thread count (NumPy's BLAS would start a
+    thread per core and, on a shared machine, spend more time waiting than computing)."""
+    return (
+        torch.from_numpy(np.ascontiguousarray(a)) @ torch.from_numpy(np.ascontiguousarray(b))
+    ).numpy()
+
+
 def _array(p: torch.Tensor) -> np.ndarray:
     return p.detach().cpu().numpy().astype(np.float64)
 
@@ -147,7 +155,7 @@ class _Plastic:
         self.b = np.ascontiguousarray(_array(mod.bias)[:, 0])
         self.e = np.ascontiguousarray(np.broadcast_to(_array(mod.eta), self.w.shape))
         if mod.raw_decay:
-            self.keep = float(mod.decay())  # HebbFF: the value projected into [0, 1], in place
+            self.keep = float(mod.decay().detach())  # HebbFF: the value projected into [0, 1]
             self.dkeep_dlogit = 1.0
         else:
             logit = float(mod.decay_logit.detach())
@@ -272,16 +280,16 @@ class FastNetwork:
                 u = h
             statics = []
             for w, b in self.static_w:
-                u = _sigmoid(u @ w.T + b)
+                u = _sigmoid(_mm(u, w.T) + b)
                 statics.append(u)
             tape.append(statics)
             top = u
         tape.append(top)
-        return top @ self.wf + self.bf, tape
+        return _mm(top, self.wf) + self.bf, tape
 
     def _backward(self, grad_z: np.ndarray, tape: list) -> None:
         top = tape.pop()
-        self.dwf += grad_z @ top
+        self.dwf += _mm(grad_z, top)
         self.dbf += grad_z.sum()
         grad = np.outer(grad_z, self.wf)
         if self.parallel:
@@ -298,9 +306,9 @@ class FastNetwork:
             out = statics[k]
             below = statics[k - 1] if k else tape[-1][1]
             grad_a = grad * out * (1.0 - out)
-            self.static_grads[k][0] += grad_a.T @ below
+            self.static_grads[k][0] += _mm(grad_a.T, below)
             self.static_grads[k][1] += grad_a.sum(axis=0)
-            grad = grad_a @ w
+            grad = _mm(grad_a, w)
         for i in range(len(self.layers) - 1, -1, -1):
             u, h, p_hist = tape[i]
             grad = self.layers[i].backward(u, h, p_hist, np.ascontiguousarray(grad), need=i > 0)
