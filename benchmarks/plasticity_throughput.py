@@ -77,7 +77,7 @@ def measure(name: str, size: int, blocks: int, seconds: float) -> dict[str, floa
         step(net, optimizer, curriculum, 1, generator)  # warm-up (and numba's first call)
         sides[engine] = [net, optimizer, curriculum, generator, 0, 0.0]
     for _ in range(blocks):
-        for engine, side in sides.items():
+        for side in sides.values():
             net, optimizer, curriculum, generator = side[:4]
             start = time.process_time()
             while time.process_time() - start < seconds / blocks / 2:
