@@ -1,11 +1,19 @@
-"""Training sequences per second: the batched curriculum engine vs a per-sequence loop.
+"""Faithful-protocol training speed: the fast engine against today's per-sequence autograd loop.
 
-Both train the same network on the same fresh sequences at R = 1 (T = 100 scenes, 400 frames)
-with Adam: the peer runs each sequence through its own forward and backward pass (the source's
-loop, one sequence at a time), the engine runs B sequences through one batched pass
-(attnmem.train.curriculum.step).  Prints sequences/s of each and the ratio engine / peer.
+The faithful protocol (spec seed003 §3) is one fresh sequence per Adam step.  Both sides run
+exactly that step (attnmem.train.curriculum.step in ``faithful`` mode: draw the sequence, loss
+and gradients, Adam) on the same network, the same initial weights and the same sequence stream,
+at R = 1 (T = 100 scenes = 400 frames), on one thread, in one process, in alternating blocks.
+Time is this process's CPU time (time.process_time): on a shared machine wall time counts
+other people's work, CPU time does not; on an idle core the two agree, so the rates read as
+sequences per second of one core.  ``autograd`` is the torch reference (per-op autograd over
+400 frames); ``fast`` is attnmem.models.plastic_fast (hand-derived BPTT, compiled, float64).
 
-    python benchmarks/plasticity_throughput.py [--network memo_MA] [--size 100] [--batch 32]
+For each network it prints sequences/s of both, their ratio, and the arithmetic floor: the
+engine's floating-point operations per sequence divided by this core's measured float64 matmul
+rate (what the arithmetic alone would cost at dense-BLAS efficiency).
+
+    python benchmarks/plasticity_throughput.py [--blocks 3] [--seconds 4]
 """
 
 from __future__ import annotations
@@ -14,62 +22,96 @@ import argparse
 import time
 
 import torch
-import torch.nn.functional as F
 
-from attnmem.data.familiarity import generate, train_length
-from attnmem.models.plastic import build_network
+from attnmem.models.plastic import Memo, NonlRO, Stack, build_network
 from attnmem.train.curriculum import Curriculum, step
 
-
-def per_sequence(model, optimizer, sequences: int, generator: torch.Generator) -> None:
-    """The peer: one sequence, one forward, one backward, one Adam step."""
-    for _ in range(sequences):
-        seqs = generate(1, train_length(1), 1, generator)
-        outputs = model(seqs.frames)[:, seqs.scored_steps]
-        loss = F.binary_cross_entropy(outputs, seqs.labels.float())
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+NETWORKS = (("memo_MA", 50), ("memo_MA", 100), ("hebbff", 50))
 
 
-def rate(train, sequences: int) -> float:
-    start = time.perf_counter()
-    train(sequences)
-    return sequences / (time.perf_counter() - start)
+def flops_per_sequence(model: torch.nn.Module, frames: int) -> int:
+    """Floating-point operations of one forward + backward pass of the fast engine.
+
+    Per plastic synapse and frame: forward 7 (A: W + P, multiply-add, λP + η·h·u) or 8 (M:
+    W·(1 + P)); backward 16 (∂P recursion, ∂W, ∂η, ∂λ, the Hebbian term's ∂h), + 5 where the
+    layer's input needs a gradient (every layer but the first), + 3 under M.  Static layers and
+    the readout: 2 per weight forward, 4 backward."""
+    plastic, dense = [], []
+    if isinstance(model, Memo):
+        plastic = [(layer, i > 0) for i, layer in enumerate(model.layers)]
+    elif isinstance(model, NonlRO):
+        plastic = [(model.memory, False)]
+        dense = [layer.weight.numel() for layer in model.static]
+    elif isinstance(model, Stack):
+        plastic = [(branch, False) for branch in model.branches]
+    per_frame = 0
+    for layer, input_grad in plastic:
+        m = layer.kind == "M"
+        per_frame += layer.weight.numel() * (7 + m + 16 + 5 * input_grad + 3 * m)
+    per_frame += 6 * (sum(dense) + model.readout.weight.numel())
+    return per_frame * frames
+
+
+def matmul_rate(dtype: torch.dtype, size: int = 384, seconds: float = 1.0) -> float:
+    """FLOP/s of a square matmul on this thread (per CPU second)."""
+    a, b = torch.randn(size, size, dtype=dtype), torch.randn(size, size, dtype=dtype)
+    a @ b
+    count, start = 0, time.process_time()
+    while time.process_time() - start < seconds:
+        a @ b
+        count += 1
+    return 2 * size**3 * count / (time.process_time() - start)
+
+
+def measure(name: str, size: int, blocks: int, seconds: float) -> dict[str, float]:
+    torch.manual_seed(0)
+    model = build_network(name, size)
+    sides = {}
+    for engine in ("autograd", "fast"):
+        torch.manual_seed(0)  # the same initial weights, optimizer and sequences on both sides
+        net = build_network(name, size)
+        net.load_state_dict(model.state_dict())
+        curriculum = Curriculum(mode="faithful", engine=engine)
+        optimizer = torch.optim.Adam(net.parameters(), lr=curriculum.lr, foreach=True)
+        generator = torch.Generator().manual_seed(0)
+        step(net, optimizer, curriculum, 1, generator)  # warm-up (and numba's first call)
+        sides[engine] = [net, optimizer, curriculum, generator, 0, 0.0]
+    for _ in range(blocks):
+        for side in sides.values():
+            net, optimizer, curriculum, generator = side[:4]
+            start = time.process_time()
+            while time.process_time() - start < seconds / blocks / 2:
+                step(net, optimizer, curriculum, 1, generator)
+                side[4] += 1
+            side[5] += time.process_time() - start
+    rates = {engine: side[4] / side[5] for engine, side in sides.items()}
+    rates["flops"] = flops_per_sequence(model, 400)
+    return rates
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--network", default="memo_MA")
-    parser.add_argument("--size", type=int, default=100)
-    parser.add_argument("--batch", type=int, default=32)
-    parser.add_argument("--sequences", type=int, default=256, help="per measurement")
-    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--blocks", type=int, default=3, help="alternations per network")
+    parser.add_argument("--seconds", type=float, default=12.0, help="per network, both sides")
     args = parser.parse_args()
-    torch.set_num_threads(args.threads)
-
-    def fresh():
-        torch.manual_seed(0)
-        model = build_network(args.network, args.size)
-        return model, torch.optim.Adam(model.parameters(), lr=1e-3), torch.Generator()
-
-    model, optimizer, generator = fresh()
-    per_sequence(model, optimizer, 2, generator)  # warm-up
-    peer = rate(lambda n: per_sequence(model, optimizer, n, generator), args.sequences // 8)
-
-    model, optimizer, generator = fresh()
-    curriculum = Curriculum(mode="batched", batch=args.batch)
-    step(model, optimizer, curriculum, 1, generator)  # warm-up
-
-    def batched(n: int) -> None:
-        for _ in range(n // args.batch):
-            step(model, optimizer, curriculum, 1, generator)
-
-    engine = rate(batched, args.sequences)
-    print(f"{args.network} size {args.size}, R = 1 (400 frames), {args.threads} thread(s)")
-    print(f"per-sequence loop (peer): {peer:8.1f} sequences/s")
-    print(f"batched engine, B = {args.batch:3d}: {engine:8.1f} sequences/s")
-    print(f"ratio engine / peer: {engine / peer:.1f}x")
+    torch.set_num_threads(1)
+    rate64, rate32 = matmul_rate(torch.float64), matmul_rate(torch.float32)
+    print("faithful protocol (1 sequence per Adam step), R = 1: 400 frames, 1 thread")
+    print(f"single-core matmul: {rate64 / 1e9:.1f} GFLOP/s float64, {rate32 / 1e9:.1f} float32")
+    header = (
+        f"{'network':<16}{'autograd seq/s':>15}{'fast seq/s':>12}{'ratio':>8}"
+        f"{'MFLOP/seq':>11}{'floor seq/s':>13}{'fast/floor':>11}"
+    )
+    print(header)
+    for name, size in NETWORKS:
+        r = measure(name, size, args.blocks, args.seconds)
+        floor = rate64 / r["flops"]
+        print(
+            f"{f'{name} {size}':<16}{r['autograd']:>15.1f}{r['fast']:>12.1f}"
+            f"{r['fast'] / r['autograd']:>7.1f}x{r['flops'] / 1e6:>11.1f}{floor:>13.0f}"
+            f"{r['fast'] / floor:>11.2f}",
+            flush=True,
+        )
 
 
 if __name__ == "__main__":

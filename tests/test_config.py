@@ -69,14 +69,16 @@ def test_default_config_meets_its_promises():
     assert len(paper["axes"]["dataset"]) * len(paper["axes"]["arch"]) == 15
     assert set(paper["axes"]["optimizer"]) == {"adamw", "adamp", "orthadam"} <= set(OPTIMIZERS)
     assert paper["resources"]["gpu"] >= 1
-    # plasticity: the full grid (Table 1's 13 columns + HebbFF, at both sizes) with >= 3 seeds,
-    # batched by default; the source's protocol at paper scale
+    # plasticity: Table 1's 13 columns + HebbFF at size 50, 2 seeds, in the source's protocol
+    # (faithful, lr 1e-3) on the fast engine; the source's budget and both sizes at paper scale
     default = load("config")["studies"]["plasticity"]
     assert set(default["axes"]["network"]) == set(NETWORKS)
-    assert default["axes"]["size"] == [50, 100]
-    assert len(default["seeds"]) >= 3 and default["run"]["mode"] == "batched"
+    assert default["axes"]["size"] == [50] and len(default["seeds"]) >= 2
+    assert default["run"]["mode"] == "faithful" and default["run"]["lr"] == 1e-3
+    assert default["run"]["engine"] == "fast"
     paper = load("paper")["studies"]["plasticity"]
     assert paper["run"]["mode"] == "faithful" and paper["run"]["stage_cap"] == 1_000_000
+    assert paper["axes"]["size"] == [50, 100] and paper["run"]["engine"] == "fast"
     assert paper["run"]["acc_num"] == 5 and paper["run"]["acc_threshold"] == 0.99
     assert set(paper["axes"]["network"]) == set(NETWORKS) and len(paper["seeds"]) >= 3
     # teacher: paper.yaml every env, mode and predictor; the default a slice of Table 4 at the
@@ -252,4 +254,19 @@ def test_every_study_rejects_a_run_setting_it_does_not_know(study):
     with pytest.raises(
         ConfigError, match=rf"studies\.{study}\.run: unknown key\(s\) \['no_such_setting'\]"
     ):
+        validate(config, SCHEMAS)
+
+
+def test_plasticity_takes_hebbff_paper_sizes_and_both_engines(tmp_path):
+    """HebbFF's capacity nets (d = 25, N = 16) and either engine pass the config check."""
+
+    def edit(c):
+        c["studies"]["plasticity"]["axes"].update(size=[16, 50])
+        c["studies"]["plasticity"]["run"].update(engine="autograd")
+
+    config = broken(edit)
+    config["data_root"] = str(tmp_path)
+    validate(config, SCHEMAS)
+    config["studies"]["plasticity"]["run"]["engine"] = "numba"
+    with pytest.raises(ConfigError, match="engine"):
         validate(config, SCHEMAS)

@@ -87,10 +87,18 @@ def generate(
     video = novel_scenes(batch, scenes, d, frames, var, generator)
     coins = torch.rand(batch, scenes, generator=generator) < p_repeat
     shuffles = torch.rand(batch, scenes, frames, generator=generator).argsort(dim=-1)
-    labels = torch.zeros(batch, scenes, dtype=torch.bool)
-    for i in range(r, scenes):  # sequential: a repeat depends on whether i-R was one
-        repeat = coins[:, i] & ~labels[:, i - r]
-        labels[:, i] = repeat
-        shuffled = video[:, i - r].gather(1, shuffles[:, i, :, None].expand(-1, -1, d))
-        video[:, i] = torch.where(repeat[:, None, None], shuffled, video[:, i])
-    return Sequences(video.reshape(batch, scenes * frames, d), labels.long(), frames)
+    # Which scenes repeat is a sequential rule (no repeat of a repeat), cheap on Python bools.
+    labels = []
+    for row in coins.tolist():
+        seq = [False] * scenes
+        for i in range(r, scenes):
+            seq[i] = row[i] and not seq[i - r]
+        labels.append(seq)
+    labels_t = torch.tensor(labels, dtype=torch.bool).reshape(batch, scenes)
+    # A repeat's source scene i-R is never itself a repeat, so every repeat can be copied from
+    # the novel video at once: the same frames, in the drawn order, as a scene-by-scene loop.
+    b, i = labels_t.nonzero(as_tuple=True)
+    if b.numel():
+        order = shuffles[b, i][:, :, None].expand(-1, -1, d)
+        video[b, i] = video[b, i - r].gather(1, order)
+    return Sequences(video.reshape(batch, scenes * frames, d), labels_t.long(), frames)

@@ -37,7 +37,7 @@ class PlasticLayer(nn.Module):
         self, n_in: int, n_out: int, kind: Kind, eta: EtaMode = "full", raw_decay: bool = False
     ) -> None:
         super().__init__()
-        # raw_decay: HebbFF's λ used as is and clamped to [0, 1], instead of σ(ℓ)
+        # raw_decay: HebbFF's λ used as is, its value projected into [0, 1], instead of σ(ℓ)
         self.raw_decay = raw_decay
         if kind not in ("A", "M"):
             raise ValueError(f"plasticity kind must be 'A' or 'M', got {kind!r}")
@@ -69,7 +69,13 @@ class PlasticLayer(nn.Module):
 
     def decay(self) -> Tensor:
         if self.raw_decay:
-            return self.decay_logit.clamp(0.0, 1.0)
+            # As HebbFF does (update_hebb): the parameter's *value* is clamped into [0, 1] in
+            # place before it is used, and the gradient reaches it unmasked.  A clamp inside the
+            # graph would pass no gradient once Adam pushed λ past 1, and λ would stay stuck at
+            # 1 (no forgetting) for the rest of the run.
+            with torch.no_grad():
+                self.decay_logit.clamp_(0.0, 1.0)
+            return self.decay_logit
         return torch.sigmoid(self.decay_logit)
 
     def hebbian(self, h: Tensor, u: Tensor) -> Tensor:
@@ -201,8 +207,8 @@ class Stack(nn.Module):
 
 
 class HebbFF(Memo):
-    """The exact HebbFF control: Memo [n] additive, scalar η₀ = -5/d, raw λ₀ = 0.99 clamped to
-    [0, 1], W ~ N(0, 1/d), biases ~ N(0, 1)."""
+    """The exact HebbFF control: Memo [n] additive, scalar η₀ = -5/d, raw λ₀ = 0.99 (its value
+    kept in [0, 1] by projection, as HebbFF's update_hebb does), W ~ N(0, 1/d), biases ~ N(0, 1)."""
 
     def __init__(self, d: int, n: int) -> None:
         super().__init__(d, [n], ["A"], eta="scalar")

@@ -118,6 +118,7 @@ TABLE_ORDER = (
 
 CURRICULUM_KEYS = (
     "mode",
+    "engine",
     "batch",
     "lr",
     "acc_threshold",

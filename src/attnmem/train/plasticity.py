@@ -26,6 +26,7 @@ from torch import nn
 from attnmem.data.familiarity import generate
 from attnmem.files import write_torch
 from attnmem.models.plastic import build_network
+from attnmem.models.plastic_fast import engine_for
 from attnmem.run import Diverged, Progress, RunRecorder, file_logger, flat_config
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
 from attnmem.train.curriculum import (
@@ -101,16 +102,22 @@ def generalisation(
     d: int = 25,
     frames: int = 4,
     var: float = 0.1,
+    engine: str = "autograd",
 ) -> list[dict[str, float]]:
-    """Accuracy, TPR and FPR of the scene-final outputs at each test interval."""
+    """Accuracy, TPR and FPR of the scene-final outputs at each test interval; ``engine``
+    ``fast`` runs the forward pass of :mod:`attnmem.models.plastic_fast` (float64)."""
     rows = []
     with torch.no_grad():
         for r in r_values:
             seqs = generate(
                 sequences, max(min_scenes, scenes_per_r * r), r, generator, d, frames, var
             )
-            device = next(model.parameters()).device
-            outputs = model(seqs.frames.to(device))[:, seqs.scored_steps.to(device)].cpu()
+            if engine == "fast":
+                outputs = torch.from_numpy(engine_for(model).outputs(seqs.frames))
+                outputs = outputs[:, seqs.scored_steps]
+            else:
+                device = next(model.parameters()).device
+                outputs = model(seqs.frames.to(device))[:, seqs.scored_steps.to(device)].cpu()
             said_familiar = outputs >= 0.5
             familiar = seqs.labels.bool()
             rows.append(
@@ -153,7 +160,8 @@ def train(
     model = build_network(run.network, run.size, curriculum.d, run.eta).to(dev)  # type: ignore[arg-type]
     loop = PlasticityState(
         model,
-        torch.optim.Adam(model.parameters(), lr=curriculum.lr),
+        # foreach: the same numbers as the per-tensor loop, with less overhead per step
+        torch.optim.Adam(model.parameters(), lr=curriculum.lr, foreach=True),
         torch.Generator().manual_seed(derive_seed(STUDY, "train-data", run.seed)),
     )
     state = loop.progress  # restored in place, so this name stays valid across a resume
@@ -168,8 +176,10 @@ def train(
         )
     else:
         log.info(
-            "%s seed %d: %s mode, %d sequence(s) per step, stage cap %d, total cap %d on %s",
-            *(run.cell, run.seed, curriculum.mode, curriculum.sequences_per_step),
+            "%s seed %d: %s mode (%s engine), %d sequence(s) per step, stage cap %d, total cap %d"
+            " on %s",
+            *(run.cell, run.seed, curriculum.mode, curriculum.engine),
+            curriculum.sequences_per_step,
             *(curriculum.stage_cap, curriculum.total_cap, dev),
         )
 
@@ -222,6 +232,7 @@ def train(
         curriculum.d,
         curriculum.frames,
         curriculum.var,
+        curriculum.engine,
     )
     for row in curve:
         for metric in ("accuracy", "tpr", "fpr"):
