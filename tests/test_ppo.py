@@ -275,3 +275,51 @@ def test_attention_heatmap_names_the_features(tmp_path):
     for name in ("features", "one", "none"):
         assert (tmp_path / f"{name}.png").stat().st_size > 5_000
         assert (tmp_path / f"{name}.pdf").exists()
+
+
+def test_flat_parameters_step_as_torch_steps_each_tensor():
+    """One flat Adam step with one-norm clipping = torch's per-tensor Adam + clip_grad_norm_."""
+    import copy
+
+    from attnmem.rl.ppo import FlatParameters
+
+    torch.manual_seed(6)
+    flat_net = PPOPolicy(4, 2, PolicySettings("mlp", dropout=0.0))
+    ref_net = copy.deepcopy(flat_net)
+    flat = FlatParameters(flat_net)
+    flat_opt = torch.optim.Adam([flat.weights], lr=1e-2)
+    ref_opt = torch.optim.Adam(ref_net.parameters(), lr=1e-2)
+    for step in range(3):
+        obs = torch.randn(16, 4) * (step + 1)
+        flat.zero_grad()
+        ref_opt.zero_grad()
+        for net in (flat_net, ref_net):
+            logits, value = net(obs)
+            (logits.pow(2).sum() + value.pow(2).sum()).backward()
+        flat.clip(0.5)
+        torch.nn.utils.clip_grad_norm_(ref_net.parameters(), 0.5)
+        flat_opt.step()
+        ref_opt.step()
+    for (name, a), b in zip(flat_net.named_parameters(), ref_net.parameters(), strict=True):
+        assert torch.allclose(a, b, atol=1e-6), name
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "orthadam", "adamp"])
+def test_any_library_optimizer_updates_the_policy(optimizer):
+    agent = PPO(4, 2, PPOSettings(policy="attn_faithful", optimizer=optimizer), 0)
+    before = [p.detach().clone() for p in agent.policy.parameters()]
+    rng = np.random.default_rng(0)
+    losses = agent.update(
+        {
+            "inputs": rng.normal(size=(128, 4)).astype(np.float32),
+            "actions": rng.integers(0, 2, 128),
+            "logp": np.full(128, np.log(0.5)),
+            "advantages": rng.normal(size=128),
+            "returns": rng.normal(size=128),
+        }
+    )
+    assert all(np.isfinite(v) for v in losses.values())
+    changed = [
+        not torch.equal(a, b) for a, b in zip(before, agent.policy.parameters(), strict=True)
+    ]
+    assert sum(changed) >= 10

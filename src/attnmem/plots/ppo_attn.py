@@ -127,9 +127,8 @@ def attention(table: pd.DataFrame, features: Mapping[str, Sequence[str]], png: s
         ax.text(0.5, 0.5, "no attention policy in this config", ha="center", va="center")
         save(fig, png)
         return
-    fig, axes = plt.subplots(
-        1, len(panels), figsize=(max(3.2, 1.3 * 6) * len(panels) * 0.6 + 1, 3.4), squeeze=False
-    )
+    width = 2.2 + 0.8 * int(chosen.token.max() + 1)  # per panel: room for its tokens' names
+    fig, axes = plt.subplots(1, len(panels), figsize=(width * len(panels), 3.4), squeeze=False)
     for ax, (env, mode, optimizer) in zip(axes[0], panels, strict=True):
         rows = chosen[
             (chosen.env == env) & (chosen["mode"] == mode) & (chosen.optimizer == optimizer)
