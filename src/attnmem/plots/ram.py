@@ -82,7 +82,7 @@ def error_vs_glimpses(
         for g in line.g:
             values = seeds[seeds.glimpses.astype(int) == g].test_error.dropna()
             seed_strip(ax, g + offset, values, colour, 0.03, size=10)
-        # the M = 10 Monte Carlo error of the same models, dotted (its interval in the table)
+        # the Monte Carlo error (run.mc_samples episodes) of the same models, dotted
         mc = mc_rows[(mc_rows.model == model) & (mc_rows.optimizer == optimizer)].copy()
         if model != "ram_random" and len(mc):
             mc["g"] = mc.glimpses.astype(int)
@@ -95,7 +95,7 @@ def error_vs_glimpses(
                 marker="o",
                 ms=4,
                 markerfacecolor="white",
-                label=f"{LABELS.get(model, model)}, {optimizer}, M = 10 Monte Carlo",
+                label=f"{LABELS.get(model, model)}, {optimizer}, Monte Carlo (M episodes)",
             )
     _paper(ax, pub, lo, hi)
     digits = ", ".join(DIGITS.get(d, d) for d in sorted(set(cells.digits.dropna())))
