@@ -163,3 +163,17 @@ def test_faithful_fast_run_resumes_to_the_same_bytes(tmp_path):
         straight = (tmp_path / "straight" / name).read_bytes()
         assert (tmp_path / "killed" / name).read_bytes() == straight
         assert (tmp_path / "again" / name).read_bytes() == straight
+
+
+def test_the_engine_cache_lets_a_model_go():
+    import gc
+    import weakref
+
+    from attnmem.models.plastic_fast import engine_for
+
+    model = build_network("memo_MA", 6, d=8)
+    assert engine_for(model) is engine_for(model)  # built once, buffers kept
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None
