@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from dataclasses import replace
 
 import pytest
@@ -10,7 +12,7 @@ import torch.nn.functional as F
 
 from attnmem.data.familiarity import Sequences, generate, novel_scenes
 from attnmem.models.plastic import NETWORKS, build_network
-from attnmem.models.plastic_fast import FastNetwork
+from attnmem.models.plastic_fast import FastNetwork, engine_for
 from attnmem.train.curriculum import Curriculum, run
 from attnmem.train.plasticity import PlasticityRun, train
 
@@ -163,3 +165,12 @@ def test_faithful_fast_run_resumes_to_the_same_bytes(tmp_path):
         straight = (tmp_path / "straight" / name).read_bytes()
         assert (tmp_path / "killed" / name).read_bytes() == straight
         assert (tmp_path / "again" / name).read_bytes() == straight
+
+
+def test_the_engine_cache_lets_a_model_go():
+    model = build_network("memo_MA", 6, d=8)
+    assert engine_for(model) is engine_for(model)  # built once, buffers kept
+    alive = weakref.ref(model)
+    del model
+    gc.collect()
+    assert alive() is None

@@ -222,7 +222,8 @@ _ENGINES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def engine_for(model: nn.Module) -> FastNetwork:
-    """The model's engine, built once and kept (with its buffers) while the model lives."""
+    """The model's engine, built once and kept (with its buffers) while the model lives (the
+    engine holds the model's layers, not the model, so the weak key can die)."""
     engine = _ENGINES.get(model)
     if engine is None:
         engine = _ENGINES[model] = FastNetwork(model)
@@ -235,7 +236,6 @@ class FastNetwork:
     parameters afresh, so one engine serves a model through training."""
 
     def __init__(self, model: nn.Module) -> None:
-        self.model = model
         self.static: list[nn.Linear] = []
         if isinstance(model, Memo):
             last = len(model.layers) - 1
