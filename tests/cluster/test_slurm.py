@@ -53,7 +53,7 @@ def test_smoke_dag_on_slurm_matches_a_local_run(cluster, tmp_path):
     assert submissions, "nothing went through sbatch"
     # the profile's group-components bundle each study's training runs (optim 5 per
     # submission, atman 20, ...) and every summary, figure, table and claim: far fewer
-    # submissions than jobs (the smoke DAG has ~130)
+    # submissions than jobs (the smoke DAG has ~90)
     jobs = len(list((local / "results").glob("**/benchmarks/**/*.tsv")))
     assert len(set(submissions)) <= jobs // 4, (len(set(submissions)), jobs)
 
