@@ -190,6 +190,27 @@ def test_a_value_that_grows_with_the_budget_is_not_contradicted_from_above():
     assert row([3.0, 4.0, 5.0])[0] == "supported"
 
 
+def test_a_published_band_is_an_equivalence_test_on_the_mean():
+    """HebbFF's shape is a range over its nets: a cell agrees only when the replicated mean's
+    whole interval lies inside it, disagrees only when wholly outside, and says so otherwise."""
+    guard = {"budget_metric": "steps", "min_budget": 820, "band": [0.80, 0.90]}
+
+    def row(values, steps=820):
+        claim = value_claim("within_band", **guard)
+        del claim["published_metric"]
+        table = evaluate([claim], {}, {}, {"teacher": ["env"]},
+                         {"teacher": value_summary(values, steps)})  # fmt: skip
+        return table.verdict.iloc[0], table.cell.iloc[0], table.published_a.iloc[0]
+
+    assert row([0.85, 0.86, 0.84, 0.85, 0.86]) == ("supported", "E", pytest.approx(0.85))
+    assert row([0.70, 0.71, 0.69, 0.70])[0] == "contradicted"
+    verdict, cell, _ = row([0.78, 0.90, 0.84])
+    assert verdict == "inconclusive" and "straddles the band's edge" in cell
+    assert row([0.85, 0.86, 0.84], steps=82)[:2] == ("inconclusive", "E (budget 82 < 820)")
+    assert row([0.7] * 5)[0] == "inconclusive"  # five ties outside: sign test p = 0.0625
+    assert row([0.7] * 6)[0] == "contradicted"
+
+
 def test_every_verdict_on_a_cut_budget_is_inconclusive():
     """The old within_range said "contradicted" on a cut budget when every seed was above."""
     published = {"teacher": {"values": {"E": {"acc": 50.0}}}}

@@ -83,6 +83,7 @@ M_VS_A = "plasticity.m_beats_a"
 NEURONS = "plasticity.m_gains_from_neurons"
 TABLE1 = "plasticity.table1"
 CHEETAH = "sac.halfcheetah_attention_beats_mlp.faithful"
+SHAPE = "plasticity.hebbff_shape.at_2rmax"
 
 
 CASES = [
@@ -127,6 +128,9 @@ CASES = [
         "step",
     ),
     (_set(TABLE1, "published_metric", "max_rr"), "published_metric", "max_rr"),
+    (_edit(SHAPE, lambda c: c["verdict"].update(band=[0.9, 0.8])), "verdict.band", "0.9"),
+    (_edit(SHAPE, lambda c: c["verdict"].pop("band")), "verdict", "band"),
+    (_set(SHAPE, "published_metric", "max_r"), "claims[", "published_metric"),
     (_published_study, "published.optimm", "optimm"),
     (_published_value, "published.optim.values.cifar100.densenett121", "densenett121"),
     (_published_too_shallow, "published.plasticity.values.fc_M.50", "size"),

@@ -14,6 +14,7 @@ from attnmem.train.curriculum import (
     advance,
     r_converged,
     r_reached,
+    r_stalled,
     run,
 )
 
@@ -48,6 +49,10 @@ def test_r_reached_counts_a_started_stage():
         ],
     )
     assert r_reached(p) == 3 and r_converged(p) == 1
+    # HebbFF's R_max is where training first stalled, not the later stage it went on to
+    assert r_stalled(p) == (2, 9)
+    p.stages[1]["converged"] = True
+    assert r_stalled(p) == (3, 2)  # nothing stalled yet: the stage still running, so far
 
 
 def train(steps_cap: int, seed: int = 0):

@@ -17,7 +17,8 @@ from attnmem.stats.compare import compare, percentile_interval
 from attnmem.studies import study_comparisons
 from attnmem.studies.plasticity import STUDY, extra_table, make_run
 from attnmem.train.curriculum import Curriculum, CurriculumState
-from attnmem.train.plasticity import PlasticityRun, train
+from attnmem.seeding import derive_seed
+from attnmem.train.plasticity import PlasticityRun, generalisation, train
 
 TINY = PlasticityRun(
     network="memo_MA",
@@ -69,6 +70,22 @@ def test_a_run_writes_its_files_and_metrics(tmp_path):
     state = torch.load(tmp_path / "model.pt")
     build_network("memo_MA", 8).load_state_dict(state)
     assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_hebbffs_shape_is_measured_where_training_stalled(tmp_path):
+    """HebbFF's R_max is the R its training stalled on; the accuracy at 1, 2 and 4 R_max comes
+    from the model saved when that stage hit its cap (R1.pt here), not the final one."""
+    metrics = train(TINY, tmp_path)["metrics"]
+    assert (metrics["r_stalled"], metrics["stall_sequences"]) == (1, 4)
+    test = TINY.test_sequences, TINY.test_min_scenes, TINY.test_scenes_per_r
+    data = torch.Generator().manual_seed(derive_seed("plasticity", "test-data", TINY.seed))
+    final, stalled = build_network("memo_MA", 8), build_network("memo_MA", 8)
+    final.load_state_dict(torch.load(tmp_path / "model.pt"))
+    stalled.load_state_dict(torch.load(tmp_path / "stages" / "R1.pt"))
+    generalisation(final, [1, 2, 3], *test, data)  # the curve draws its test sequences first
+    expected = [row["accuracy"] for row in generalisation(stalled, [1, 2, 4], *test, data)]
+    measured = [metrics[f"gen_acc_{k}rmax"] for k in ("", "2", "4")]
+    assert measured == pytest.approx(expected, abs=1e-12)
 
 
 def test_a_run_killed_mid_stage_resumes_to_the_same_bytes(tmp_path):

@@ -24,6 +24,12 @@ single unseeded run) compare one published value per cell with the replicated se
                 published value instead (contradicted at p < alpha, else inconclusive);
   within_range  supported when the published run lies inside the seeds' [min, max], contradicted
                 when outside.
+Rule ``within_band`` (an equivalence test against a published band, one for every cell: e.g.
+the range of a reference paper's nets) decides each cell by the replicated mean's 95%
+t-interval:
+  within_band   supported when the interval lies inside [low, high], contradicted when it lies
+                wholly outside, inconclusive when it straddles an edge (too few seeds to say);
+                seeds that all tie outside the band decide by the exact sign test, as above.
 With ``grows_with_budget`` (a metric such as R_reached that rises with the budget alone, against
 a source run whose budget is unknown) a cell whose every seed lies above the published value is
 inconclusive: more budget explains it.  Below the published value still contradicts, once the
@@ -127,12 +133,29 @@ def _tied_cell(n: int, alpha: float) -> tuple[str, str]:
     return "inconclusive", f" (all {n} seeds equal: sign test p = {p:.3g} >= {alpha:g})"
 
 
+def _band_cell(
+    band: Sequence[float], centre: float, low: float, high: float, n: int, alpha: float
+) -> tuple[str, str]:
+    """An equivalence test: the mean's interval [low, high] against the published band."""
+    lo, hi = band
+    if low == high and not lo <= centre <= hi:
+        return _tied_cell(n, alpha)
+    if lo <= low and high <= hi:
+        return "supported", ""
+    if high < lo or low > hi:
+        return "contradicted", ""
+    return "inconclusive", f" (interval [{low:.3g}, {high:.3g}] straddles the band's edge)"
+
+
 def _rule_text(rule: Mapping[str, Any]) -> str:
     kind = rule["kind"]
     if kind == "within_range":
         text = "within_range: published single run inside the seeds' [min, max]"
     elif kind == "within_ci":
         text = "within_ci: published mean inside the replicated mean's 95% t-interval"
+    elif kind == "within_band":
+        low, high = rule["band"]
+        text = f"within_band: the replicated mean's 95% t-interval inside [{low:g}, {high:g}]"
     else:
         alpha = rule["alpha"]
         text = f"greater: exact sign-flip test of a − b, Holm over the claim's cells, p < {alpha}"
@@ -191,19 +214,23 @@ def _value_rows(
     run: Mapping[str, Any],
     notes: Note | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per cell of the study's summary for a ``within_ci`` / ``within_range`` claim."""
+    """One row per cell of the study's summary for a ``within_*`` claim."""
     rule, metric = claim["verdict"], claim["metric"]
+    band = rule.get("band")
     if summary is None or summary.empty:
         return []
     rows = []
     chosen = summary[(summary["metric"] == metric) & _keep(summary, claim.get("where", {}))]
     for _, row in chosen.iterrows():
         context = [str(row[a]) for a in axes]
-        pub = lookup(published, claim["study"], context, claim["published_metric"])
+        if band is not None:  # the band's centre stands for it in the figure and tables
+            pub = (band[0] + band[1]) / 2
+        else:
+            pub = lookup(published, claim["study"], context, claim["published_metric"])
         n, diverged = int(row["n"]), int(row["n_diverged"])
         note = _gates(rule, n, diverged, _budget(summary, rule, axes, [context]), run)
         cell_note = _context(notes, dict(zip(axes, context, strict=True)))
-        if rule["kind"] == "within_ci":
+        if rule["kind"] in ("within_ci", "within_band"):
             centre, low, high = row["mean"], row["t_low"], row["t_high"]
         else:
             centre, low, high = row["median"], row["min"], row["max"]
@@ -212,6 +239,8 @@ def _value_rows(
         elif rule.get("grows_with_budget") and pub < row["min"]:
             verdict = "inconclusive"
             note = " (every seed above: the metric grows with the budget, the source's is unknown)"
+        elif band is not None:
+            verdict, note = _band_cell(band, centre, low, high, n, rule.get("alpha", 0.05))
         elif low == high and centre != pub:
             verdict, note = _tied_cell(n, rule.get("alpha", 0.05))
         else:
@@ -338,7 +367,7 @@ def evaluate(
         }
         summary = (summaries or {}).get(study)
         run, note = (runs or {}).get(study, {}), (notes or {}).get(study)
-        if rule["kind"] in ("within_ci", "within_range"):
+        if rule["kind"].startswith("within"):
             cells = _value_rows(claim, base, published, summary, list(axes[study]), run, note)
         else:
             table = comparisons.get(study)
@@ -364,8 +393,8 @@ def _fmt(value: Any, digits: int = 2, signed: bool = False) -> str:
 
 
 def _value_markdown(group: pd.DataFrame, kind: str) -> list[str]:
-    spread = "95% t-interval" if kind == "within_ci" else "[min, max]"
-    centre = "mean" if kind == "within_ci" else "median"
+    spread = "[min, max]" if kind == "within_range" else "95% t-interval"
+    centre = "median" if kind == "within_range" else "mean"
     lines = ["", f"| cell | published | replicated {centre} {spread} | n | verdict |"]
     lines.append("|---|---|---|---|---|")
     for _, r in group.iterrows():
@@ -397,7 +426,7 @@ def to_markdown(table: pd.DataFrame) -> str:
         lines += ["", f"## {claim_id}", "", f"**{first['statement']}** ({first['source']})", ""]
         lines.append(f"Rule: {first['rule']}.")
         kind = str(first["rule"]).split(":")[0]
-        if kind in ("within_ci", "within_range"):
+        if kind.startswith("within"):
             lines += _value_markdown(group, kind)
             continue
         lines += [

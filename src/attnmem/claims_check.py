@@ -129,6 +129,11 @@ def _check_claim(
                 list(metrics[study]),
                 f"metrics of {study}",
             )
+    band = claim["verdict"].get("band")
+    if band is not None and not band[0] < band[1]:
+        raise ConfigError(
+            f"{PREFIX}{label}.verdict.band: {band} must be [low, high] with low < high"
+        )
     # the published side is looked up by name: a misspelt one shows "not published" everywhere
     names = _published_metrics(published.get(study, {}).get("values", {}), len(study_axes))
     if "published_metric" in claim and names:

@@ -21,6 +21,20 @@ STUDY = Study(
             "r_reached", "the report's Max R: last stage started within the budget", integer=True
         ),
         Metric("gen_accuracy", "final model's mean accuracy over test intervals 1..test_r_max"),
+        Metric(
+            "r_stalled",
+            "HebbFF's R_max: the R of the first stage that hit its cap unconverged (else the "
+            "current stage)",
+            integer=True,
+        ),
+        Metric("stall_sequences", "sequences the r_stalled stage ran for", compared=False),
+        *(
+            Metric(
+                f"gen_acc_{k}rmax",
+                f"accuracy at test R = {k or 1}·r_stalled, of the model as it stalled",
+            )
+            for k in ("", "2", "4")
+        ),
         Metric("sequences", "training sequences used", compared=False),
     ),
     jobs=(

@@ -162,6 +162,16 @@ def r_reached(progress: CurriculumState) -> int:
     return progress.stages[-1]["r"] if progress.stages else 0
 
 
+def r_stalled(progress: CurriculumState) -> tuple[int, int]:
+    """HebbFF's R_max (Tyulmankov et al. 2022: the R training stalled on) and how long it ran:
+    the first stage that ended at its cap without converging and its sequences.  A run that has
+    not stalled returns its current stage and the sequences so far (it may yet converge)."""
+    for stage in progress.stages:
+        if not stage["converged"]:
+            return stage["r"], stage["sequences"]
+    return progress.r, progress.stage_sequences
+
+
 def r_converged(progress: CurriculumState) -> int:
     """The largest R whose stage converged (0 if none)."""
     return max((s["r"] for s in progress.stages if s["converged"]), default=0)

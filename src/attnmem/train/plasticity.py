@@ -4,7 +4,8 @@ The run trains with :mod:`attnmem.train.curriculum`, checkpoints every ``checkpo
 optimizer steps and at the end of every stage (so a killed job resumes mid-stage with the same
 numbers), keeps each finished stage's model in ``stages/R<r>.pt``, and ends with the
 generalisation curve of the final model (spec seed003 §6.1): accuracy, true-positive rate and
-false-positive rate for test intervals R_test = 1 .. max(test_r_max, 2·R_conv).
+false-positive rate for test intervals R_test = 1 .. max(test_r_max, 2·R_conv); and the
+accuracy at 1, 2 and 4 times HebbFF's R_max (the R training stalled on), for HebbFF's shape.
 
 Random streams (common random numbers): the training sequences and the test sequences derive
 from the seed alone, so every network of the grid sees the same data for seed k; only the
@@ -35,6 +36,7 @@ from attnmem.train.curriculum import (
     advance,
     r_converged,
     r_reached,
+    r_stalled,
     step,
 )
 
@@ -237,6 +239,25 @@ def train(
     for row in curve:
         for metric in ("accuracy", "tpr", "fpr"):
             recorder.add(row["r"], "generalisation", metric, row[metric])
+    # HebbFF's generalisation shape (anchors.md §4d) is measured on the model as it stood when
+    # training stalled, at 1, 2 and 4 times the R it stalled on
+    r_max, stalled_for = r_stalled(state)
+    stalled = model
+    if any(s["r"] == r_max and not s["converged"] for s in state.stages):
+        stalled = build_network(run.network, run.size, curriculum.d, run.eta).to(dev)  # type: ignore[arg-type]
+        stalled.load_state_dict(torch.load(out_dir / "stages" / f"R{r_max}.pt", map_location=dev))
+    shape = generalisation(
+        stalled,
+        [r_max, 2 * r_max, 4 * r_max],
+        run.test_sequences,
+        run.test_min_scenes,
+        run.test_scenes_per_r,
+        test_data,
+        curriculum.d,
+        curriculum.frames,
+        curriculum.var,
+        curriculum.engine,
+    )
     write_torch(out_dir / "model.pt", model.state_dict())
     final_metrics = {
         "r_reached": r_reached(state),
@@ -246,6 +267,12 @@ def train(
         "stages_converged": sum(s["converged"] for s in state.stages),
         # over the fixed range 1..test_r_max, so it compares across networks
         "gen_accuracy": sum(r["accuracy"] for r in curve[: run.test_r_max]) / run.test_r_max,
+        "r_stalled": r_max,
+        "stall_sequences": stalled_for,
+        **{
+            f"gen_acc_{k}rmax": row["accuracy"]
+            for k, row in zip(("", "2", "4"), shape, strict=True)
+        },
         "stages": state.stages,
     }
     log.info(
