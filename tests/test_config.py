@@ -173,6 +173,10 @@ CASES = {
         lambda c: c["studies"]["plasticity"]["run"].update(mode="fast"),
         ["studies.plasticity.run.mode", "'fast'", "faithful", "batched"],
     ),
+    "budget for an unknown network": (
+        lambda c: c["studies"]["plasticity"]["run"].update(total_cap={"default": 9, "lstm": 5}),
+        ["studies.plasticity.run.total_cap", "'lstm' is not allowed", "hebbff"],
+    ),
     "mechanism cell not trained": (
         lambda c: c["studies"]["plasticity"]["mechanism"].update(size=100),
         ["studies.plasticity.mechanism.size", "100", "studies.plasticity.axes.size"],

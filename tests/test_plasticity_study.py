@@ -12,12 +12,12 @@ import torch
 from attnmem.claims import evaluate
 from attnmem.models.plastic import NETWORKS, Memo, NonlRO, Stack, build_network
 from attnmem.published import lookup
+from attnmem.seeding import derive_seed
 from attnmem.stats.aggregate import aggregate_study, write_table
 from attnmem.stats.compare import compare, percentile_interval
 from attnmem.studies import study_comparisons
 from attnmem.studies.plasticity import STUDY, extra_table, make_run
 from attnmem.train.curriculum import Curriculum, CurriculumState
-from attnmem.seeding import derive_seed
 from attnmem.train.plasticity import PlasticityRun, generalisation, train
 
 TINY = PlasticityRun(
@@ -136,6 +136,14 @@ def test_make_run_takes_the_config_section():
     assert make_run("train_plasticity", {}, {"network": "fc_M", "size": "100"}, 0).curriculum == (
         Curriculum(batch=16)
     )
+    # a budget per network, with a default for the rest
+    caps = {"total_cap": {"default": 6000, "hebbff": 60000}}
+    runs = {n: make_run("train_plasticity", caps, {"network": n, "size": "50"}, 0)
+            for n in ("hebbff", "memo_MA")}  # fmt: skip
+    assert {n: r.curriculum.total_cap for n, r in runs.items()} == {
+        "hebbff": 60000,
+        "memo_MA": 6000,
+    }
 
 
 def test_curriculum_state_restores_in_place():

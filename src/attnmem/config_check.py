@@ -30,6 +30,10 @@ def _key(path) -> str:
 
 
 def _explain(error: jsonschema.ValidationError) -> str:
+    if error.validator in ("oneOf", "anyOf") and error.context:
+        # the branch written for this kind of value (a number, a mapping) says what is wrong
+        fitting = [e for e in error.context if e.validator != "type"] or error.context
+        return _explain(max(fitting, key=lambda e: len(e.absolute_path)))
     key = _key(error.absolute_path)
     if error.validator == "enum":
         return f"{key}: {error.instance!r} is not allowed; allowed values: {error.validator_value}"

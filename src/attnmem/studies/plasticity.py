@@ -162,10 +162,12 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
     from attnmem.train.plasticity import CURRICULUM, PlasticityRun
 
     task = settings.get("task", {})
+    chosen = {k: settings[k] for k in CURRICULUM_KEYS if k in settings}
+    if isinstance(chosen.get("total_cap"), Mapping):  # per network, with a default
+        caps = chosen["total_cap"]
+        chosen["total_cap"] = caps.get(cell["network"], caps["default"])
     curriculum = replace(
-        CURRICULUM,
-        **{k: settings[k] for k in CURRICULUM_KEYS if k in settings},
-        **{k: task[k] for k in ("d", "frames", "var") if k in task},
+        CURRICULUM, **chosen, **{k: task[k] for k in ("d", "frames", "var") if k in task}
     )
     return PlasticityRun(
         network=cell["network"],
