@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from attnmem.claims import evaluate, overall_verdict, to_markdown
+from attnmem.claims import band_of, evaluate, overall_verdict, to_markdown
 from attnmem.published import lookup
 from attnmem.stats.compare import compare, sign_flip_p
 from conftest import REPO
@@ -209,6 +209,10 @@ def test_a_published_band_is_an_equivalence_test_on_the_mean():
     assert row([0.85, 0.86, 0.84], steps=82)[:2] == ("inconclusive", "E (budget 82 < 820)")
     assert row([0.7] * 5)[0] == "inconclusive"  # five ties outside: sign test p = 0.0625
     assert row([0.7] * 6)[0] == "contradicted"
+    # the figure reads the band back from the rule's text
+    claim = value_claim("within_band", **guard)
+    rule = evaluate([claim], {}, {}, {"teacher": ["env"]}, {"teacher": value_summary([0.8])}).rule
+    assert band_of(rule.iloc[0]) == (0.80, 0.90) and band_of("within_ci: ...") is None
 
 
 def test_every_verdict_on_a_cut_budget_is_inconclusive():

@@ -44,6 +44,7 @@ otherwise.  ``compare`` may list several pairs; their cells pool into one claim.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
@@ -145,6 +146,15 @@ def _band_cell(
     if high < lo or low > hi:
         return "contradicted", ""
     return "inconclusive", f" (interval [{low:.3g}, {high:.3g}] straddles the band's edge)"
+
+
+_BAND = re.compile(r"^within_band: .* inside \[([^,\]]+), ([^\]]+)\]")
+
+
+def band_of(rule_text: str) -> tuple[float, float] | None:
+    """The published band a ``within_band`` rule's text names (None for other rules)."""
+    match = _BAND.match(rule_text)
+    return (float(match[1]), float(match[2])) if match else None
 
 
 def _rule_text(rule: Mapping[str, Any]) -> str:

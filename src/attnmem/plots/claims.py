@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
-from attnmem.claims import VERDICTS
+from attnmem.claims import VERDICTS, band_of
 from attnmem.plots.style import plt, save, setup
 
 # Okabe–Ito green / vermillion and a mid grey; the marker shape repeats the verdict so that it
@@ -72,6 +72,8 @@ class _Claim:
     metric: str
     within: bool
     verdict: str | None
+    kind: str = ""  # the rule: greater, within_ci, within_range or within_band
+    band: tuple[float, float] | None = None  # within_band's published [low, high]
     cells: list[_Cell] = field(default_factory=list)
 
     @property
@@ -108,6 +110,8 @@ def _parse(table: pd.DataFrame) -> list[_Claim]:
             metric=_text(first["metric"]),
             within=within,
             verdict=_text(verdicts.iloc[0]) if len(verdicts) else None,
+            kind=_text(first["rule"]).split(":")[0],
+            band=band_of(_text(first["rule"])),
         )
         for _, r in group[~overall].iterrows():
             value = {name: _num(r[name]) for name in NUMERIC}
@@ -147,6 +151,7 @@ def _xlim(claim: _Claim) -> tuple[float, float] | None:
     """
     replicated = [v for c in claim.cells for v in (c.x, c.low, c.high) if math.isfinite(v)]
     published = [c.published for c in claim.cells if math.isfinite(c.published)]
+    published += list(claim.band or ())
     if not claim.within and (replicated or published):
         replicated.append(0.0)  # the zero line is the claim's yardstick: always in view
     values = replicated or published
@@ -179,6 +184,8 @@ def _draw_panel(ax, claim: _Claim, limits: tuple[float, float] | None) -> None:
     ax.set_yticks(range(n), [c.label for c in claim.cells])
     if not claim.within:
         ax.axvline(0.0, color="black", lw=0.8, zorder=1)
+    if claim.band is not None:
+        ax.axvspan(*claim.band, color=PUBLISHED_COLOUR, alpha=0.12, lw=0, zorder=0.5)
     for i, c in enumerate(claim.cells):
         colour = VERDICT_COLOUR.get(c.verdict, VERDICT_COLOUR["inconclusive"])
         hollow = c.verdict not in ("supported", "contradicted")
@@ -304,11 +311,14 @@ def forest(claims: pd.DataFrame, png: str | Path) -> Figure:
     wrap = int((width - 0.2) / CHAR)
     notes = {}
     for claim in parsed:
-        axis = (
-            f"x: {claim.metric}, median of the seeds with their [min, max]"
-            if claim.within
-            else f"x: {claim.metric}, a − b with its 95% interval"
-        )
+        if claim.kind == "within_range":
+            axis = f"x: {claim.metric}, median of the seeds with their [min, max]"
+        elif claim.within:
+            axis = f"x: {claim.metric}, mean of the seeds with its 95% t-interval"
+        else:
+            axis = f"x: {claim.metric}, a − b with its 95% interval"
+        if claim.band is not None:
+            axis += f"; shaded: the published band [{claim.band[0]:g}, {claim.band[1]:g}]"
         text = f"{claim.statement.rstrip('.')}. {axis}. Source: {claim.source}"
         notes[claim.id] = textwrap.wrap(text, wrap)
 
