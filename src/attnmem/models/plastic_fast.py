@@ -49,78 +49,135 @@ from attnmem.models.plastic import Memo, NonlRO, PlasticLayer, Stack
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
+@numba.njit(cache=True, fastmath=_FASTMATH, inline="always")
+def _activate(acc, use_tanh):  # pragma: no cover
+    """tanh or σ through one exp (libm's tanh costs ~4 exps); tanh(x) = 2σ(2x) - 1 is off by
+    at most ~4e-16 in absolute terms (near 0, where x itself carries that rounding)."""
+    if use_tanh:
+        return 2.0 / (1.0 + np.exp(-2.0 * acc)) - 1.0
+    return 1.0 / (1.0 + np.exp(-acc))
+
+
 @numba.njit(cache=True, fastmath=_FASTMATH)
-def _plastic_forward(w, b, e, keep, u, multiplicative, use_tanh, h, p_hist):  # pragma: no cover
-    """Fill h (T, n) and p_hist (T+1, n, m) with P_t (p_hist[0] = 0) for inputs u (T, m).
-    A p_hist of 2 matrices keeps no history (forward only): P_t alternates between them."""
-    steps = u.shape[0]
-    n, m = w.shape
-    history = p_hist.shape[0] > 2 or steps < 2
-    p_hist[0] = 0.0
-    for t in range(steps):
-        ut = u[t]
-        p_now = p_hist[t] if history else p_hist[t & 1]
-        p_next = p_hist[t + 1] if history else p_hist[(t + 1) & 1]
+def _plastic_forward(wt, b, et, keep, u, multiplicative, use_tanh, h, ckpt, every):  # pragma: no cover
+    """Fill h (T, n) for inputs u (T, m); weights transposed, (m, n).  Keeps P_t for t = 0,
+    every, 2·every, ... in ckpt (every = 0: none, forward only).
+
+    One pass over P per frame: the update P_{t+1} = λP_t + E⊙h_t u_tᵀ and the next frame's
+    preactivation (W + P_{t+1}) u_{t+1} (or W⊙(1 + P_{t+1})) are computed together.  Arrays
+    are indexed in full (a[j, i]), never sliced into row views inside the loops: each view
+    costs numba two atomic reference-count updates, more than the row's arithmetic."""
+    steps, m = u.shape
+    n = wt.shape[1]
+    p = np.zeros((m, n))
+    acc = np.empty(n)
+    for i in range(n):
+        acc[i] = b[i]
+    for j in range(m):  # P_0 = 0: a_0 = W u_0 + b under A and M alike
         for i in range(n):
-            acc = 0.0
-            if multiplicative:
-                for j in range(m):
-                    acc += w[i, j] * (1.0 + p_now[i, j]) * ut[j]
-            else:
-                for j in range(m):
-                    acc += (w[i, j] + p_now[i, j]) * ut[j]
-            acc += b[i]
-            if use_tanh:
-                hi = np.tanh(acc)
-            else:
-                hi = 1.0 / (1.0 + np.exp(-acc))
-            h[t, i] = hi
+            acc[i] += wt[j, i] * u[0, j]
+    for t in range(steps):
+        if every > 0 and t % every == 0:
+            k = t // every
             for j in range(m):
-                p_next[i, j] = keep * p_now[i, j] + e[i, j] * hi * ut[j]
+                for i in range(n):
+                    ckpt[k, j, i] = p[j, i]
+        for i in range(n):
+            h[t, i] = _activate(acc[i], use_tanh)
+        if t + 1 == steps:
+            break
+        for i in range(n):
+            acc[i] = b[i]
+        for j in range(m):
+            uj = u[t, j]
+            vj = u[t + 1, j]
+            if multiplicative:
+                for i in range(n):
+                    q = keep * p[j, i] + et[j, i] * h[t, i] * uj
+                    p[j, i] = q
+                    acc[i] += wt[j, i] * (1.0 + q) * vj
+            else:
+                for i in range(n):
+                    q = keep * p[j, i] + et[j, i] * h[t, i] * uj
+                    p[j, i] = q
+                    acc[i] += (wt[j, i] + q) * vj
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH)
 def _plastic_backward(
-    w, e, keep, u, h, p_hist, grad_h, multiplicative, use_tanh, need_grad_u, grad_u, dw, db, de
+    wt, et, keep, u, h, ckpt, every, grad_h, multiplicative, use_tanh, grad_u, dwt, db, det
 ):  # pragma: no cover
-    """Backward through time; accumulates dw, db, de (and grad_u if asked); returns ∂λ."""
-    steps = u.shape[0]
-    n, m = w.shape
-    g = np.zeros((n, m))  # ∂L/∂P_{t+1}
+    """Backward through time, one checkpoint segment at a time: P_t of the segment is rebuilt
+    from its checkpoint (and the stored h) into a small buffer that stays in cache, then the
+    segment's frames run backwards.  Accumulates dwt, db, det (transposed, (m, n)) and, if
+    grad_u has columns, ∂L/∂u; returns ∂λ."""
+    steps, m = u.shape
+    n = wt.shape[1]
+    need_grad_u = grad_u.shape[1] > 0
+    g = np.zeros((m, n))  # ∂L/∂P_{t+1}
+    seg = np.empty((every, m, n))
+    s = np.zeros(n)  # (G⊙E) u_t: the Hebbian term's share of ∂h_t (G = 0 after the last frame)
+    ga = np.empty(n)
     dkeep = 0.0
-    for t in range(steps - 1, -1, -1):
-        ut = u[t]
-        p_now = p_hist[t]
-        gu = grad_u[t]
-        for i in range(n):
-            hi = h[t, i]
-            s = 0.0
+    segments = (steps + every - 1) // every
+    for k in range(segments - 1, -1, -1):
+        start = k * every
+        stop = min(steps, start + every)
+        for j in range(m):
+            for i in range(n):
+                seg[0, j, i] = ckpt[k, j, i]
+        for t in range(start, stop - 1):  # the same expression as the forward pass: same bits
+            q = t - start
             for j in range(m):
-                s += g[i, j] * e[i, j] * ut[j]
-            gh = grad_h[t, i] + s
-            if use_tanh:
-                ga = gh * (1.0 - hi * hi)
-            else:
-                ga = gh * hi * (1.0 - hi)
-            db[i] += ga
-            dk = 0.0
-            for j in range(m):
-                gij = g[i, j]
-                de[i, j] += gij * hi * ut[j]
-                dk += gij * p_now[i, j]
-                gw = ga * ut[j]
-                if multiplicative:
-                    one_p = 1.0 + p_now[i, j]
-                    if need_grad_u:
-                        gu[j] += gij * e[i, j] * hi + w[i, j] * one_p * ga
-                    dw[i, j] += gw * one_p
-                    g[i, j] = keep * gij + gw * w[i, j]
+                uj = u[t, j]
+                for i in range(n):
+                    seg[q + 1, j, i] = keep * seg[q, j, i] + et[j, i] * h[t, i] * uj
+        for t in range(stop - 1, start - 1, -1):
+            q = t - start
+            for i in range(n):
+                hi = h[t, i]
+                gh = grad_h[t, i] + s[i]
+                if use_tanh:
+                    ga[i] = gh * (1.0 - hi * hi)
                 else:
-                    if need_grad_u:
-                        gu[j] += gij * e[i, j] * hi + (w[i, j] + p_now[i, j]) * ga
-                    dw[i, j] += gw
-                    g[i, j] = keep * gij + gw
-            dkeep += dk
+                    ga[i] = gh * hi * (1.0 - hi)
+                db[i] += ga[i]
+                s[i] = 0.0
+            prev = max(t - 1, 0)  # s for frame t-1 (unused at t = 0)
+            for j in range(m):
+                uj = u[t, j]
+                vj = u[prev, j]
+                gu = 0.0
+                dk = 0.0
+                if multiplicative:
+                    for i in range(n):
+                        gij = g[j, i]
+                        pij = seg[q, j, i]
+                        gai = ga[i]
+                        det[j, i] += gij * h[t, i] * uj
+                        dk += gij * pij
+                        gw = gai * uj
+                        dwt[j, i] += gw * (1.0 + pij)
+                        gu += gij * et[j, i] * h[t, i] + wt[j, i] * (1.0 + pij) * gai
+                        gn = keep * gij + gw * wt[j, i]
+                        g[j, i] = gn
+                        s[i] += gn * et[j, i] * vj
+                else:
+                    for i in range(n):
+                        gij = g[j, i]
+                        pij = seg[q, j, i]
+                        gai = ga[i]
+                        det[j, i] += gij * h[t, i] * uj
+                        dk += gij * pij
+                        gw = gai * uj
+                        dwt[j, i] += gw
+                        gu += gij * et[j, i] * h[t, i] + (wt[j, i] + pij) * gai
+                        gn = keep * gij + gw
+                        g[j, i] = gn
+                        s[i] += gn * et[j, i] * vj
+                dkeep += dk
+                if need_grad_u:
+                    grad_u[t, j] = gu
     return dkeep
 
 
@@ -140,20 +197,34 @@ def _array(p: torch.Tensor) -> np.ndarray:
     return p.detach().cpu().numpy().astype(np.float64)
 
 
+#: Bytes of plastic matrices one checkpoint segment may hold: P_t is kept every K frames and
+#: a segment's K matrices are rebuilt in the backward pass, in a buffer this size (L2-resident).
+SEGMENT_BYTES = 256 * 1024
+
+
+def checkpoint_interval(steps: int, n_out: int, n_in: int, budget: int = SEGMENT_BYTES) -> int:
+    """K: the frames of one checkpoint segment (at least 1, at most the sequence)."""
+    return max(1, min(steps, budget // (8 * n_out * n_in)))
+
+
 @dataclass
 class _Plastic:
-    """One plastic layer's numbers and the torch parameters they came from."""
+    """One plastic layer's numbers and the torch parameters they came from.  The kernels read
+    W, E (and write their gradients) transposed, (n_in, n_out): the inner loops then run over
+    the postsynaptic neurons, the longer and contiguous side (d = 25 inputs, 25-100 neurons)."""
 
     module: PlasticLayer
     use_tanh: bool
     memory: bool = True  # False: Dyn_RO's layer >= 2 (P rebuilt from the last frame only)
-    p_buffer: np.ndarray | None = None
+    segment_bytes: int = SEGMENT_BYTES
+    ckpt_buffer: np.ndarray | None = None
 
     def load(self) -> None:
         mod = self.module
         self.w = _array(mod.weight)
+        self.wt = np.ascontiguousarray(self.w.T)
         self.b = np.ascontiguousarray(_array(mod.bias)[:, 0])
-        self.e = np.ascontiguousarray(np.broadcast_to(_array(mod.eta), self.w.shape))
+        self.et = np.ascontiguousarray(np.broadcast_to(_array(mod.eta), self.w.shape).T)
         if mod.raw_decay:
             self.keep = float(mod.decay().detach())  # HebbFF: the value projected into [0, 1]
             self.dkeep_dlogit = 1.0
@@ -165,48 +236,58 @@ class _Plastic:
             self.keep = 0.0
 
     def zero_grads(self) -> None:
-        self.dw = np.zeros_like(self.w)
+        self.dwt = np.zeros_like(self.wt)
         self.db = np.zeros_like(self.b)
-        self.de = np.zeros_like(self.w)
+        self.det = np.zeros_like(self.wt)
         self.dkeep = 0.0
 
-    def forward(self, u: np.ndarray, history: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        # The history buffer lives as long as the engine: a fresh 5-15 MB array per sequence
-        # costs more in page faults than the arithmetic it holds.  Without ``history`` (no
-        # backward pass to come: the long generalisation sequences) two matrices suffice.
+    def forward(self, u: np.ndarray, history: bool = True) -> tuple[np.ndarray, int, np.ndarray]:
+        # Only every K-th P_t is kept (the backward pass rebuilds the rest): storing all of
+        # them (8-30 MB a sequence) made the engine wait on memory.  The buffer lives as long
+        # as the engine (a fresh one per sequence costs page faults).
         steps = u.shape[0]
-        h = np.empty((steps, self.w.shape[0]))
-        if not history:
-            p_hist = np.empty((2, *self.w.shape))
+        n, m = self.w.shape
+        h = np.empty((steps, n))
+        if history:
+            every = checkpoint_interval(steps, n, m, self.segment_bytes)
+            count = -(-steps // every)
+            if self.ckpt_buffer is None or self.ckpt_buffer.shape[0] < count:
+                self.ckpt_buffer = np.empty((count, m, n))
+            ckpt = self.ckpt_buffer[:count]
         else:
-            if self.p_buffer is None or self.p_buffer.shape[0] < steps + 1:
-                self.p_buffer = np.empty((steps + 1, *self.w.shape))
-            p_hist = self.p_buffer[: steps + 1]
+            every, ckpt = 0, np.empty((0, m, n))
         multiplicative = self.module.kind == "M"
-        _plastic_forward(self.w, self.b, self.e, self.keep, u, multiplicative, self.use_tanh, h,
-                         p_hist)  # fmt: skip
-        return h, p_hist
+        _plastic_forward(self.wt, self.b, self.et, self.keep, u, multiplicative, self.use_tanh,
+                         h, ckpt, every)  # fmt: skip
+        return h, every, ckpt
 
     def backward(
-        self, u: np.ndarray, h: np.ndarray, p_hist: np.ndarray, grad_h: np.ndarray, need: bool
+        self,
+        u: np.ndarray,
+        h: np.ndarray,
+        every: int,
+        ckpt: np.ndarray,
+        grad_h: np.ndarray,
+        need: bool,
     ) -> np.ndarray | None:
-        grad_u = np.zeros_like(u) if need else np.zeros((u.shape[0], 0))
+        grad_u = np.empty_like(u) if need else np.empty((u.shape[0], 0))
         multiplicative = self.module.kind == "M"
         self.dkeep += _plastic_backward(
-            *(self.w, self.e, self.keep, u, h, p_hist, grad_h, multiplicative, self.use_tanh),
-            *(need, grad_u, self.dw, self.db, self.de),
+            *(self.wt, self.et, self.keep, u, h, ckpt, every, grad_h, multiplicative),
+            *(self.use_tanh, grad_u, self.dwt, self.db, self.det),
         )
         return grad_u if need else None
 
     def write_grads(self) -> None:
         mod = self.module
+        de = self.det.T
         if mod.eta.dim() == 0:  # scalar η
-            eta_grad = np.array(self.de.sum())
+            eta_grad = np.array(de.sum())
         elif mod.eta.shape != mod.weight.shape:  # one η per postsynaptic neuron
-            eta_grad = self.de.sum(axis=1, keepdims=True)
+            eta_grad = de.sum(axis=1, keepdims=True)
         else:
-            eta_grad = self.de
-        _set_grad(mod.weight, self.dw)
+            eta_grad = de
+        _set_grad(mod.weight, self.dwt.T)
         _set_grad(mod.bias, self.db[:, None])
         _set_grad(mod.eta, eta_grad)
         if self.memory:  # Dyn_RO's unused decay gets no gradient, as under autograd
@@ -214,7 +295,7 @@ class _Plastic:
 
 
 def _set_grad(param: nn.Parameter, grad: np.ndarray) -> None:
-    grad = torch.from_numpy(np.asarray(grad, dtype=np.float64).reshape(param.shape))
+    grad = torch.from_numpy(np.ascontiguousarray(grad, dtype=np.float64).reshape(param.shape))
     param.grad = grad.to(param.device, param.dtype)
 
 
@@ -268,15 +349,15 @@ class FastNetwork:
         if self.parallel:
             outs = []
             for layer in self.layers:
-                h, p_hist = layer.forward(x, history)
-                tape.append((x, h, p_hist))
+                h, every, ckpt = layer.forward(x, history)
+                tape.append((x, h, every, ckpt))
                 outs.append(h)
             top = np.concatenate(outs, axis=1)
         else:
             u = x
             for layer in self.layers:
-                h, p_hist = layer.forward(u, history)
-                tape.append((u, h, p_hist))
+                h, every, ckpt = layer.forward(u, history)
+                tape.append((u, h, every, ckpt))
                 u = h
             statics = []
             for w, b in self.static_w:
@@ -294,10 +375,10 @@ class FastNetwork:
         grad = np.outer(grad_z, self.wf)
         if self.parallel:
             start = 0
-            for layer, (u, h, p_hist) in zip(self.layers, tape, strict=True):
+            for layer, (u, h, every, ckpt) in zip(self.layers, tape, strict=True):
                 width = h.shape[1]
-                layer.backward(u, h, p_hist, np.ascontiguousarray(grad[:, start:start + width]),
-                               need=False)  # fmt: skip
+                layer.backward(u, h, every, ckpt,
+                               np.ascontiguousarray(grad[:, start:start + width]), need=False)  # fmt: skip
                 start += width
             return
         statics = tape.pop()
@@ -310,8 +391,8 @@ class FastNetwork:
             self.static_grads[k][1] += grad_a.sum(axis=0)
             grad = _mm(grad_a, w)
         for i in range(len(self.layers) - 1, -1, -1):
-            u, h, p_hist = tape[i]
-            grad = self.layers[i].backward(u, h, p_hist, np.ascontiguousarray(grad), need=i > 0)
+            u, h, every, ckpt = tape[i]
+            grad = self.layers[i].backward(u, h, every, ckpt, np.ascontiguousarray(grad), need=i > 0)
 
     def outputs(self, frames: torch.Tensor) -> np.ndarray:
         """σ outputs (B, L) of a batch of sequences (B, L, d), without gradients."""
