@@ -182,6 +182,35 @@ def _plastic_backward(
     return dkeep
 
 
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def _readout_loss(top, wf, bf, idx, y, count, grad_top, dwf, out):  # pragma: no cover
+    """The σ readout and BCE of one sequence at its scored frames idx, in one pass: fills out
+    (σ outputs at idx), grad_top (∂L/∂top: (σ - y)/count · w_f on scored frames, 0 elsewhere)
+    and adds to dwf; returns (BCE sum, ∂L/∂b_f).  Each log is clamped at -100 as torch's
+    binary_cross_entropy does; log σ(z) = -(max(-z, 0) + log1p(e^-|z|)), no cancellation."""
+    n = top.shape[1]
+    grad_top[:] = 0.0
+    total = 0.0
+    dbf = 0.0
+    for k in range(idx.shape[0]):
+        t = idx[k]
+        z = bf
+        for i in range(n):
+            z += top[t, i] * wf[i]
+        soft = np.log1p(np.exp(-abs(z)))
+        log_p = max(-(max(-z, 0.0) + soft), -100.0)
+        log_q = max(-(max(z, 0.0) + soft), -100.0)
+        total -= y[k] * log_p + (1.0 - y[k]) * log_q
+        o = 1.0 / (1.0 + np.exp(-z)) if z >= 0 else np.exp(z) / (1.0 + np.exp(z))
+        out[k] = o
+        gz = (o - y[k]) / count
+        dbf += gz
+        for i in range(n):
+            grad_top[t, i] = gz * wf[i]
+            dwf[i] += gz * top[t, i]
+    return total, dbf
+
+
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return expit(x)  # accurate at both ends, no overflow warnings
 
@@ -351,7 +380,8 @@ class FastNetwork:
         self.bf = float(self.readout.bias.detach()[0])
 
     def _forward(self, x: np.ndarray, history: bool = True) -> tuple[np.ndarray, list]:
-        """Logits (L,) for one sequence x (L, d), and what the backward pass needs."""
+        """The top layer's activities (L, n) for one sequence x (L, d), and what the backward
+        pass needs."""
         tape = []
         if self.parallel:
             outs = []
@@ -359,33 +389,27 @@ class FastNetwork:
                 h, every, ckpt = layer.forward(x, history)
                 tape.append((x, h, every, ckpt))
                 outs.append(h)
-            top = np.concatenate(outs, axis=1)
-        else:
-            u = x
-            for layer in self.layers:
-                h, every, ckpt = layer.forward(u, history)
-                tape.append((u, h, every, ckpt))
-                u = h
-            statics = []
-            for w, b in self.static_w:
-                u = _sigmoid(_mm(u, w.T) + b)
-                statics.append(u)
-            tape.append(statics)
-            top = u
-        tape.append(top)
-        return _mm(top, self.wf) + self.bf, tape
+            return np.concatenate(outs, axis=1), tape
+        u = x
+        for layer in self.layers:
+            h, every, ckpt = layer.forward(u, history)
+            tape.append((u, h, every, ckpt))
+            u = h
+        statics = []
+        for w, b in self.static_w:
+            u = _sigmoid(_mm(u, w.T) + b)
+            statics.append(u)
+        tape.append(statics)
+        return u, tape
 
-    def _backward(self, grad_z: np.ndarray, tape: list) -> None:
-        top = tape.pop()
-        self.dwf += _mm(grad_z, top)
-        self.dbf += grad_z.sum()
-        grad = np.outer(grad_z, self.wf)
+    def _backward(self, grad: np.ndarray, tape: list) -> None:
+        """From ∂L/∂top (L, n) down through every layer, accumulating the gradients."""
         if self.parallel:
             start = 0
             for layer, (u, h, every, ckpt) in zip(self.layers, tape, strict=True):
                 width = h.shape[1]
-                layer.backward(u, h, every, ckpt,
-                               np.ascontiguousarray(grad[:, start:start + width]), need=False)  # fmt: skip
+                part = np.ascontiguousarray(grad[:, start : start + width])
+                layer.backward(u, h, every, ckpt, part, need=False)
                 start += width
             return
         statics = tape.pop()
@@ -399,15 +423,14 @@ class FastNetwork:
             grad = _mm(grad_a, w)
         for i in range(len(self.layers) - 1, -1, -1):
             u, h, every, ckpt = tape[i]
-            grad = self.layers[i].backward(u, h, every, ckpt, np.ascontiguousarray(grad), need=i > 0)
+            grad = self.layers[i].backward(u, h, every, ckpt, grad, need=i > 0)
 
     def outputs(self, frames: torch.Tensor) -> np.ndarray:
         """σ outputs (B, L) of a batch of sequences (B, L, d), without gradients."""
         self._load()
         x = frames.detach().cpu().numpy().astype(np.float64)
-        return np.stack(
-            [_sigmoid(self._forward(np.ascontiguousarray(seq), history=False)[0]) for seq in x]
-        )
+        tops = [self._forward(np.ascontiguousarray(seq), history=False)[0] for seq in x]
+        return np.stack([_sigmoid(_mm(top, self.wf) + self.bf) for top in tops])
 
     def loss_and_grads(
         self, frames: torch.Tensor, scored: torch.Tensor, labels: torch.Tensor
@@ -418,8 +441,8 @@ class FastNetwork:
         for layer in self.layers:
             layer.zero_grads()
         self.static_grads = [[np.zeros_like(w), np.zeros_like(b)] for w, b in self.static_w]
-        self.dwf = np.zeros_like(self.wf)
-        self.dbf = 0.0
+        dwf = np.zeros_like(self.wf)
+        dbf = 0.0
         x = frames.detach().cpu().numpy().astype(np.float64)
         idx = scored.cpu().numpy()
         y = labels.cpu().numpy().astype(np.float64)
@@ -427,22 +450,18 @@ class FastNetwork:
         total = 0.0
         scored_out = np.empty(y.shape)
         for k, seq in enumerate(x):
-            z, tape = self._forward(np.ascontiguousarray(seq))
-            out = _sigmoid(z[idx])
-            scored_out[k] = out
-            # log σ(z) and log(1 - σ(z)) without cancellation; torch's binary_cross_entropy
-            # clamps each log at -100, and so does this
-            log_p = np.maximum(-np.logaddexp(0.0, -z[idx]), -100.0)
-            log_q = np.maximum(-np.logaddexp(0.0, z[idx]), -100.0)
-            total -= (y[k] * log_p + (1 - y[k]) * log_q).sum()
-            grad_z = np.zeros(seq.shape[0])
-            grad_z[idx] = (out - y[k]) / count
-            self._backward(grad_z, tape)
+            top, tape = self._forward(np.ascontiguousarray(seq))
+            grad_top = np.empty_like(top)
+            loss, dbf_k = _readout_loss(top, self.wf, self.bf, idx, y[k], count, grad_top, dwf,
+                                        scored_out[k])  # fmt: skip
+            total += loss
+            dbf += dbf_k
+            self._backward(grad_top, tape)
         for layer in self.layers:
             layer.write_grads()
         for module, (dw, db) in zip(self.static, self.static_grads, strict=True):
             _set_grad(module.weight, dw)
             _set_grad(module.bias, db)
-        _set_grad(self.readout.weight, self.dwf[None])
-        _set_grad(self.readout.bias, np.array([self.dbf]))
+        _set_grad(self.readout.weight, dwf[None])
+        _set_grad(self.readout.bias, np.array([dbf]))
         return total / count, scored_out
