@@ -26,7 +26,23 @@ import torch
 from attnmem.models.plastic import Memo, NonlRO, Stack, build_network
 from attnmem.train.curriculum import Curriculum, step
 
-NETWORKS = (("memo_MA", 50), ("memo_MA", 100), ("hebbff", 50))
+#: (network, size): "size" counts plastic neurons (spec §0), so Memo size 100 is Memo [50, 50]
+#: and size 200 Memo [100, 100], the two the issue names; size 50 (Memo [25, 25]) and HebbFF
+#: [50] are the study's default size.
+NETWORKS = (("memo_MA", 50), ("memo_MA", 100), ("memo_MA", 200), ("hebbff", 50))
+
+
+def layer_dims(model: torch.nn.Module) -> str:
+    """The network's plastic layer widths as the report writes them, e.g. "[50,50]"."""
+    if isinstance(model, Memo):
+        widths = [layer.weight.shape[0] for layer in model.layers]
+    elif isinstance(model, NonlRO):
+        widths = [model.memory.weight.shape[0], *(s.out_features for s in model.static)]
+    elif isinstance(model, Stack):
+        widths = [branch.weight.shape[0] for branch in model.branches]
+    else:
+        widths = []
+    return "[" + ",".join(map(str, widths)) + "]"
 
 
 def flops_per_sequence(model: torch.nn.Module, frames: int) -> int:
@@ -63,7 +79,7 @@ def matmul_rate(dtype: torch.dtype, size: int = 384, seconds: float = 1.0) -> fl
     return 2 * size**3 * count / (time.process_time() - start)
 
 
-def measure(name: str, size: int, blocks: int, seconds: float) -> dict[str, float]:
+def measure(name: str, size: int, blocks: int, seconds: float) -> dict:
     torch.manual_seed(0)
     model = build_network(name, size)
     sides = {}
@@ -86,6 +102,7 @@ def measure(name: str, size: int, blocks: int, seconds: float) -> dict[str, floa
             side[5] += time.process_time() - start
     rates = {engine: side[4] / side[5] for engine, side in sides.items()}
     rates["flops"] = flops_per_sequence(model, 400)
+    rates["dims"] = layer_dims(model)
     return rates
 
 
@@ -99,7 +116,7 @@ def main() -> None:
     print("faithful protocol (1 sequence per Adam step), R = 1: 400 frames, 1 thread")
     print(f"single-core matmul: {rate64 / 1e9:.1f} GFLOP/s float64, {rate32 / 1e9:.1f} float32")
     header = (
-        f"{'network':<16}{'autograd seq/s':>15}{'fast seq/s':>12}{'ratio':>8}"
+        f"{'network':<14}{'dims':<10}{'autograd seq/s':>15}{'fast seq/s':>12}{'ratio':>8}"
         f"{'MFLOP/seq':>11}{'floor seq/s':>13}{'fast/floor':>11}"
     )
     print(header)
@@ -107,7 +124,7 @@ def main() -> None:
         r = measure(name, size, args.blocks, args.seconds)
         floor = rate64 / r["flops"]
         print(
-            f"{f'{name} {size}':<16}{r['autograd']:>15.1f}{r['fast']:>12.1f}"
+            f"{f'{name} {size}':<14}{r['dims']:<10}{r['autograd']:>15.1f}{r['fast']:>12.1f}"
             f"{r['fast'] / r['autograd']:>7.1f}x{r['flops'] / 1e6:>11.1f}{floor:>13.0f}"
             f"{r['fast'] / floor:>11.2f}",
             flush=True,

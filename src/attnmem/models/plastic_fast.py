@@ -246,6 +246,11 @@ def _array(p: torch.Tensor) -> np.ndarray:
     return p.detach().cpu().numpy().astype(np.float64)
 
 
+def _view(p: torch.Tensor) -> np.ndarray:
+    """The parameter's values as NumPy sees them (no copy on the CPU)."""
+    return p.detach().cpu().numpy()
+
+
 #: Bytes of plastic matrices one checkpoint segment may hold: P_t is kept every K frames and
 #: a segment's K matrices are rebuilt in the backward pass, in a buffer this size (L2-resident).
 SEGMENT_BYTES = 256 * 1024
@@ -269,11 +274,18 @@ class _Plastic:
     ckpt_buffer: np.ndarray | None = None
 
     def load(self) -> None:
+        # copied (and widened to float64) into buffers kept from call to call
         mod = self.module
-        self.w = _array(mod.weight)
-        self.wt = np.ascontiguousarray(self.w.T)
-        self.b = np.ascontiguousarray(_array(mod.bias)[:, 0])
-        self.et = np.ascontiguousarray(np.broadcast_to(_array(mod.eta), self.w.shape).T)
+        w = _view(mod.weight)
+        if getattr(self, "w", None) is None or self.w.shape != w.shape:
+            self.w = np.empty(w.shape)
+            self.wt = np.empty(w.T.shape)
+            self.et = np.empty(w.T.shape)
+            self.b = np.empty(w.shape[0])
+        self.w[...] = w
+        self.wt[...] = w.T
+        self.b[...] = _view(mod.bias)[:, 0]
+        self.et[...] = np.broadcast_to(_view(mod.eta), w.shape).T
         if mod.raw_decay:
             self.keep = float(mod.decay().detach())  # HebbFF: the value projected into [0, 1]
             self.dkeep_dlogit = 1.0
@@ -349,7 +361,14 @@ class _Plastic:
             _set_grad(mod.decay_logit, np.array(self.dkeep * self.dkeep_dlogit))
 
 
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
+
 def _set_grad(param: nn.Parameter, grad: np.ndarray) -> None:
+    dtype = _NUMPY_DTYPES.get(param.dtype) if param.device.type == "cpu" else None
+    if dtype is not None:  # one cast, straight into the parameter's dtype
+        param.grad = torch.from_numpy(np.array(grad, dtype=dtype, order="C").reshape(param.shape))
+        return
     grad = torch.from_numpy(np.ascontiguousarray(grad, dtype=np.float64).reshape(param.shape))
     param.grad = grad.to(param.device, param.dtype)
 
@@ -527,7 +546,7 @@ def _adam_supported(optimizer: torch.optim.Optimizer) -> bool:
                 or p.dtype not in (torch.float32, torch.float64)
                 or g.dtype != p.dtype
                 or g.is_sparse
-                or not (p.is_contiguous() and g.is_contiguous())
+                or not p.is_contiguous()
             ):
                 return False
     return True
@@ -561,7 +580,7 @@ def adam_step(optimizer: torch.optim.Optimizer) -> bool:
             cast = np.float32 if p.dtype == torch.float32 else np.float64
             _adam_update(
                 p.detach().view(-1).numpy(),
-                p.grad.view(-1).numpy(),
+                p.grad.reshape(-1).numpy(),  # a copy only where the gradient is strided
                 state["exp_avg"].view(-1).numpy(),
                 state["exp_avg_sq"].view(-1).numpy(),
                 *(cast(1 - beta1), cast(beta2), cast(1 - beta2), cast(bias_correction2**0.5)),
