@@ -506,25 +506,62 @@ class FastNetwork:
 
 
 @numba.njit(cache=True, fastmath={"contract"})
-def _adam_update(param, grad, exp_avg, exp_avg_sq, weight, beta2, value, bc2_sqrt, eps, step_size):  # pragma: no cover
-    """One Adam update of flat arrays, as torch's multi-tensor Adam computes it: lerp, then
-    mul and addcmul, then sqrt, div, add, addcdiv.  Scalars come in the arrays' dtype (torch
-    casts them to float32 for float32 tensors)."""
-    for k in range(param.size):
-        g = grad[k]
-        m = exp_avg[k]
-        m = m + weight * (g - m)
-        exp_avg[k] = m
-        v = exp_avg_sq[k] * beta2
-        v = v + value * g * g
-        exp_avg_sq[k] = v
-        denom = np.sqrt(v) / bc2_sqrt + eps
-        param[k] = param[k] + step_size * m / denom
+def _adam_update(params, grads, exp_avgs, exp_avg_sqs, steps, lr, beta1, beta2, eps):  # pragma: no cover
+    """One Adam step over flat parameter arrays, as torch's multi-tensor Adam computes it: the
+    step counter (float32) + 1; bias corrections and step size in float64; then, in the
+    arrays' dtype (torch casts its scalars to float32 for float32 tensors), lerp, mul and
+    addcmul, sqrt, div, add and addcdiv, in that order.  FMA contraction only, as torch's CPU
+    kernels contract (with it this is torch's update to the bit on this machine)."""
+    for k in range(len(params)):
+        param, grad, exp_avg, exp_avg_sq = params[k], grads[k], exp_avgs[k], exp_avg_sqs[k]
+        steps[k][0] += 1.0
+        step = float(steps[k][0])
+        bias_correction1 = 1.0 - beta1**step
+        bias_correction2 = 1.0 - beta2**step
+        scalars = np.empty(6, dtype=param.dtype)
+        scalars[0] = 1.0 - beta1  # lerp weight
+        scalars[1] = beta2
+        scalars[2] = 1.0 - beta2  # addcmul value
+        scalars[3] = bias_correction2**0.5
+        scalars[4] = eps
+        scalars[5] = (lr / bias_correction1) * -1.0  # addcdiv value
+        weight, b2, value, bc2_sqrt, epsilon, step_size = (
+            scalars[0], scalars[1], scalars[2], scalars[3], scalars[4], scalars[5]
+        )  # fmt: skip
+        for i in range(param.size):
+            g = grad[i]
+            m = exp_avg[i]
+            m = m + weight * (g - m)
+            exp_avg[i] = m
+            v = exp_avg_sq[i] * b2
+            v = v + value * g * g
+            exp_avg_sq[i] = v
+            denom = np.sqrt(v) / bc2_sqrt + epsilon
+            param[i] = param[i] + step_size * m / denom
 
 
-def _adam_supported(optimizer: torch.optim.Optimizer) -> bool:
+_ADAM_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _adam_plan(optimizer: torch.optim.Optimizer) -> list | None:
+    """Per group: (the group, its parameters that have a gradient, their state tensors, and
+    flat NumPy views of each parameter and its state), built once and rebuilt when the state
+    tensors change (a resume loads new ones) or other parameters have gradients; None where
+    the optimizer or a setting is not covered."""
     if type(optimizer) is not torch.optim.Adam:
-        return False
+        return None
+    plan = _ADAM_PLANS.get(optimizer)
+    if plan is not None and all(
+        sum(p.grad is not None for p in group["params"]) == len(params)
+        and all(p.grad is not None for p in params)
+        and all(
+            optimizer.state[p].get("exp_avg") is tensors[0]
+            for p, tensors in zip(params, held, strict=True)
+        )
+        for group, params, held, _ in plan
+    ):
+        return plan
+    plan = []
     for group in optimizer.param_groups:
         if (
             group["amsgrad"]
@@ -536,54 +573,57 @@ def _adam_supported(optimizer: torch.optim.Optimizer) -> bool:
             or not isinstance(group["lr"], float)
             or not all(isinstance(b, float) for b in group["betas"])
         ):
-            return False
-        for p in group["params"]:
-            g = p.grad
-            if g is None:
-                continue
-            if (
-                p.device.type != "cpu"
-                or p.dtype not in (torch.float32, torch.float64)
-                or g.dtype != p.dtype
-                or g.is_sparse
-                or not p.is_contiguous()
-            ):
-                return False
-    return True
-
-
-def adam_step(optimizer: torch.optim.Optimizer) -> bool:
-    """``optimizer.step()`` of a plain torch.optim.Adam (no AMSGrad, weight decay, maximize;
-    CPU tensors), in one compiled loop per parameter instead of ~10 multi-tensor torch ops
-    (a third of a small network's training step).  The state it reads and writes is torch's
-    own (step, exp_avg, exp_avg_sq, created as torch creates them), so checkpoints and resume
-    do not depend on which of the two ran.  Returns False, doing nothing, for any optimizer or
-    setting it does not cover: the caller then calls ``optimizer.step()``."""
-    if not _adam_supported(optimizer):
-        return False
-    one = torch.tensor(1.0)
-    for group in optimizer.param_groups:
-        lr, eps = group["lr"], group["eps"]
-        beta1, beta2 = group["betas"]
-        for p in group["params"]:
-            if p.grad is None:
-                continue
+            return None
+        params = [p for p in group["params"] if p.grad is not None]
+        if any(
+            p.device.type != "cpu"
+            or p.dtype != params[0].dtype
+            or p.dtype not in (torch.float32, torch.float64)
+            or p.grad.dtype != p.dtype
+            or p.grad.is_sparse
+            or not p.is_contiguous()
+            for p in params
+        ):
+            return None
+        held, views = [], []
+        for p in params:
             state = optimizer.state[p]
             if len(state) == 0:  # as torch's lazy initialisation
                 state["step"] = torch.tensor(0.0, dtype=torch.get_default_dtype())
                 state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
                 state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
-            state["step"].add_(one)
-            step = state["step"].item()
-            bias_correction1 = 1 - beta1**step
-            bias_correction2 = 1 - beta2**step
-            cast = np.float32 if p.dtype == torch.float32 else np.float64
-            _adam_update(
-                p.detach().view(-1).numpy(),
-                p.grad.reshape(-1).numpy(),  # a copy only where the gradient is strided
-                state["exp_avg"].view(-1).numpy(),
-                state["exp_avg_sq"].view(-1).numpy(),
-                *(cast(1 - beta1), cast(beta2), cast(1 - beta2), cast(bias_correction2**0.5)),
-                *(cast(eps), cast((lr / bias_correction1) * -1)),
+            tensors = (state["exp_avg"], state["exp_avg_sq"], state["step"])
+            held.append(tensors)
+            views.append(
+                tuple(t.detach().view(-1).numpy() for t in (p, *tensors))  # shared memory
             )
+        plan.append((group, params, held, views))
+    _ADAM_PLANS[optimizer] = plan
+    return plan
+
+
+def adam_step(optimizer: torch.optim.Optimizer) -> bool:
+    """``optimizer.step()`` of a plain torch.optim.Adam (no AMSGrad, weight decay, maximize;
+    CPU tensors of one dtype), in one compiled call instead of ~10 multi-tensor torch ops
+    (a fifth of a small network's training step).  The state it reads and writes is torch's
+    own (step, exp_avg, exp_avg_sq, created as torch creates them), so checkpoints and resume
+    do not depend on which of the two ran.  As torch, it skips parameters without gradient.
+    Returns False, doing nothing, for any optimizer or setting it does not cover: the caller
+    then calls ``optimizer.step()``."""
+    plan = _adam_plan(optimizer)
+    if plan is None:
+        return False
+    for group, params, _, views in plan:
+        if not params:
+            continue
+        hyper = (float(group["lr"]), *map(float, group["betas"]), float(group["eps"]))
+        grads = tuple(p.grad.reshape(-1).numpy() for p in params)  # copies only if strided
+        _adam_update(
+            tuple(v[0] for v in views),
+            grads,
+            tuple(v[1] for v in views),
+            tuple(v[2] for v in views),
+            tuple(v[3] for v in views),
+            *hyper,
+        )
     return True
