@@ -7,13 +7,17 @@ at R = 1 (T = 100 scenes = 400 frames), on one thread, in one process, in altern
 Time is this process's CPU time (time.process_time): on a shared machine wall time counts
 other people's work, CPU time does not; on an idle core the two agree, so the rates read as
 sequences per second of one core.  ``autograd`` is the torch reference (per-op autograd over
-400 frames); ``fast`` is attnmem.models.plastic_fast (hand-derived BPTT, compiled, float64).
+400 frames, torch's multi-tensor Adam); ``fast`` is attnmem.models.plastic_fast (hand-derived
+BPTT with checkpointed plastic matrices, compiled, float64; the sequence assembled and torch's
+Adam update run in compiled code, same draws and same update).
 
-For each network it prints sequences/s of both, their ratio, and the arithmetic floor: the
-engine's floating-point operations per sequence divided by this core's measured float64 matmul
-rate (what the arithmetic alone would cost at dense-BLAS efficiency).
+For each network (named with its plastic layer widths: "size" counts plastic neurons, so Memo
+size 100 is Memo [50,50]) it prints sequences/s of both, their ratio, and the arithmetic floor:
+the engine's floating-point operations per sequence divided by this core's measured float64
+matmul rate (what the arithmetic alone would cost at dense-BLAS efficiency).  On a shared
+machine run several blocks and read the ratio (both sides are timed in the same blocks).
 
-    python benchmarks/plasticity_throughput.py [--blocks 3] [--seconds 4]
+    python benchmarks/plasticity_throughput.py [--blocks 3] [--seconds 12]
 """
 
 from __future__ import annotations
@@ -49,9 +53,9 @@ def flops_per_sequence(model: torch.nn.Module, frames: int) -> int:
     """Floating-point operations of one forward + backward pass of the fast engine.
 
     Per plastic synapse and frame: forward 7 (A: W + P, multiply-add, λP + η·h·u) or 8 (M:
-    W·(1 + P)); backward 16 (∂P recursion, ∂W, ∂η, ∂λ, the Hebbian term's ∂h), + 5 where the
-    layer's input needs a gradient (every layer but the first), + 3 under M.  Static layers and
-    the readout: 2 per weight forward, 4 backward."""
+    W·(1 + P)); backward 4 to rebuild P_t from its checkpoint, 16 (∂P recursion, ∂W, ∂η, ∂λ,
+    the Hebbian term's ∂h), + 5 where the layer's input needs a gradient (every layer but the
+    first), + 3 under M.  Static layers and the readout: 2 per weight forward, 4 backward."""
     plastic, dense = [], []
     if isinstance(model, Memo):
         plastic = [(layer, i > 0) for i, layer in enumerate(model.layers)]
@@ -63,7 +67,7 @@ def flops_per_sequence(model: torch.nn.Module, frames: int) -> int:
     per_frame = 0
     for layer, input_grad in plastic:
         m = layer.kind == "M"
-        per_frame += layer.weight.numel() * (7 + m + 16 + 5 * input_grad + 3 * m)
+        per_frame += layer.weight.numel() * (7 + m + 4 + 16 + 5 * input_grad + 3 * m)
     per_frame += 6 * (sum(dense) + model.readout.weight.numel())
     return per_frame * frames
 

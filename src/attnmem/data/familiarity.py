@@ -131,7 +131,9 @@ def _assemble(base, noise, coins, shuffles, r, flips, p_repeat, video, labels): 
                 for _ in range(flips):
                     best = -1
                     for k in range(d):
-                        if not picked[k] and (best < 0 or noise[b, s, f - 1, k] < noise[b, s, f - 1, best]):
+                        if not picked[k] and (
+                            best < 0 or noise[b, s, f - 1, k] < noise[b, s, f - 1, best]
+                        ):
                             best = k
                     picked[best] = True
                     last = noise[b, s, f - 1, best]

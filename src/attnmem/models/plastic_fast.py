@@ -20,14 +20,38 @@ Math of one plastic layer, frame t (P_0 = 0), Weff = W + P_t (A) or W ⊙ (1 + P
     ∂b += ∂a_t,   ∂W += ∂a_t u_tᵀ (A) or ∂a_t u_tᵀ ⊙ (1 + P_t) (M)
     G <- λ G + ∂a_t u_tᵀ (A) or λ G + ∂a_t u_tᵀ ⊙ W (M)
 η's gradient is ∂E summed to η's shape (full, per neuron, scalar); λ = σ(ℓ) gives ∂ℓ = ∂λ σ(1-σ),
-HebbFF's raw λ (projected into [0, 1]) takes ∂λ as is.  The P_t of every
-frame are kept (T·n_out·n_in floats: ~13 MB for Memo [50,50] at R = 1) because running the
-decay backwards (P_t = (P_{t+1} - E⊙h uᵀ)/λ) is numerically unstable.
+HebbFF's raw λ (projected into [0, 1]) takes ∂λ as is.  Under A, the terms P does not touch,
+∂W = Σ_t ∂a_t u_tᵀ and Wᵀ∂a_t in ∂u_t, are two matmuls over all frames after the loop.
+
+Where the time goes, and the choices that follow (measured on one core, Memo M_A and HebbFF):
+- Memory: the backward pass needs every P_t, and running the decay backwards
+  (P_t = (P_{t+1} - E⊙h uᵀ)/λ) is numerically unstable.  Keeping all of them (T·n_out·n_in
+  floats: 13 MB for a 50x50 layer, 32 MB for 100x100 at R = 1) made the engine wait on memory.
+  Instead the forward pass keeps P_t every K frames only (checkpoints), and the backward pass
+  rebuilds one segment of K matrices at a time, from its checkpoint and the stored h, into a
+  buffer of SEGMENT_BYTES that stays in the core's L2 cache.  The cost is one more pass of
+  λP + E⊙h uᵀ per frame (a sixth of the arithmetic); what it saves is the traffic to main
+  memory (Memo [100,100]: 14 -> 9.4 ms a sequence).  The rebuilt matrices are the same bits as
+  the forward pass's (the same expression, in the same order): K changes no result.
+- Loops: the inner loops run over the postsynaptic neurons (weights kept transposed, n_in x
+  n_out: 25-100 long, contiguous), index arrays in full instead of taking row views (a view
+  costs two atomic reference counts, more than the row's arithmetic), and come in one copy per
+  case (A or M, ∂u wanted or not) so none carries a branch or unused work.  The forward fuses
+  the update of P_t with the next frame's preactivation: one pass over P per frame.
+- Around the kernels, per training step: the readout and BCE are one compiled pass, the
+  sequence is assembled from its random draws in compiled code (attnmem.data.familiarity), and
+  torch's Adam update runs as one compiled call (:func:`adam_step`).  What is left in Python
+  is ~0.3 ms a step; the kernels run at ~0.5 ns per synapse and frame forward and ~1 ns
+  backward, which is what bounds the larger networks.
+
+tanh is computed as 2σ(2a) - 1 through one exp (libm's tanh costs four times as much); it is
+off by at most ~4e-16 in absolute terms.
 
 Loss: BCE averaged over the scored frames of all sequences of a step, as the autograd step
 computes it (log clamped at -100 as torch does); its gradient through the σ output is
 (y_hat - y)/N.  tests/test_plastic_fast.py checks loss and every parameter gradient against the
-autograd reference (float64) for every network type and η mode.
+autograd reference (float64) for every network type and η mode, and that the checkpoint
+interval changes no bit.
 """
 
 from __future__ import annotations
@@ -59,7 +83,9 @@ def _activate(acc, use_tanh):  # pragma: no cover
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH)
-def _plastic_forward(wt, b, et, keep, u, multiplicative, use_tanh, h, ckpt, every):  # pragma: no cover
+def _plastic_forward(
+    wt, b, et, keep, u, multiplicative, use_tanh, h, ckpt, every
+):  # pragma: no cover
     """Fill h (T, n) for inputs u (T, m); weights transposed, (m, n).  Keeps P_t for t = 0,
     every, 2·every, ... in ckpt (every = 0: none, forward only).
 
@@ -506,7 +532,9 @@ class FastNetwork:
 
 
 @numba.njit(cache=True, fastmath={"contract"})
-def _adam_update(params, grads, exp_avgs, exp_avg_sqs, steps, lr, beta1, beta2, eps):  # pragma: no cover
+def _adam_update(
+    params, grads, exp_avgs, exp_avg_sqs, steps, lr, beta1, beta2, eps
+):  # pragma: no cover
     """One Adam step over flat parameter arrays, as torch's multi-tensor Adam computes it: the
     step counter (float32) + 1; bias corrections and step size in float64; then, in the
     arrays' dtype (torch casts its scalars to float32 for float32 tensors), lerp, mul and
