@@ -9,7 +9,8 @@ same model and optimizer.  ``faithful`` trains one sequence per step, as the sou
 one by one in the streak.  Stops at ``total_cap`` sequences or after stage ``max_r``.
 
 ``engine`` computes each step's loss and gradients: ``fast`` (default) is the hand-derived BPTT
-of :mod:`attnmem.models.plastic_fast` (compiled, float64, 30-50x the autograd loop on one core);
+of :mod:`attnmem.models.plastic_fast` (compiled, float64; 29-59x the autograd loop on one core
+at sizes 50 and 100);
 ``autograd`` is the torch reference it is tested against.  Both draw the same sequences from the
 same generator and update torch Adam's own state (``fast`` through a compiled copy of its
 update, :func:`attnmem.models.plastic_fast.adam_step`), so checkpoints and resume do not depend
