@@ -7,13 +7,17 @@ at R = 1 (T = 100 scenes = 400 frames), on one thread, in one process, in altern
 Time is this process's CPU time (time.process_time): on a shared machine wall time counts
 other people's work, CPU time does not; on an idle core the two agree, so the rates read as
 sequences per second of one core.  ``autograd`` is the torch reference (per-op autograd over
-400 frames); ``fast`` is attnmem.models.plastic_fast (hand-derived BPTT, compiled, float64).
+400 frames, torch's multi-tensor Adam); ``fast`` is attnmem.models.plastic_fast (hand-derived
+BPTT with checkpointed plastic matrices, compiled, float64; the sequence assembled and torch's
+Adam update run in compiled code, same draws and same update).
 
-For each network it prints sequences/s of both, their ratio, and the arithmetic floor: the
-engine's floating-point operations per sequence divided by this core's measured float64 matmul
-rate (what the arithmetic alone would cost at dense-BLAS efficiency).
+For each network (named with its plastic layer widths: "size" counts plastic neurons, so Memo
+size 100 is Memo [50,50]) it prints sequences/s of both, their ratio, and the arithmetic floor:
+the engine's floating-point operations per sequence divided by this core's measured float64
+matmul rate (what the arithmetic alone would cost at dense-BLAS efficiency).  On a shared
+machine run several blocks and read the ratio (both sides are timed in the same blocks).
 
-    python benchmarks/plasticity_throughput.py [--blocks 3] [--seconds 4]
+    python benchmarks/plasticity_throughput.py [--blocks 3] [--seconds 12]
 """
 
 from __future__ import annotations
@@ -26,16 +30,32 @@ import torch
 from attnmem.models.plastic import Memo, NonlRO, Stack, build_network
 from attnmem.train.curriculum import Curriculum, step
 
-NETWORKS = (("memo_MA", 50), ("memo_MA", 100), ("hebbff", 50))
+#: (network, size): "size" counts plastic neurons (spec §0), so Memo size 100 is Memo [50, 50]
+#: and size 200 Memo [100, 100], the two the issue names; size 50 (Memo [25, 25]) and HebbFF
+#: [50] are the study's default size.
+NETWORKS = (("memo_MA", 50), ("memo_MA", 100), ("memo_MA", 200), ("hebbff", 50))
+
+
+def layer_dims(model: torch.nn.Module) -> str:
+    """The network's plastic layer widths as the report writes them, e.g. "[50,50]"."""
+    if isinstance(model, Memo):
+        widths = [layer.weight.shape[0] for layer in model.layers]
+    elif isinstance(model, NonlRO):
+        widths = [model.memory.weight.shape[0], *(s.out_features for s in model.static)]
+    elif isinstance(model, Stack):
+        widths = [branch.weight.shape[0] for branch in model.branches]
+    else:
+        widths = []
+    return "[" + ",".join(map(str, widths)) + "]"
 
 
 def flops_per_sequence(model: torch.nn.Module, frames: int) -> int:
     """Floating-point operations of one forward + backward pass of the fast engine.
 
     Per plastic synapse and frame: forward 7 (A: W + P, multiply-add, λP + η·h·u) or 8 (M:
-    W·(1 + P)); backward 16 (∂P recursion, ∂W, ∂η, ∂λ, the Hebbian term's ∂h), + 5 where the
-    layer's input needs a gradient (every layer but the first), + 3 under M.  Static layers and
-    the readout: 2 per weight forward, 4 backward."""
+    W·(1 + P)); backward 4 to rebuild P_t from its checkpoint, 16 (∂P recursion, ∂W, ∂η, ∂λ,
+    the Hebbian term's ∂h), + 5 where the layer's input needs a gradient (every layer but the
+    first), + 3 under M.  Static layers and the readout: 2 per weight forward, 4 backward."""
     plastic, dense = [], []
     if isinstance(model, Memo):
         plastic = [(layer, i > 0) for i, layer in enumerate(model.layers)]
@@ -47,7 +67,7 @@ def flops_per_sequence(model: torch.nn.Module, frames: int) -> int:
     per_frame = 0
     for layer, input_grad in plastic:
         m = layer.kind == "M"
-        per_frame += layer.weight.numel() * (7 + m + 16 + 5 * input_grad + 3 * m)
+        per_frame += layer.weight.numel() * (7 + m + 4 + 16 + 5 * input_grad + 3 * m)
     per_frame += 6 * (sum(dense) + model.readout.weight.numel())
     return per_frame * frames
 
@@ -63,7 +83,7 @@ def matmul_rate(dtype: torch.dtype, size: int = 384, seconds: float = 1.0) -> fl
     return 2 * size**3 * count / (time.process_time() - start)
 
 
-def measure(name: str, size: int, blocks: int, seconds: float) -> dict[str, float]:
+def measure(name: str, size: int, blocks: int, seconds: float) -> dict:
     torch.manual_seed(0)
     model = build_network(name, size)
     sides = {}
@@ -86,6 +106,7 @@ def measure(name: str, size: int, blocks: int, seconds: float) -> dict[str, floa
             side[5] += time.process_time() - start
     rates = {engine: side[4] / side[5] for engine, side in sides.items()}
     rates["flops"] = flops_per_sequence(model, 400)
+    rates["dims"] = layer_dims(model)
     return rates
 
 
@@ -99,7 +120,7 @@ def main() -> None:
     print("faithful protocol (1 sequence per Adam step), R = 1: 400 frames, 1 thread")
     print(f"single-core matmul: {rate64 / 1e9:.1f} GFLOP/s float64, {rate32 / 1e9:.1f} float32")
     header = (
-        f"{'network':<16}{'autograd seq/s':>15}{'fast seq/s':>12}{'ratio':>8}"
+        f"{'network':<14}{'dims':<10}{'autograd seq/s':>15}{'fast seq/s':>12}{'ratio':>8}"
         f"{'MFLOP/seq':>11}{'floor seq/s':>13}{'fast/floor':>11}"
     )
     print(header)
@@ -107,7 +128,7 @@ def main() -> None:
         r = measure(name, size, args.blocks, args.seconds)
         floor = rate64 / r["flops"]
         print(
-            f"{f'{name} {size}':<16}{r['autograd']:>15.1f}{r['fast']:>12.1f}"
+            f"{f'{name} {size}':<14}{r['dims']:<10}{r['autograd']:>15.1f}{r['fast']:>12.1f}"
             f"{r['fast'] / r['autograd']:>7.1f}x{r['flops'] / 1e6:>11.1f}{floor:>13.0f}"
             f"{r['fast'] / floor:>11.2f}",
             flush=True,

@@ -73,3 +73,37 @@ def test_same_seed_same_sequences_and_targets():
 def test_sequence_lengths():
     assert train_length(1) == 100 and train_length(10) == 200
     assert generalisation_length(2) == 1000 and generalisation_length(10) == 2000
+
+
+def _draws(seed, batch, scenes, d, frames, levels):
+    """The generator's four draws, quantised to ``levels`` values so that ties are common."""
+    g = torch.Generator().manual_seed(seed)
+    base = torch.randint(0, 2, (batch, scenes, 1, d), generator=g)
+    noise = torch.randint(0, levels, (batch, scenes, frames - 1, d), generator=g) / levels
+    coins = torch.rand(batch, scenes, generator=g)
+    shuffles = torch.randint(0, levels, (batch, scenes, frames), generator=g) / levels
+    return base, noise, coins, shuffles
+
+
+def test_compiled_assembly_equals_the_torch_construction_and_gives_way_on_ties():
+    """generate() builds a batch from its draws in compiled code, and hands the batch to the
+    torch construction when two tied draws would let torch's (unstable) argsort decide."""
+    import numpy as np
+
+    from attnmem.data.familiarity import _assemble, _generate_torch
+
+    batch, scenes, d, frames, r, flips = 2, 30, 9, 4, 3, 2
+    outcomes = set()
+    for seed in range(40):
+        for levels in (7, 1000, 2**24):  # many ties, a few, (almost) none
+            base, noise, coins, shuffles = _draws(seed, batch, scenes, d, frames, levels)
+            video = np.empty((batch, scenes, frames, d), dtype=np.float32)
+            labels = np.zeros((batch, scenes), dtype=np.int64)
+            args = (coins.numpy(), shuffles.numpy(), r, flips, 0.5, video, labels)
+            ok = _assemble(base.numpy(), noise.numpy(), *args)
+            outcomes.add(ok)
+            if ok:
+                ref = _generate_torch(base, noise, coins, shuffles, r, flips, 0.5, d, frames)
+                assert np.array_equal(video.reshape(batch, -1, d), ref.frames.numpy())
+                assert np.array_equal(labels, ref.labels.numpy())
+    assert outcomes == {True, False}  # both paths were taken

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import gc
 import weakref
 from dataclasses import replace
@@ -12,7 +13,7 @@ import torch.nn.functional as F
 
 from attnmem.data.familiarity import Sequences, generate, novel_scenes
 from attnmem.models.plastic import NETWORKS, build_network
-from attnmem.models.plastic_fast import FastNetwork, engine_for
+from attnmem.models.plastic_fast import FastNetwork, adam_step, engine_for
 from attnmem.train.curriculum import Curriculum, run
 from attnmem.train.plasticity import PlasticityRun, train
 
@@ -174,3 +175,76 @@ def test_the_engine_cache_lets_a_model_go():
     del model
     gc.collect()
     assert alive() is None
+
+
+@pytest.mark.parametrize("name", ["memo_MA", "dyn_AM", "stack_MA", "nonl_A"])
+def test_checkpoint_segments_do_not_change_a_bit(name):
+    """P_t is kept every K frames and rebuilt per segment in the backward pass: the gradients
+    are the same bits for K = 1 (every P kept), K = 7 (segments and a ragged last one) and
+    K = L (one segment, everything rebuilt), and equal autograd's over a longer sequence."""
+    torch.manual_seed(5)
+    model = build_network(name, 6, d=8).double()
+    seqs = generate(1, 40, 3, torch.Generator().manual_seed(1), d=8)  # 160 frames
+    _, _, grads = reference(model, seqs)
+    results = []
+    for frames in (1, 7, 10**6):
+        engine = FastNetwork(model)
+        for layer in engine.layers:  # a budget of `frames` P matrices
+            layer.segment_bytes = frames * 8 * layer.module.weight.numel()
+        model.zero_grad(set_to_none=True)
+        loss, _ = engine.loss_and_grads(seqs.frames, seqs.scored_steps, seqs.labels)
+        fast = {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}
+        results.append((loss, fast))
+    for loss, fast in results[1:]:
+        assert loss == results[0][0]
+        for n, g in fast.items():
+            assert torch.equal(g, results[0][1][n]), n
+    for n, g in grads.items():
+        torch.testing.assert_close(results[0][1][n], g, rtol=1e-5, atol=1e-5 * g.abs().max().item())
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_compiled_adam_equals_torch_adam(dtype):
+    """adam_step updates torch Adam's own state as torch's multi-tensor step does (to float
+    rounding; on a CPU with FMA, as here, to the bit)."""
+    torch.manual_seed(0)
+    ours = build_network("memo_MA", 10, d=8).to(dtype)
+    theirs = build_network("memo_MA", 10, d=8).to(dtype)
+    theirs.load_state_dict(ours.state_dict())
+    opt_ours = torch.optim.Adam(ours.parameters(), lr=1e-3, foreach=True)
+    opt_theirs = torch.optim.Adam(theirs.parameters(), lr=1e-3, foreach=True)
+    g = torch.Generator().manual_seed(1)
+    for i in range(50):
+        for k, (a, b) in enumerate(zip(ours.parameters(), theirs.parameters(), strict=True)):
+            scale = 10.0 ** torch.randint(-6, 2, (), generator=g).item()
+            grad = torch.randn(a.shape, generator=g, dtype=dtype) * scale
+            a.grad, b.grad = grad.clone(), grad.clone()
+            if k == 1 and i < 10:  # a parameter without gradient is skipped, then joins
+                a.grad = b.grad = None
+        if i == 30:  # a resume replaces the state tensors: the views must follow
+            opt_ours.load_state_dict(copy.deepcopy(opt_ours.state_dict()))
+        assert adam_step(opt_ours)
+        opt_theirs.step()
+    tol = {"rtol": 1e-6, "atol": 1e-9} if dtype == torch.float32 else {"rtol": 1e-13, "atol": 0}
+    for a, b in zip(ours.parameters(), theirs.parameters(), strict=True):
+        torch.testing.assert_close(a, b, **tol)
+    mine, ref = opt_ours.state_dict(), opt_theirs.state_dict()
+    for key, state in ref["state"].items():
+        assert mine["state"][key]["step"] == state["step"]
+        for name in ("exp_avg", "exp_avg_sq"):
+            torch.testing.assert_close(mine["state"][key][name], state[name], **tol)
+
+
+def test_compiled_adam_leaves_other_optimizers_to_torch():
+    model = build_network("hebbff", 6, d=8)
+    for p in model.parameters():
+        p.grad = torch.ones_like(p)
+    for opt in (
+        torch.optim.SGD(model.parameters(), lr=0.1),
+        torch.optim.Adam(model.parameters(), amsgrad=True),
+        torch.optim.Adam(model.parameters(), weight_decay=1e-2),
+    ):
+        before = [p.detach().clone() for p in model.parameters()]
+        assert not adam_step(opt)
+        assert all(torch.equal(a, b) for a, b in zip(before, model.parameters(), strict=True))
+        assert not opt.state

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numba
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -84,12 +86,99 @@ def generate(
             f"need repeat_interval >= 1 and scenes >= 1, got {repeat_interval}, {scenes}"
         )
     r = repeat_interval
-    video = novel_scenes(batch, scenes, d, frames, var, generator)
-    coins = torch.rand(batch, scenes, generator=generator) < p_repeat
-    shuffles = torch.rand(batch, scenes, frames, generator=generator).argsort(dim=-1)
+    # The four draws, in the order (and shapes) the scene-by-scene definition makes them; what
+    # is built from them is compiled (a few dozen small torch ops and two argsorts cost more
+    # than a training step of a small network).
+    base = torch.randint(0, 2, (batch, scenes, 1, d), generator=generator)
+    flips = int(d * var)
+    noise = None
+    if flips and frames > 1:
+        noise = torch.rand(batch, scenes, frames - 1, d, generator=generator)
+    coins = torch.rand(batch, scenes, generator=generator)
+    shuffles = torch.rand(batch, scenes, frames, generator=generator)
+    video = np.empty((batch, scenes, frames, d), dtype=np.float32)
+    labels = np.zeros((batch, scenes), dtype=np.int64)
+    noise_np = noise.numpy() if noise is not None else np.zeros((batch, scenes, 0, d), np.float32)
+    if _assemble(base.numpy(), noise_np, coins.numpy(), shuffles.numpy(), r, flips,
+                 p_repeat, video, labels):  # fmt: skip
+        return Sequences(torch.from_numpy(video).reshape(batch, scenes * frames, d),
+                         torch.from_numpy(labels), frames)  # fmt: skip
+    # Tied draws (rare: two equal float32 values where their order decides something): torch's
+    # argsort breaks ties its own way, so it builds this batch.
+    return _generate_torch(base, noise, coins, shuffles, r, flips, p_repeat, d, frames)
+
+
+@numba.njit(cache=True)
+def _assemble(base, noise, coins, shuffles, r, flips, p_repeat, video, labels):  # pragma: no cover
+    """Build video (B, S, F, d) and labels (B, S) from the draws, as _generate_torch does;
+    False (and the arrays half-built) where a tie would make torch's argsort decide."""
+    batch, scenes, frames, d = video.shape
+    threshold = np.float32(p_repeat)  # torch compares the float32 draws with a float32 p
+    picked = np.zeros(d, dtype=np.bool_)
+    order = np.empty(frames, dtype=np.int64)
+    for b in range(batch):
+        for s in range(scenes):
+            for k in range(d):
+                video[b, s, 0, k] = np.float32(base[b, s, 0, k] * 2 - 1)
+            for f in range(1, frames):
+                for k in range(d):
+                    video[b, s, f, k] = video[b, s, 0, k]
+                if flips == 0:
+                    continue
+                # the positions of the `flips` smallest draws (argsort(...)[:flips])
+                picked[:] = False
+                last = -1.0
+                for _ in range(flips):
+                    best = -1
+                    for k in range(d):
+                        if not picked[k] and (
+                            best < 0 or noise[b, s, f - 1, k] < noise[b, s, f - 1, best]
+                        ):
+                            best = k
+                    picked[best] = True
+                    last = noise[b, s, f - 1, best]
+                    video[b, s, f, best] = -video[b, s, f, best]
+                for k in range(d):  # the next smallest must differ from the last one taken
+                    if not picked[k] and noise[b, s, f - 1, k] == last:
+                        return False
+        for i in range(r, scenes):
+            if coins[b, i] < threshold and labels[b, i - r] == 0:
+                labels[b, i] = 1
+        for i in range(r, scenes):
+            if labels[b, i] == 0:
+                continue
+            # the frames of scene i-R (never itself a repeat) in argsort order of the draws
+            for f in range(frames):
+                for g in range(f + 1, frames):
+                    if shuffles[b, i, f] == shuffles[b, i, g]:
+                        return False
+            for f in range(frames):
+                rank = 0
+                for g in range(frames):
+                    if shuffles[b, i, g] < shuffles[b, i, f]:
+                        rank += 1
+                order[rank] = f
+            for f in range(frames):
+                for k in range(d):
+                    video[b, i, f, k] = video[b, i - r, order[f], k]
+    return True
+
+
+def _generate_torch(base, noise, coins, shuffles, r, flips, p_repeat, d, frames) -> Sequences:
+    """The same construction in torch ops (ties broken by torch's argsort)."""
+    batch, scenes = coins.shape
+    video = (base.float() * 2 - 1).expand(-1, -1, frames, -1).clone()
+    if noise is not None:
+        # floor(d·var) distinct positions per variant frame: the first k of a random permutation
+        order = noise.argsort(dim=-1)
+        sign = torch.ones(batch, scenes, frames - 1, d)
+        sign.scatter_(-1, order[..., :flips], -1.0)
+        video[:, :, 1:] *= sign
+    coin = coins < p_repeat
+    shuffle = shuffles.argsort(dim=-1)
     # Which scenes repeat is a sequential rule (no repeat of a repeat), cheap on Python bools.
     labels = []
-    for row in coins.tolist():
+    for row in coin.tolist():
         seq = [False] * scenes
         for i in range(r, scenes):
             seq[i] = row[i] and not seq[i - r]
@@ -99,6 +188,6 @@ def generate(
     # the novel video at once: the same frames, in the drawn order, as a scene-by-scene loop.
     b, i = labels_t.nonzero(as_tuple=True)
     if b.numel():
-        order = shuffles[b, i][:, :, None].expand(-1, -1, d)
+        order = shuffle[b, i][:, :, None].expand(-1, -1, d)
         video[b, i] = video[b, i - r].gather(1, order)
     return Sequences(video.reshape(batch, scenes * frames, d), labels_t.long(), frames)

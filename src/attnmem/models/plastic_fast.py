@@ -20,14 +20,38 @@ Math of one plastic layer, frame t (P_0 = 0), Weff = W + P_t (A) or W ⊙ (1 + P
     ∂b += ∂a_t,   ∂W += ∂a_t u_tᵀ (A) or ∂a_t u_tᵀ ⊙ (1 + P_t) (M)
     G <- λ G + ∂a_t u_tᵀ (A) or λ G + ∂a_t u_tᵀ ⊙ W (M)
 η's gradient is ∂E summed to η's shape (full, per neuron, scalar); λ = σ(ℓ) gives ∂ℓ = ∂λ σ(1-σ),
-HebbFF's raw λ (projected into [0, 1]) takes ∂λ as is.  The P_t of every
-frame are kept (T·n_out·n_in floats: ~13 MB for Memo [50,50] at R = 1) because running the
-decay backwards (P_t = (P_{t+1} - E⊙h uᵀ)/λ) is numerically unstable.
+HebbFF's raw λ (projected into [0, 1]) takes ∂λ as is.  Under A, the terms P does not touch,
+∂W = Σ_t ∂a_t u_tᵀ and Wᵀ∂a_t in ∂u_t, are two matmuls over all frames after the loop.
+
+Where the time goes, and the choices that follow (measured on one core, Memo M_A and HebbFF):
+- Memory: the backward pass needs every P_t, and running the decay backwards
+  (P_t = (P_{t+1} - E⊙h uᵀ)/λ) is numerically unstable.  Keeping all of them (T·n_out·n_in
+  floats: 13 MB for a 50x50 layer, 32 MB for 100x100 at R = 1) made the engine wait on memory.
+  Instead the forward pass keeps P_t every K frames only (checkpoints), and the backward pass
+  rebuilds one segment of K matrices at a time, from its checkpoint and the stored h, into a
+  buffer of SEGMENT_BYTES that stays in the core's L2 cache.  The cost is one more pass of
+  λP + E⊙h uᵀ per frame (a sixth of the arithmetic); what it saves is the traffic to main
+  memory (Memo [100,100]: 14 -> 9.4 ms a sequence).  The rebuilt matrices are the same bits as
+  the forward pass's (the same expression, in the same order): K changes no result.
+- Loops: the inner loops run over the postsynaptic neurons (weights kept transposed, n_in x
+  n_out: 25-100 long, contiguous), index arrays in full instead of taking row views (a view
+  costs two atomic reference counts, more than the row's arithmetic), and come in one copy per
+  case (A or M, ∂u wanted or not) so none carries a branch or unused work.  The forward fuses
+  the update of P_t with the next frame's preactivation: one pass over P per frame.
+- Around the kernels, per training step: the readout and BCE are one compiled pass, the
+  sequence is assembled from its random draws in compiled code (attnmem.data.familiarity), and
+  torch's Adam update runs as one compiled call (:func:`adam_step`).  What is left in Python
+  is ~0.3 ms a step; the kernels run at ~0.5 ns per synapse and frame forward and ~1 ns
+  backward, which is what bounds the larger networks.
+
+tanh is computed as 2σ(2a) - 1 through one exp (libm's tanh costs four times as much); it is
+off by at most ~4e-16 in absolute terms.
 
 Loss: BCE averaged over the scored frames of all sequences of a step, as the autograd step
 computes it (log clamped at -100 as torch does); its gradient through the σ output is
 (y_hat - y)/N.  tests/test_plastic_fast.py checks loss and every parameter gradient against the
-autograd reference (float64) for every network type and η mode.
+autograd reference (float64) for every network type and η mode, and that the checkpoint
+interval changes no bit.
 """
 
 from __future__ import annotations
@@ -49,79 +73,187 @@ from attnmem.models.plastic import Memo, NonlRO, PlasticLayer, Stack
 _FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
+@numba.njit(cache=True, fastmath=_FASTMATH, inline="always")
+def _activate(acc, use_tanh):  # pragma: no cover
+    """tanh or σ through one exp (libm's tanh costs ~4 exps); tanh(x) = 2σ(2x) - 1 is off by
+    at most ~4e-16 in absolute terms (near 0, where x itself carries that rounding)."""
+    if use_tanh:
+        return 2.0 / (1.0 + np.exp(-2.0 * acc)) - 1.0
+    return 1.0 / (1.0 + np.exp(-acc))
+
+
 @numba.njit(cache=True, fastmath=_FASTMATH)
-def _plastic_forward(w, b, e, keep, u, multiplicative, use_tanh, h, p_hist):  # pragma: no cover
-    """Fill h (T, n) and p_hist (T+1, n, m) with P_t (p_hist[0] = 0) for inputs u (T, m).
-    A p_hist of 2 matrices keeps no history (forward only): P_t alternates between them."""
-    steps = u.shape[0]
-    n, m = w.shape
-    history = p_hist.shape[0] > 2 or steps < 2
-    p_hist[0] = 0.0
-    for t in range(steps):
-        ut = u[t]
-        p_now = p_hist[t] if history else p_hist[t & 1]
-        p_next = p_hist[t + 1] if history else p_hist[(t + 1) & 1]
+def _plastic_forward(
+    wt, b, et, keep, u, multiplicative, use_tanh, h, ckpt, every
+):  # pragma: no cover
+    """Fill h (T, n) for inputs u (T, m); weights transposed, (m, n).  Keeps P_t for t = 0,
+    every, 2·every, ... in ckpt (every = 0: none, forward only).
+
+    One pass over P per frame: the update P_{t+1} = λP_t + E⊙h_t u_tᵀ and the next frame's
+    preactivation (W + P_{t+1}) u_{t+1} (or W⊙(1 + P_{t+1})) are computed together.  Arrays
+    are indexed in full (a[j, i]), never sliced into row views inside the loops: each view
+    costs numba two atomic reference-count updates, more than the row's arithmetic."""
+    steps, m = u.shape
+    n = wt.shape[1]
+    p = np.zeros((m, n))
+    acc = np.empty(n)
+    for i in range(n):
+        acc[i] = b[i]
+    for j in range(m):  # P_0 = 0: a_0 = W u_0 + b under A and M alike
         for i in range(n):
-            acc = 0.0
-            if multiplicative:
-                for j in range(m):
-                    acc += w[i, j] * (1.0 + p_now[i, j]) * ut[j]
-            else:
-                for j in range(m):
-                    acc += (w[i, j] + p_now[i, j]) * ut[j]
-            acc += b[i]
-            if use_tanh:
-                hi = np.tanh(acc)
-            else:
-                hi = 1.0 / (1.0 + np.exp(-acc))
-            h[t, i] = hi
+            acc[i] += wt[j, i] * u[0, j]
+    for t in range(steps):
+        if every > 0 and t % every == 0:
+            k = t // every
             for j in range(m):
-                p_next[i, j] = keep * p_now[i, j] + e[i, j] * hi * ut[j]
+                for i in range(n):
+                    ckpt[k, j, i] = p[j, i]
+        for i in range(n):
+            h[t, i] = _activate(acc[i], use_tanh)
+        if t + 1 == steps:
+            break
+        for i in range(n):
+            acc[i] = b[i]
+        for j in range(m):
+            uj = u[t, j]
+            vj = u[t + 1, j]
+            if multiplicative:
+                for i in range(n):
+                    q = keep * p[j, i] + et[j, i] * h[t, i] * uj
+                    p[j, i] = q
+                    acc[i] += wt[j, i] * (1.0 + q) * vj
+            else:
+                for i in range(n):
+                    q = keep * p[j, i] + et[j, i] * h[t, i] * uj
+                    p[j, i] = q
+                    acc[i] += (wt[j, i] + q) * vj
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH)
 def _plastic_backward(
-    w, e, keep, u, h, p_hist, grad_h, multiplicative, use_tanh, need_grad_u, grad_u, dw, db, de
+    wt, et, keep, u, h, ckpt, every, grad_h, multiplicative, use_tanh, grad_u, dwt, db, det, ga_hist
 ):  # pragma: no cover
-    """Backward through time; accumulates dw, db, de (and grad_u if asked); returns ∂λ."""
-    steps = u.shape[0]
-    n, m = w.shape
-    g = np.zeros((n, m))  # ∂L/∂P_{t+1}
+    """Backward through time, one checkpoint segment at a time: P_t of the segment is rebuilt
+    from its checkpoint (and the stored h) into a small buffer that stays in cache, then the
+    segment's frames run backwards.  Accumulates db, det (transposed, (m, n)), writes ∂a_t into
+    ga_hist (T, n) and, if grad_u has columns, ∂L/∂u; returns ∂λ.  Under M it accumulates dwt
+    too; under A the parts of ∂W and ∂u that P does not touch, Σ_t ∂a_t u_tᵀ and Wᵀ∂a_t, are
+    two matmuls over all frames (left to the caller): a third fewer operations in this loop."""
+    steps, m = u.shape
+    n = wt.shape[1]
+    need_grad_u = grad_u.shape[1] > 0
+    g = np.zeros((m, n))  # ∂L/∂P_{t+1}
+    seg = np.empty((every, m, n))
+    s = np.zeros(n)  # (G⊙E) u_t: the Hebbian term's share of ∂h_t (G = 0 after the last frame)
+    ga = np.empty(n)
     dkeep = 0.0
-    for t in range(steps - 1, -1, -1):
-        ut = u[t]
-        p_now = p_hist[t]
-        gu = grad_u[t]
-        for i in range(n):
-            hi = h[t, i]
-            s = 0.0
+    segments = (steps + every - 1) // every
+    for k in range(segments - 1, -1, -1):
+        start = k * every
+        stop = min(steps, start + every)
+        for j in range(m):
+            for i in range(n):
+                seg[0, j, i] = ckpt[k, j, i]
+        for t in range(start, stop - 1):  # the same expression as the forward pass: same bits
+            q = t - start
             for j in range(m):
-                s += g[i, j] * e[i, j] * ut[j]
-            gh = grad_h[t, i] + s
-            if use_tanh:
-                ga = gh * (1.0 - hi * hi)
-            else:
-                ga = gh * hi * (1.0 - hi)
-            db[i] += ga
-            dk = 0.0
-            for j in range(m):
-                gij = g[i, j]
-                de[i, j] += gij * hi * ut[j]
-                dk += gij * p_now[i, j]
-                gw = ga * ut[j]
-                if multiplicative:
-                    one_p = 1.0 + p_now[i, j]
-                    if need_grad_u:
-                        gu[j] += gij * e[i, j] * hi + w[i, j] * one_p * ga
-                    dw[i, j] += gw * one_p
-                    g[i, j] = keep * gij + gw * w[i, j]
+                uj = u[t, j]
+                for i in range(n):
+                    seg[q + 1, j, i] = keep * seg[q, j, i] + et[j, i] * h[t, i] * uj
+        for t in range(stop - 1, start - 1, -1):
+            q = t - start
+            for i in range(n):
+                hi = h[t, i]
+                gh = grad_h[t, i] + s[i]
+                if use_tanh:
+                    ga[i] = gh * (1.0 - hi * hi)
                 else:
-                    if need_grad_u:
-                        gu[j] += gij * e[i, j] * hi + (w[i, j] + p_now[i, j]) * ga
-                    dw[i, j] += gw
-                    g[i, j] = keep * gij + gw
-            dkeep += dk
+                    ga[i] = gh * hi * (1.0 - hi)
+                db[i] += ga[i]
+                ga_hist[t, i] = ga[i]
+                s[i] = 0.0
+            prev = max(t - 1, 0)  # s for frame t-1 (unused at t = 0)
+            for j in range(m):
+                uj = u[t, j]
+                vj = u[prev, j]
+                gu = 0.0
+                dk = 0.0
+                # four copies of the loop (M or A, ∂u wanted or not: the first layer's input
+                # needs none), so that none carries a branch or work it does not need
+                if multiplicative and need_grad_u:
+                    for i in range(n):
+                        gij = g[j, i]
+                        pij = seg[q, j, i]
+                        det[j, i] += gij * h[t, i] * uj
+                        dk += gij * pij
+                        gw = ga[i] * uj
+                        dwt[j, i] += gw * (1.0 + pij)
+                        gu += gij * et[j, i] * h[t, i] + wt[j, i] * (1.0 + pij) * ga[i]
+                        gn = keep * gij + gw * wt[j, i]
+                        g[j, i] = gn
+                        s[i] += gn * et[j, i] * vj
+                elif multiplicative:
+                    for i in range(n):
+                        gij = g[j, i]
+                        pij = seg[q, j, i]
+                        det[j, i] += gij * h[t, i] * uj
+                        dk += gij * pij
+                        gw = ga[i] * uj
+                        dwt[j, i] += gw * (1.0 + pij)
+                        gn = keep * gij + gw * wt[j, i]
+                        g[j, i] = gn
+                        s[i] += gn * et[j, i] * vj
+                elif need_grad_u:
+                    for i in range(n):
+                        gij = g[j, i]
+                        pij = seg[q, j, i]
+                        det[j, i] += gij * h[t, i] * uj
+                        dk += gij * pij
+                        gu += gij * et[j, i] * h[t, i] + pij * ga[i]
+                        gn = keep * gij + ga[i] * uj
+                        g[j, i] = gn
+                        s[i] += gn * et[j, i] * vj
+                else:
+                    for i in range(n):
+                        gij = g[j, i]
+                        det[j, i] += gij * h[t, i] * uj
+                        dk += gij * seg[q, j, i]
+                        gn = keep * gij + ga[i] * uj
+                        g[j, i] = gn
+                        s[i] += gn * et[j, i] * vj
+                dkeep += dk
+                if need_grad_u:
+                    grad_u[t, j] = gu
     return dkeep
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH)
+def _readout_loss(top, wf, bf, idx, y, count, grad_top, dwf, out):  # pragma: no cover
+    """The σ readout and BCE of one sequence at its scored frames idx, in one pass: fills out
+    (σ outputs at idx), grad_top (∂L/∂top: (σ - y)/count · w_f on scored frames, 0 elsewhere)
+    and adds to dwf; returns (BCE sum, ∂L/∂b_f).  Each log is clamped at -100 as torch's
+    binary_cross_entropy does; log σ(z) = -(max(-z, 0) + log1p(e^-|z|)), no cancellation."""
+    n = top.shape[1]
+    grad_top[:] = 0.0
+    total = 0.0
+    dbf = 0.0
+    for k in range(idx.shape[0]):
+        t = idx[k]
+        z = bf
+        for i in range(n):
+            z += top[t, i] * wf[i]
+        soft = np.log1p(np.exp(-abs(z)))
+        log_p = max(-(max(-z, 0.0) + soft), -100.0)
+        log_q = max(-(max(z, 0.0) + soft), -100.0)
+        total -= y[k] * log_p + (1.0 - y[k]) * log_q
+        o = 1.0 / (1.0 + np.exp(-z)) if z >= 0 else np.exp(z) / (1.0 + np.exp(z))
+        out[k] = o
+        gz = (o - y[k]) / count
+        dbf += gz
+        for i in range(n):
+            grad_top[t, i] = gz * wf[i]
+            dwf[i] += gz * top[t, i]
+    return total, dbf
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -140,20 +272,46 @@ def _array(p: torch.Tensor) -> np.ndarray:
     return p.detach().cpu().numpy().astype(np.float64)
 
 
+def _view(p: torch.Tensor) -> np.ndarray:
+    """The parameter's values as NumPy sees them (no copy on the CPU)."""
+    return p.detach().cpu().numpy()
+
+
+#: Bytes of plastic matrices one checkpoint segment may hold: P_t is kept every K frames and
+#: a segment's K matrices are rebuilt in the backward pass, in a buffer this size (L2-resident).
+SEGMENT_BYTES = 256 * 1024
+
+
+def checkpoint_interval(steps: int, n_out: int, n_in: int, budget: int = SEGMENT_BYTES) -> int:
+    """K: the frames of one checkpoint segment (at least 1, at most the sequence)."""
+    return max(1, min(steps, budget // (8 * n_out * n_in)))
+
+
 @dataclass
 class _Plastic:
-    """One plastic layer's numbers and the torch parameters they came from."""
+    """One plastic layer's numbers and the torch parameters they came from.  The kernels read
+    W, E (and write their gradients) transposed, (n_in, n_out): the inner loops then run over
+    the postsynaptic neurons, the longer and contiguous side (d = 25 inputs, 25-100 neurons)."""
 
     module: PlasticLayer
     use_tanh: bool
     memory: bool = True  # False: Dyn_RO's layer >= 2 (P rebuilt from the last frame only)
-    p_buffer: np.ndarray | None = None
+    segment_bytes: int = SEGMENT_BYTES
+    ckpt_buffer: np.ndarray | None = None
 
     def load(self) -> None:
+        # copied (and widened to float64) into buffers kept from call to call
         mod = self.module
-        self.w = _array(mod.weight)
-        self.b = np.ascontiguousarray(_array(mod.bias)[:, 0])
-        self.e = np.ascontiguousarray(np.broadcast_to(_array(mod.eta), self.w.shape))
+        w = _view(mod.weight)
+        if getattr(self, "w", None) is None or self.w.shape != w.shape:
+            self.w = np.empty(w.shape)
+            self.wt = np.empty(w.T.shape)
+            self.et = np.empty(w.T.shape)
+            self.b = np.empty(w.shape[0])
+        self.w[...] = w
+        self.wt[...] = w.T
+        self.b[...] = _view(mod.bias)[:, 0]
+        self.et[...] = np.broadcast_to(_view(mod.eta), w.shape).T
         if mod.raw_decay:
             self.keep = float(mod.decay().detach())  # HebbFF: the value projected into [0, 1]
             self.dkeep_dlogit = 1.0
@@ -165,56 +323,79 @@ class _Plastic:
             self.keep = 0.0
 
     def zero_grads(self) -> None:
-        self.dw = np.zeros_like(self.w)
+        self.dwt = np.zeros_like(self.wt)
         self.db = np.zeros_like(self.b)
-        self.de = np.zeros_like(self.w)
+        self.det = np.zeros_like(self.wt)
         self.dkeep = 0.0
 
-    def forward(self, u: np.ndarray, history: bool = True) -> tuple[np.ndarray, np.ndarray]:
-        # The history buffer lives as long as the engine: a fresh 5-15 MB array per sequence
-        # costs more in page faults than the arithmetic it holds.  Without ``history`` (no
-        # backward pass to come: the long generalisation sequences) two matrices suffice.
+    def forward(self, u: np.ndarray, history: bool = True) -> tuple[np.ndarray, int, np.ndarray]:
+        # Only every K-th P_t is kept (the backward pass rebuilds the rest): storing all of
+        # them (8-30 MB a sequence) made the engine wait on memory.  The buffer lives as long
+        # as the engine (a fresh one per sequence costs page faults).
         steps = u.shape[0]
-        h = np.empty((steps, self.w.shape[0]))
-        if not history:
-            p_hist = np.empty((2, *self.w.shape))
+        n, m = self.w.shape
+        h = np.empty((steps, n))
+        if history:
+            every = checkpoint_interval(steps, n, m, self.segment_bytes)
+            count = -(-steps // every)
+            if self.ckpt_buffer is None or self.ckpt_buffer.shape[0] < count:
+                self.ckpt_buffer = np.empty((count, m, n))
+            ckpt = self.ckpt_buffer[:count]
         else:
-            if self.p_buffer is None or self.p_buffer.shape[0] < steps + 1:
-                self.p_buffer = np.empty((steps + 1, *self.w.shape))
-            p_hist = self.p_buffer[: steps + 1]
+            every, ckpt = 0, np.empty((0, m, n))
         multiplicative = self.module.kind == "M"
-        _plastic_forward(self.w, self.b, self.e, self.keep, u, multiplicative, self.use_tanh, h,
-                         p_hist)  # fmt: skip
-        return h, p_hist
+        _plastic_forward(self.wt, self.b, self.et, self.keep, u, multiplicative, self.use_tanh,
+                         h, ckpt, every)  # fmt: skip
+        return h, every, ckpt
 
     def backward(
-        self, u: np.ndarray, h: np.ndarray, p_hist: np.ndarray, grad_h: np.ndarray, need: bool
+        self,
+        u: np.ndarray,
+        h: np.ndarray,
+        every: int,
+        ckpt: np.ndarray,
+        grad_h: np.ndarray,
+        need: bool,
     ) -> np.ndarray | None:
-        grad_u = np.zeros_like(u) if need else np.zeros((u.shape[0], 0))
+        steps, m = u.shape
+        grad_u = np.empty((steps, m if need else 0))
+        ga = np.empty_like(h)
         multiplicative = self.module.kind == "M"
         self.dkeep += _plastic_backward(
-            *(self.w, self.e, self.keep, u, h, p_hist, grad_h, multiplicative, self.use_tanh),
-            *(need, grad_u, self.dw, self.db, self.de),
+            *(self.wt, self.et, self.keep, u, h, ckpt, every, grad_h, multiplicative),
+            *(self.use_tanh, grad_u, self.dwt, self.db, self.det, ga),
         )
+        if not multiplicative:
+            self.dwt += _mm(u.T, ga)
+            if need:
+                grad_u += _mm(ga, self.w)
         return grad_u if need else None
 
     def write_grads(self) -> None:
         mod = self.module
+        de = self.det.T
         if mod.eta.dim() == 0:  # scalar η
-            eta_grad = np.array(self.de.sum())
+            eta_grad = np.array(de.sum())
         elif mod.eta.shape != mod.weight.shape:  # one η per postsynaptic neuron
-            eta_grad = self.de.sum(axis=1, keepdims=True)
+            eta_grad = de.sum(axis=1, keepdims=True)
         else:
-            eta_grad = self.de
-        _set_grad(mod.weight, self.dw)
+            eta_grad = de
+        _set_grad(mod.weight, self.dwt.T)
         _set_grad(mod.bias, self.db[:, None])
         _set_grad(mod.eta, eta_grad)
         if self.memory:  # Dyn_RO's unused decay gets no gradient, as under autograd
             _set_grad(mod.decay_logit, np.array(self.dkeep * self.dkeep_dlogit))
 
 
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+
+
 def _set_grad(param: nn.Parameter, grad: np.ndarray) -> None:
-    grad = torch.from_numpy(np.asarray(grad, dtype=np.float64).reshape(param.shape))
+    dtype = _NUMPY_DTYPES.get(param.dtype) if param.device.type == "cpu" else None
+    if dtype is not None:  # one cast, straight into the parameter's dtype
+        param.grad = torch.from_numpy(np.array(grad, dtype=dtype, order="C").reshape(param.shape))
+        return
+    grad = torch.from_numpy(np.ascontiguousarray(grad, dtype=np.float64).reshape(param.shape))
     param.grad = grad.to(param.device, param.dtype)
 
 
@@ -263,41 +444,36 @@ class FastNetwork:
         self.bf = float(self.readout.bias.detach()[0])
 
     def _forward(self, x: np.ndarray, history: bool = True) -> tuple[np.ndarray, list]:
-        """Logits (L,) for one sequence x (L, d), and what the backward pass needs."""
+        """The top layer's activities (L, n) for one sequence x (L, d), and what the backward
+        pass needs."""
         tape = []
         if self.parallel:
             outs = []
             for layer in self.layers:
-                h, p_hist = layer.forward(x, history)
-                tape.append((x, h, p_hist))
+                h, every, ckpt = layer.forward(x, history)
+                tape.append((x, h, every, ckpt))
                 outs.append(h)
-            top = np.concatenate(outs, axis=1)
-        else:
-            u = x
-            for layer in self.layers:
-                h, p_hist = layer.forward(u, history)
-                tape.append((u, h, p_hist))
-                u = h
-            statics = []
-            for w, b in self.static_w:
-                u = _sigmoid(_mm(u, w.T) + b)
-                statics.append(u)
-            tape.append(statics)
-            top = u
-        tape.append(top)
-        return _mm(top, self.wf) + self.bf, tape
+            return np.concatenate(outs, axis=1), tape
+        u = x
+        for layer in self.layers:
+            h, every, ckpt = layer.forward(u, history)
+            tape.append((u, h, every, ckpt))
+            u = h
+        statics = []
+        for w, b in self.static_w:
+            u = _sigmoid(_mm(u, w.T) + b)
+            statics.append(u)
+        tape.append(statics)
+        return u, tape
 
-    def _backward(self, grad_z: np.ndarray, tape: list) -> None:
-        top = tape.pop()
-        self.dwf += _mm(grad_z, top)
-        self.dbf += grad_z.sum()
-        grad = np.outer(grad_z, self.wf)
+    def _backward(self, grad: np.ndarray, tape: list) -> None:
+        """From ∂L/∂top (L, n) down through every layer, accumulating the gradients."""
         if self.parallel:
             start = 0
-            for layer, (u, h, p_hist) in zip(self.layers, tape, strict=True):
+            for layer, (u, h, every, ckpt) in zip(self.layers, tape, strict=True):
                 width = h.shape[1]
-                layer.backward(u, h, p_hist, np.ascontiguousarray(grad[:, start:start + width]),
-                               need=False)  # fmt: skip
+                part = np.ascontiguousarray(grad[:, start : start + width])
+                layer.backward(u, h, every, ckpt, part, need=False)
                 start += width
             return
         statics = tape.pop()
@@ -310,16 +486,15 @@ class FastNetwork:
             self.static_grads[k][1] += grad_a.sum(axis=0)
             grad = _mm(grad_a, w)
         for i in range(len(self.layers) - 1, -1, -1):
-            u, h, p_hist = tape[i]
-            grad = self.layers[i].backward(u, h, p_hist, np.ascontiguousarray(grad), need=i > 0)
+            u, h, every, ckpt = tape[i]
+            grad = self.layers[i].backward(u, h, every, ckpt, grad, need=i > 0)
 
     def outputs(self, frames: torch.Tensor) -> np.ndarray:
         """σ outputs (B, L) of a batch of sequences (B, L, d), without gradients."""
         self._load()
         x = frames.detach().cpu().numpy().astype(np.float64)
-        return np.stack(
-            [_sigmoid(self._forward(np.ascontiguousarray(seq), history=False)[0]) for seq in x]
-        )
+        tops = [self._forward(np.ascontiguousarray(seq), history=False)[0] for seq in x]
+        return np.stack([_sigmoid(_mm(top, self.wf) + self.bf) for top in tops])
 
     def loss_and_grads(
         self, frames: torch.Tensor, scored: torch.Tensor, labels: torch.Tensor
@@ -330,8 +505,8 @@ class FastNetwork:
         for layer in self.layers:
             layer.zero_grads()
         self.static_grads = [[np.zeros_like(w), np.zeros_like(b)] for w, b in self.static_w]
-        self.dwf = np.zeros_like(self.wf)
-        self.dbf = 0.0
+        dwf = np.zeros_like(self.wf)
+        dbf = 0.0
         x = frames.detach().cpu().numpy().astype(np.float64)
         idx = scored.cpu().numpy()
         y = labels.cpu().numpy().astype(np.float64)
@@ -339,22 +514,144 @@ class FastNetwork:
         total = 0.0
         scored_out = np.empty(y.shape)
         for k, seq in enumerate(x):
-            z, tape = self._forward(np.ascontiguousarray(seq))
-            out = _sigmoid(z[idx])
-            scored_out[k] = out
-            # log σ(z) and log(1 - σ(z)) without cancellation; torch's binary_cross_entropy
-            # clamps each log at -100, and so does this
-            log_p = np.maximum(-np.logaddexp(0.0, -z[idx]), -100.0)
-            log_q = np.maximum(-np.logaddexp(0.0, z[idx]), -100.0)
-            total -= (y[k] * log_p + (1 - y[k]) * log_q).sum()
-            grad_z = np.zeros(seq.shape[0])
-            grad_z[idx] = (out - y[k]) / count
-            self._backward(grad_z, tape)
+            top, tape = self._forward(np.ascontiguousarray(seq))
+            grad_top = np.empty_like(top)
+            loss, dbf_k = _readout_loss(top, self.wf, self.bf, idx, y[k], count, grad_top, dwf,
+                                        scored_out[k])  # fmt: skip
+            total += loss
+            dbf += dbf_k
+            self._backward(grad_top, tape)
         for layer in self.layers:
             layer.write_grads()
         for module, (dw, db) in zip(self.static, self.static_grads, strict=True):
             _set_grad(module.weight, dw)
             _set_grad(module.bias, db)
-        _set_grad(self.readout.weight, self.dwf[None])
-        _set_grad(self.readout.bias, np.array([self.dbf]))
+        _set_grad(self.readout.weight, dwf[None])
+        _set_grad(self.readout.bias, np.array([dbf]))
         return total / count, scored_out
+
+
+@numba.njit(cache=True, fastmath={"contract"})
+def _adam_update(
+    params, grads, exp_avgs, exp_avg_sqs, steps, lr, beta1, beta2, eps
+):  # pragma: no cover
+    """One Adam step over flat parameter arrays, as torch's multi-tensor Adam computes it: the
+    step counter (float32) + 1; bias corrections and step size in float64; then, in the
+    arrays' dtype (torch casts its scalars to float32 for float32 tensors), lerp, mul and
+    addcmul, sqrt, div, add and addcdiv, in that order.  FMA contraction only, as torch's CPU
+    kernels contract (with it this is torch's update to the bit on this machine)."""
+    for k in range(len(params)):
+        param, grad, exp_avg, exp_avg_sq = params[k], grads[k], exp_avgs[k], exp_avg_sqs[k]
+        steps[k][0] += 1.0
+        step = float(steps[k][0])
+        bias_correction1 = 1.0 - beta1**step
+        bias_correction2 = 1.0 - beta2**step
+        scalars = np.empty(6, dtype=param.dtype)
+        scalars[0] = 1.0 - beta1  # lerp weight
+        scalars[1] = beta2
+        scalars[2] = 1.0 - beta2  # addcmul value
+        scalars[3] = bias_correction2**0.5
+        scalars[4] = eps
+        scalars[5] = (lr / bias_correction1) * -1.0  # addcdiv value
+        weight, b2, value, bc2_sqrt, epsilon, step_size = (
+            scalars[0], scalars[1], scalars[2], scalars[3], scalars[4], scalars[5]
+        )  # fmt: skip
+        for i in range(param.size):
+            g = grad[i]
+            m = exp_avg[i]
+            m = m + weight * (g - m)
+            exp_avg[i] = m
+            v = exp_avg_sq[i] * b2
+            v = v + value * g * g
+            exp_avg_sq[i] = v
+            denom = np.sqrt(v) / bc2_sqrt + epsilon
+            param[i] = param[i] + step_size * m / denom
+
+
+_ADAM_PLANS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def _adam_plan(optimizer: torch.optim.Optimizer) -> list | None:
+    """Per group: (the group, its parameters that have a gradient, their state tensors, and
+    flat NumPy views of each parameter and its state), built once and rebuilt when the state
+    tensors change (a resume loads new ones) or other parameters have gradients; None where
+    the optimizer or a setting is not covered."""
+    if type(optimizer) is not torch.optim.Adam:
+        return None
+    plan = _ADAM_PLANS.get(optimizer)
+    if plan is not None and all(
+        sum(p.grad is not None for p in group["params"]) == len(params)
+        and all(p.grad is not None for p in params)
+        and all(
+            optimizer.state[p].get("exp_avg") is tensors[0]
+            for p, tensors in zip(params, held, strict=True)
+        )
+        for group, params, held, _ in plan
+    ):
+        return plan
+    plan = []
+    for group in optimizer.param_groups:
+        if (
+            group["amsgrad"]
+            or group["weight_decay"] != 0
+            or group["maximize"]
+            or group["capturable"]
+            or group["differentiable"]
+            or group["fused"]
+            or not isinstance(group["lr"], float)
+            or not all(isinstance(b, float) for b in group["betas"])
+        ):
+            return None
+        params = [p for p in group["params"] if p.grad is not None]
+        if any(
+            p.device.type != "cpu"
+            or p.dtype != params[0].dtype
+            or p.dtype not in (torch.float32, torch.float64)
+            or p.grad.dtype != p.dtype
+            or p.grad.is_sparse
+            or not p.is_contiguous()
+            for p in params
+        ):
+            return None
+        held, views = [], []
+        for p in params:
+            state = optimizer.state[p]
+            if len(state) == 0:  # as torch's lazy initialisation
+                state["step"] = torch.tensor(0.0, dtype=torch.get_default_dtype())
+                state["exp_avg"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+                state["exp_avg_sq"] = torch.zeros_like(p, memory_format=torch.preserve_format)
+            tensors = (state["exp_avg"], state["exp_avg_sq"], state["step"])
+            held.append(tensors)
+            views.append(
+                tuple(t.detach().view(-1).numpy() for t in (p, *tensors))  # shared memory
+            )
+        plan.append((group, params, held, views))
+    _ADAM_PLANS[optimizer] = plan
+    return plan
+
+
+def adam_step(optimizer: torch.optim.Optimizer) -> bool:
+    """``optimizer.step()`` of a plain torch.optim.Adam (no AMSGrad, weight decay, maximize;
+    CPU tensors of one dtype), in one compiled call instead of ~10 multi-tensor torch ops
+    (a fifth of a small network's training step).  The state it reads and writes is torch's
+    own (step, exp_avg, exp_avg_sq, created as torch creates them), so checkpoints and resume
+    do not depend on which of the two ran.  As torch, it skips parameters without gradient.
+    Returns False, doing nothing, for any optimizer or setting it does not cover: the caller
+    then calls ``optimizer.step()``."""
+    plan = _adam_plan(optimizer)
+    if plan is None:
+        return False
+    for group, params, _, views in plan:
+        if not params:
+            continue
+        hyper = (float(group["lr"]), *map(float, group["betas"]), float(group["eps"]))
+        grads = tuple(p.grad.reshape(-1).numpy() for p in params)  # copies only if strided
+        _adam_update(
+            tuple(v[0] for v in views),
+            grads,
+            tuple(v[1] for v in views),
+            tuple(v[2] for v in views),
+            tuple(v[3] for v in views),
+            *hyper,
+        )
+    return True
