@@ -54,6 +54,7 @@ import numpy as np
 
 from attnmem import files
 from attnmem.models import atman as model
+from attnmem.models import atman_fast
 from attnmem.run import Progress, RunRecorder, file_logger, flat_config
 from attnmem.seeding import derive_seed
 
@@ -233,7 +234,7 @@ def _end_generation(state: dict[str, Any], run: AtmanRun) -> None:
     state["generation"] += 1
 
 
-def _tick(state: dict[str, Any], run: AtmanRun, wiring: model.Wiring, data) -> None:
+def _tick(state: dict[str, Any], run: AtmanRun, wiring: model.Wiring, data, step) -> None:
     pop, width, n = state["pop"], run.width, len(state["rngs"])
     genetic = run.trainer.startswith("genetic")
     if genetic and state["tick"] % run.genetic_iterations == 0:
@@ -243,9 +244,7 @@ def _tick(state: dict[str, Any], run: AtmanRun, wiring: model.Wiring, data) -> N
             pop = state["pop"]
         state["snapshot"] = pop.take(np.arange(pop.weights.shape[0]))
     before = pop.take(np.arange(pop.weights.shape[0])) if genetic else None
-    mse, accuracy = model.train_step(
-        wiring, pop, data["x_train"], data["y_train"], data["x_test"], data["y_test"], run.settings
-    )
+    mse, accuracy = step(pop, data["x_train"], data["y_train"], data["x_test"], data["y_test"])
     with np.errstate(invalid="ignore"):
         better = accuracy > state["max_accuracy"]
     if genetic:
@@ -275,6 +274,15 @@ def _tick(state: dict[str, Any], run: AtmanRun, wiring: model.Wiring, data) -> N
             rows.append((t, "test", "mse", float(by_seed_mse[k])))
             rows.append((t, "test", "best_accuracy", float(state["best_accuracy"][k])))
             rows.append((t, "test", "best_mse", float(state["best_mse"][k])))
+
+
+def _stepper(engine: str, wiring: model.Wiring, settings: model.Settings):
+    """One tick of every network: ``step(pop, x_train, y_train, x_test, y_test)``."""
+    if engine == "compiled" and atman_fast.supports(wiring):
+        return atman_fast.Engine(wiring, settings).step
+    if engine in ("compiled", "numpy"):
+        return lambda pop, *data: model.train_step(wiring, pop, *data, settings)
+    raise ValueError(f"unknown engine {engine!r}; known: compiled, numpy")
 
 
 def _returned(state: dict[str, Any], run: AtmanRun) -> model.Population:
@@ -316,9 +324,13 @@ def train(
     log: logging.Logger | None = None,
     checkpoint_every: int | None = None,
     on_tick: Callable[[int], None] | None = None,
+    engine: str = "compiled",
 ) -> list[dict[str, Any]]:
     """Train every seed of one cell; write each seed's metrics.csv, final.json,
     provenance.json and network.json into its folder (``out_dirs``, one per run, in order).
+
+    ``engine``: ``compiled`` (:mod:`attnmem.models.atman_fast`, the default) or ``numpy``
+    (:func:`attnmem.models.atman.train_step`, the reference); the two give the same bytes.
 
     ``checkpoint_every`` counts ticks (default 500); the checkpoint lives in the cell's folder
     (the seed folders' parent).  ``on_tick(tick)`` runs after every tick and checkpoint (tests
@@ -331,6 +343,7 @@ def train(
     out_dirs = [Path(d) for d in out_dirs]
     wiring = model.build_wiring(run.layout)
     data = model.sine_data()
+    step = _stepper(engine, wiring, run.settings)
     recorders = [
         RunRecorder(d, flat_config(r), threads) for r, d in zip(runs, out_dirs, strict=True)
     ]
@@ -348,7 +361,7 @@ def train(
     progress = Progress(log, run.ticks, state["tick"], unit="tick")
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         while state["tick"] < run.ticks and not state["stopped"].all():
-            _tick(state, run, wiring, data)
+            _tick(state, run, wiring, data, step)
             if state["tick"] % max(run.log_every, run.ticks // 20) == 0:
                 progress.update(
                     state["tick"],
