@@ -179,12 +179,22 @@ def _forward_span(start, order, codes, in_ptr, in_edges, src, wg, g, bt, tslot, 
     for k in range(start, stop):
         j = order[k]
         code = codes[j]
+        lo, hi = in_ptr[j], in_ptr[j + 1]
+        bj = bt[j]
         for s in range(samples):
             row = zt[s] if code == TANH else a[j, s]
-            bj = bt[j]
-            for p in range(lanes):
-                row[p] = bj[p]
-            for q in range(in_ptr[j], in_ptr[j + 1]):
+            if hi - lo >= 3:  # the first three edges in one pass (the same sums, in order)
+                e0, e1, e2 = in_edges[lo], in_edges[lo + 1], in_edges[lo + 2]
+                w0, w1, w2 = wg[e0], wg[e1], wg[e2]
+                a0, a1, a2 = a[src[e0], s], a[src[e1], s], a[src[e2], s]
+                for p in range(lanes):
+                    row[p] = ((bj[p] + w0[p] * a0[p]) + w1[p] * a1[p]) + w2[p] * a2[p]
+                first = lo + 3
+            else:
+                for p in range(lanes):
+                    row[p] = bj[p]
+                first = lo
+            for q in range(first, hi):
                 e = in_edges[q]
                 ai, we = a[src[e], s], wg[e]
                 for p in range(lanes):
@@ -212,21 +222,41 @@ def _backward(
     n, lanes = a.shape[0], a.shape[2]
     n_train = y.size
     out = n - 1
-    local[:, :, :] = 0.0
-    stored[:, :, :] = 0.0
     zbar = np.empty(lanes)
+    # faithful: a node the walk has not reached yet holds a stored delta of 0 (the reference's
+    # zeros; read as a row of zeros, so that 0·w is still computed, NaN for w = ±inf)
+    zeros = np.zeros(lanes)
+    done = np.zeros(n, dtype=np.bool_)
+    done[out] = True
     for s in range(n_train):  # a linear output: f′ = 1
         for p in range(lanes):
             local[out, s, p] = (a[out, s, p] - y[s]) * 1.0
             stored[out, s, p] = local[out, s, p]
     for j in walk:
         code = codes[j]
+        lo, hi = out_ptr[j], out_ptr[j + 1]
         for s in range(n_train):
             acc = local[j, s]  # accumulates Σ back·w, then becomes the local delta
-            for q in range(out_ptr[j], out_ptr[j + 1]):
+            if hi - lo == 3:  # the three edges in one pass (the same sums, in order)
+                e0, e1, e2 = out_edges[lo], out_edges[lo + 1], out_edges[lo + 2]
+                if faithful:
+                    w0, w1, w2 = wt[e0], wt[e1], wt[e2]
+                    b0 = stored[dst[e0], s] if done[dst[e0]] else zeros
+                    b1 = stored[dst[e1], s] if done[dst[e1]] else zeros
+                    b2 = stored[dst[e2], s] if done[dst[e2]] else zeros
+                else:
+                    w0, w1, w2 = wg[e0], wg[e1], wg[e2]
+                    b0, b1, b2 = local[dst[e0], s], local[dst[e1], s], local[dst[e2], s]
+                for p in range(lanes):
+                    acc[p] = ((0.0 + b0[p] * w0[p]) + b1[p] * w1[p]) + b2[p] * w2[p]
+                lo_rest = hi
+            else:
+                acc[:] = 0.0
+                lo_rest = lo
+            for q in range(lo_rest, hi):
                 e = out_edges[q]
                 if faithful:  # the stored deltas, the gain ignored
-                    w, back = wt[e], stored[dst[e], s]
+                    w, back = wt[e], stored[dst[e], s] if done[dst[e]] else zeros
                 else:
                     w, back = wg[e], local[dst[e], s]
                 for p in range(lanes):
@@ -251,6 +281,7 @@ def _backward(
             else:
                 for p in range(lanes):
                     acc[p] = acc[p] * 1.0
+        done[j] = True
     for e in range(src.size):
         i, j = src[e], dst[e]
         ge = grad_w[e]
