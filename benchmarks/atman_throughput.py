@@ -75,7 +75,8 @@ def main() -> None:
             f"{label:24s} {ticks / cpu[name]:8.1f} ticks/s CPU  {ticks / wall[name]:8.1f} "
             f"ticks/s wall  ({cpu[name] / ticks * 1e3:.2f} ms CPU per tick)"
         )
-    print(f"ratio: {cpu['numpy'] / cpu['compiled']:.2f}x (CPU), {wall['numpy'] / wall['compiled']:.2f}x (wall)")
+    ratio_cpu, ratio_wall = cpu["numpy"] / cpu["compiled"], wall["numpy"] / wall["compiled"]
+    print(f"ratio: {ratio_cpu:.2f}x (CPU), {ratio_wall:.2f}x (wall)")
     a, b = sides["compiled"][2]["pop"], sides["numpy"][2]["pop"]
     same = all(
         np.array_equal(x, y, equal_nan=True)

@@ -264,7 +264,8 @@ def test_compiled_step_is_the_reference_to_the_byte(layout):
                     got = engine.step(compiled, *samples)
                     where = (attention, rule, tick)
                     assert all(
-                        np.array_equal(e, g, equal_nan=True) for e, g in zip(expected, got)
+                        np.array_equal(e, g, equal_nan=True)
+                        for e, g in zip(expected, got, strict=True)
                     ), where
                     for name, value in reference.state().items():
                         assert np.array_equal(value, compiled.state()[name], equal_nan=True), (
@@ -277,7 +278,9 @@ def test_compiled_engine_takes_the_hand_computed_chain():
     """The two-node chain of the faithful-rule test (a custom wiring) runs compiled too."""
     w = chain()
     net = m.Population(
-        np.array([[0.7, -1.3]]), np.array([[0.0, 0.2, 0.1]]), np.array([[[0.0, 0], [20, 0], [30, 0]]])
+        np.array([[0.7, -1.3]]),
+        np.array([[0.0, 0.2, 0.1]]),
+        np.array([[[0.0, 0], [20, 0], [30, 0]]]),
     )
     other = net.take([0])
     x, y = np.array([0.9, 0.1]), np.array([0.4, 0.6])
@@ -392,10 +395,22 @@ def test_training_path_does_not_import_torch():
 @pytest.mark.dag
 def test_default_plans_one_job_per_cell_of_the_whole_grid(tmp_path):
     """config.yaml: every layout x attention x trainer x rule (48 cells), each one job for all
-    20 seeds, and one reference job."""
+    20 seeds, and one reference job; an ``exclude`` list leaves cells out."""
     result = snakemake(tmp_path, "-n", "--cores", "2", configfile=REPO / "config" / "config.yaml")
     jobs = dict(re.findall(r"^(train_atman\w*)\s+(\d+)$", result.stdout, re.M))
     assert jobs == {"train_atman": "48", "train_atman_reference": "1"}
+    # `exclude` still leaves cells out (the default's entries before the compiled engine: the
+    # genetic loops only on basic3x5 with the faithful rule, the elitist one with attention off)
+    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+    config["studies"]["atman"]["exclude"] = [
+        {"trainer": ["genetic", "genetic_elitist"], "layout": ["basic2x5", "arrow5x5"]},
+        {"trainer": ["genetic", "genetic_elitist"], "rule": ["true_grad"]},
+        {"trainer": ["genetic_elitist"], "attention": ["on"]},
+    ]
+    (tmp_path / "excluding.yaml").write_text(yaml.safe_dump(config))
+    result = snakemake(tmp_path, "-n", "--cores", "2", configfile=tmp_path / "excluding.yaml")
+    jobs = dict(re.findall(r"^(train_atman\w*)\s+(\d+)$", result.stdout, re.M))
+    assert jobs == {"train_atman": "27", "train_atman_reference": "1"}
 
 
 @pytest.mark.parametrize(
