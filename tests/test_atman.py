@@ -291,6 +291,17 @@ def test_compiled_engine_takes_the_hand_computed_chain():
     assert all(np.array_equal(v, other.state()[k]) for k, v in net.state().items())
 
 
+def test_auto_engine_compiles_only_jobs_that_pay_for_numba():
+    w, settings = m.build_wiring("basic2x5"), m.Settings()
+    small = t._stepper("auto", w, settings, t.AUTO_COMPILED - 1)
+    big = t._stepper("auto", w, settings, t.AUTO_COMPILED)
+    assert not hasattr(small, "__self__")  # the numpy reference
+    assert isinstance(big.__self__, fast.Engine)
+    assert isinstance(t._stepper("compiled", w, settings).__self__, fast.Engine)
+    with pytest.raises(ValueError, match="unknown engine"):
+        t._stepper("gpu", w, settings)
+
+
 @pytest.mark.parametrize("trainer", t.TRAINERS)
 def test_compiled_trainers_write_the_references_bytes(trainer, tmp_path):
     """Whole short runs of every trainer (pruning, generations, records, checkpoints), every

@@ -36,6 +36,10 @@ update (single: the child; children: the child with the highest best-ever accura
 the record's checkpoint).  ``mse_auc`` is the mean over ticks of the lowest test MSE reached so
 far: how soon a run got good (lower is better).
 
+Engines: a tick runs on :mod:`attnmem.models.atman_fast` (compiled, numba) or on the numpy
+reference :func:`attnmem.models.atman.train_step`; they give the same bytes (tests/test_atman.py),
+and ``train(engine="auto")`` compiles the jobs big enough to pay for loading numba.
+
 Checkpoints (``checkpoint.pkl`` in the cell's folder) hold the whole population, every seed's
 generator and the loop's bookkeeping; a killed job resumes there and ends with the same bytes.
 """
@@ -54,7 +58,6 @@ import numpy as np
 
 from attnmem import files
 from attnmem.models import atman as model
-from attnmem.models import atman_fast
 from attnmem.run import Progress, RunRecorder, file_logger, flat_config
 from attnmem.seeding import derive_seed
 
@@ -276,13 +279,23 @@ def _tick(state: dict[str, Any], run: AtmanRun, wiring: model.Wiring, data, step
             rows.append((t, "test", "best_mse", float(state["best_mse"][k])))
 
 
-def _stepper(engine: str, wiring: model.Wiring, settings: model.Settings):
-    """One tick of every network: ``step(pop, x_train, y_train, x_test, y_test)``."""
-    if engine == "compiled" and atman_fast.supports(wiring):
-        return atman_fast.Engine(wiring, settings).step
-    if engine in ("compiled", "numpy"):
-        return lambda pop, *data: model.train_step(wiring, pop, *data, settings)
-    raise ValueError(f"unknown engine {engine!r}; known: compiled, numpy")
+#: ``engine="auto"`` compiles a job of at least this many network-ticks (lanes x ticks): below
+#: it, loading numba and its cached kernels (~0.5 s per process) costs more than numpy's ticks
+#: (a smoke cell, a default single-network cell of 20 seeds x 500); the bytes are the same.
+AUTO_COMPILED = 20_000
+
+
+def _stepper(engine: str, wiring: model.Wiring, settings: model.Settings, work: int = 0):
+    """One tick of every network: ``step(pop, x_train, y_train, x_test, y_test)``; ``work``
+    is the job's network-ticks (for ``auto``)."""
+    if engine not in ("auto", "compiled", "numpy"):
+        raise ValueError(f"unknown engine {engine!r}; known: auto, compiled, numpy")
+    if engine == "compiled" or (engine == "auto" and work >= AUTO_COMPILED):
+        from attnmem.models import atman_fast  # numba: imported only when used
+
+        if atman_fast.supports(wiring):
+            return atman_fast.Engine(wiring, settings).step
+    return lambda pop, *data: model.train_step(wiring, pop, *data, settings)
 
 
 def _returned(state: dict[str, Any], run: AtmanRun) -> model.Population:
@@ -324,13 +337,14 @@ def train(
     log: logging.Logger | None = None,
     checkpoint_every: int | None = None,
     on_tick: Callable[[int], None] | None = None,
-    engine: str = "compiled",
+    engine: str = "auto",
 ) -> list[dict[str, Any]]:
     """Train every seed of one cell; write each seed's metrics.csv, final.json,
     provenance.json and network.json into its folder (``out_dirs``, one per run, in order).
 
-    ``engine``: ``compiled`` (:mod:`attnmem.models.atman_fast`, the default) or ``numpy``
-    (:func:`attnmem.models.atman.train_step`, the reference); the two give the same bytes.
+    ``engine``: ``compiled`` (:mod:`attnmem.models.atman_fast`), ``numpy``
+    (:func:`attnmem.models.atman.train_step`, the reference) or ``auto`` (the default:
+    compiled from :data:`AUTO_COMPILED` network-ticks on); the two give the same bytes.
 
     ``checkpoint_every`` counts ticks (default 500); the checkpoint lives in the cell's folder
     (the seed folders' parent).  ``on_tick(tick)`` runs after every tick and checkpoint (tests
@@ -343,7 +357,7 @@ def train(
     out_dirs = [Path(d) for d in out_dirs]
     wiring = model.build_wiring(run.layout)
     data = model.sine_data()
-    step = _stepper(engine, wiring, run.settings)
+    step = _stepper(engine, wiring, run.settings, len(runs) * run.width * run.ticks)
     recorders = [
         RunRecorder(d, flat_config(r), threads) for r, d in zip(runs, out_dirs, strict=True)
     ]
