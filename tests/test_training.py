@@ -229,3 +229,27 @@ def test_make_run_names_an_unknown_job(study):
 def test_an_optim_run_without_its_data_fails_clearly(tmp_path):
     with pytest.raises(ValueError, match=r"inputs\['data'\]"):
         train(RUN, tmp_path)
+
+
+def test_provenance_asks_git_and_the_package_metadata_once_per_process(tmp_path, monkeypatch):
+    """A job that trains many seeds (atman: 20) writes a provenance.json per seed; git and the
+    packages' metadata are asked once per process (and folder), and a caller cannot change the
+    cached versions through the dict it gets."""
+    import subprocess
+
+    from attnmem import run
+
+    calls = []
+    real = subprocess.run
+
+    def counting(*args, **kwargs):
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(run.subprocess, "run", counting)
+    run._git_commit.cache_clear()
+    first = run.git_commit(tmp_path)
+    assert run.git_commit(tmp_path) == first and len(calls) <= 2  # rev-parse (+ status)
+    versions = run.package_versions()
+    versions["numpy"] = "edited"
+    assert run.package_versions()["numpy"] != "edited"

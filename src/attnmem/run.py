@@ -8,6 +8,7 @@ while the run is in progress and is removed when it ends.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import math
@@ -57,19 +58,31 @@ def flat_config(run: Any) -> dict[str, Any]:
 
 def package_versions() -> dict[str, str]:
     """Installed versions of the packages that can change a result."""
+    return dict(_package_versions())
+
+
+# Once per process: a job that trains many seeds (atman: 20 per job) writes a provenance.json
+# per seed, and reading the packages' metadata and asking git twice cost ~30 ms each time.
+@functools.cache
+def _package_versions() -> tuple[tuple[str, str], ...]:
     versions = {"python": platform.python_version()}
     for name in PACKAGES:
         try:
             versions[name] = metadata.version(name)
         except metadata.PackageNotFoundError:
             versions[name] = "not installed"
-    return versions
+    return tuple(versions.items())
 
 
 def git_commit(start: Path) -> str:
-    """The commit of the checkout holding ``start``, with "+dirty" when it has local changes."""
+    """The commit of the checkout holding ``start``, with "+dirty" when it has local changes
+    (asked once per process and folder)."""
+    return _git_commit(str(start if start.is_dir() else start.parent))
+
+
+@functools.cache
+def _git_commit(where: str) -> str:
     try:
-        where = str(start if start.is_dir() else start.parent)
         commit = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=where, capture_output=True, text=True, check=True
         ).stdout.strip()

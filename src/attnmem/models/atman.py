@@ -379,12 +379,14 @@ def backward(
     grad_w = np.empty((wiring.n_edges, error.shape[0]))
     for e in range(wiring.n_edges):
         # mean over samples of m_e δ_dst; the gain is constant over samples, so it multiplies
-        # the mean of a_src δ_dst (one pass, no message array)
+        # the mean of a_src δ_dst (one pass, no message array).  The sums are numpy's pairwise
+        # ones (not einsum's, whose SIMD order and FMAs depend on the build), so that the
+        # compiled engine (attnmem.models.atman_fast) can repeat them to the byte.
         i, j = wiring.src[e], wiring.dst[e]
         if i == 0:
-            grad_w[e] = np.einsum("ps,s->p", local[j], fw.x) / s_count
+            grad_w[e] = (local[j] * fw.x).sum(axis=1) / s_count
         else:
-            grad_w[e] = np.einsum("ps,ps->p", fw.a[i], local[j]) / s_count * fw.g[e]
+            grad_w[e] = (fw.a[i] * local[j]).sum(axis=1) / s_count * fw.g[e]
     grad_b = local.mean(axis=2).T.copy()
     grad_b[:, 0] = 0.0
     return grad_w.T.copy(), grad_b

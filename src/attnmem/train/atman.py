@@ -36,6 +36,10 @@ update (single: the child; children: the child with the highest best-ever accura
 the record's checkpoint).  ``mse_auc`` is the mean over ticks of the lowest test MSE reached so
 far: how soon a run got good (lower is better).
 
+Engines: a tick runs on :mod:`attnmem.models.atman_fast` (compiled, numba) or on the numpy
+reference :func:`attnmem.models.atman.train_step`; they give the same bytes (tests/test_atman.py),
+and ``train(engine="auto")`` compiles the jobs big enough to pay for loading numba.
+
 Checkpoints (``checkpoint.pkl`` in the cell's folder) hold the whole population, every seed's
 generator and the loop's bookkeeping; a killed job resumes there and ends with the same bytes.
 """
@@ -233,7 +237,7 @@ def _end_generation(state: dict[str, Any], run: AtmanRun) -> None:
     state["generation"] += 1
 
 
-def _tick(state: dict[str, Any], run: AtmanRun, wiring: model.Wiring, data) -> None:
+def _tick(state: dict[str, Any], run: AtmanRun, wiring: model.Wiring, data, step) -> None:
     pop, width, n = state["pop"], run.width, len(state["rngs"])
     genetic = run.trainer.startswith("genetic")
     if genetic and state["tick"] % run.genetic_iterations == 0:
@@ -243,9 +247,7 @@ def _tick(state: dict[str, Any], run: AtmanRun, wiring: model.Wiring, data) -> N
             pop = state["pop"]
         state["snapshot"] = pop.take(np.arange(pop.weights.shape[0]))
     before = pop.take(np.arange(pop.weights.shape[0])) if genetic else None
-    mse, accuracy = model.train_step(
-        wiring, pop, data["x_train"], data["y_train"], data["x_test"], data["y_test"], run.settings
-    )
+    mse, accuracy = step(pop, data["x_train"], data["y_train"], data["x_test"], data["y_test"])
     with np.errstate(invalid="ignore"):
         better = accuracy > state["max_accuracy"]
     if genetic:
@@ -275,6 +277,25 @@ def _tick(state: dict[str, Any], run: AtmanRun, wiring: model.Wiring, data) -> N
             rows.append((t, "test", "mse", float(by_seed_mse[k])))
             rows.append((t, "test", "best_accuracy", float(state["best_accuracy"][k])))
             rows.append((t, "test", "best_mse", float(state["best_mse"][k])))
+
+
+#: ``engine="auto"`` compiles a job of at least this many network-ticks (lanes x ticks): below
+#: it, loading numba and its cached kernels (~0.5 s per process) costs more than numpy's ticks
+#: (a smoke cell, a default single-network cell of 20 seeds x 500); the bytes are the same.
+AUTO_COMPILED = 20_000
+
+
+def _stepper(engine: str, wiring: model.Wiring, settings: model.Settings, work: int = 0):
+    """One tick of every network: ``step(pop, x_train, y_train, x_test, y_test)``; ``work``
+    is the job's network-ticks (for ``auto``)."""
+    if engine not in ("auto", "compiled", "numpy"):
+        raise ValueError(f"unknown engine {engine!r}; known: auto, compiled, numpy")
+    if engine == "compiled" or (engine == "auto" and work >= AUTO_COMPILED):
+        from attnmem.models import atman_fast  # numba: imported only when used
+
+        if atman_fast.supports(wiring):
+            return atman_fast.Engine(wiring, settings).step
+    return lambda pop, *data: model.train_step(wiring, pop, *data, settings)
 
 
 def _returned(state: dict[str, Any], run: AtmanRun) -> model.Population:
@@ -316,9 +337,14 @@ def train(
     log: logging.Logger | None = None,
     checkpoint_every: int | None = None,
     on_tick: Callable[[int], None] | None = None,
+    engine: str = "auto",
 ) -> list[dict[str, Any]]:
     """Train every seed of one cell; write each seed's metrics.csv, final.json,
     provenance.json and network.json into its folder (``out_dirs``, one per run, in order).
+
+    ``engine``: ``compiled`` (:mod:`attnmem.models.atman_fast`), ``numpy``
+    (:func:`attnmem.models.atman.train_step`, the reference) or ``auto`` (the default:
+    compiled from :data:`AUTO_COMPILED` network-ticks on); the two give the same bytes.
 
     ``checkpoint_every`` counts ticks (default 500); the checkpoint lives in the cell's folder
     (the seed folders' parent).  ``on_tick(tick)`` runs after every tick and checkpoint (tests
@@ -331,6 +357,7 @@ def train(
     out_dirs = [Path(d) for d in out_dirs]
     wiring = model.build_wiring(run.layout)
     data = model.sine_data()
+    step = _stepper(engine, wiring, run.settings, len(runs) * run.width * run.ticks)
     recorders = [
         RunRecorder(d, flat_config(r), threads) for r, d in zip(runs, out_dirs, strict=True)
     ]
@@ -348,7 +375,7 @@ def train(
     progress = Progress(log, run.ticks, state["tick"], unit="tick")
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         while state["tick"] < run.ticks and not state["stopped"].all():
-            _tick(state, run, wiring, data)
+            _tick(state, run, wiring, data, step)
             if state["tick"] % max(run.log_every, run.ticks // 20) == 0:
                 progress.update(
                     state["tick"],
