@@ -148,7 +148,7 @@ def difference(
 ) -> Difference:
     """``runs`` = 1: a single published run, one more draw from the replication's distribution
     (SE = s * sqrt(1/n + 1)); ``runs`` = k with ``published_sd``: a published mean of k runs
-    (Welch); k without an SD: the replication's s stands for the source's spread."""
+    (Welch's SE, the smaller sample's df); k without an SD: the replication's s stands for the source's spread."""
     x = np.asarray(values, dtype=float)
     n, mean = x.size, float(x.mean())
     s2 = float(x.var(ddof=1)) if n > 1 else math.nan
@@ -158,8 +158,10 @@ def difference(
     var = own + theirs
     if own == 0 or theirs == 0:
         df = float(runs - 1 if own == 0 else n - 1)
-    else:  # Welch-Satterthwaite
-        df = var**2 / (own**2 / (n - 1) + theirs**2 / (runs - 1))
+    else:
+        # Welch's SE with the conservative df (the smaller sample's): Satterthwaite's df let a
+        # 2-seed replication match a 5-run mean 6.7% of the time at alpha 5% (tests/test_verdicts)
+        df = float(min(n, runs) - 1)
     return Difference(mean - published, math.sqrt(var), max(df, 1.0))
 
 
