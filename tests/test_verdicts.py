@@ -13,20 +13,26 @@ import math
 from functools import cache
 
 import numpy as np
-import pytest
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from attnmem import verdicts
-from attnmem.claims import required_cells
-from attnmem.studies import REGISTRY
+from attnmem.calibration import (
+    at_least_rates,
+    band_rates,
+    designs,
+    equivalent_rates,
+    greater_rates,
+    reps_for,
+)
 from conftest import REPO
 
 ALPHA = 0.05
-SPEC = yaml.safe_load((REPO / "config" / "claims.yaml").read_text())
 RANK = {"contradicted": 0, "inconclusive": 1, "supported": 2}
 REPS_EQ = 1500
+SPEC = yaml.safe_load((REPO / "config" / "claims.yaml").read_text())
+CONFIGS = [yaml.safe_load((REPO / "config" / f"{n}.yaml").read_text()) for n in ("config", "paper")]
 
 
 def tolerance(reps: int) -> float:
@@ -34,79 +40,30 @@ def tolerance(reps: int) -> float:
 
 
 @cache
-def designs() -> dict[str, set[tuple]]:
-    """Per rule kind: (seeds, group sizes) of every claim a shipped config can decide."""
-    found: dict[str, set[tuple]] = {}
-    for name in ("config", "paper"):
-        config = yaml.safe_load((REPO / "config" / f"{name}.yaml").read_text())
-        for claim in SPEC["claims"]:
-            block = config["studies"].get(claim["study"])
-            rule = claim["verdict"]
-            if block is None or len(block["seeds"]) < rule["min_seeds"]:
-                continue
-            study = REGISTRY[claim["study"]]
-            cells = required_cells(claim, SPEC["published"], study.axes, study.has_cell)
-            sizes: dict[str, int] = {}
-            for cell in cells:
-                sizes[cell.group] = sizes.get(cell.group, 0) + 1
-            design = (len(block["seeds"]), tuple(sorted(sizes.values())))
-            if rule["kind"] == "equivalent":  # the published side's runs shape its test
-                design = (len(block["seeds"]), rule.get("published_runs", 1))
-            found.setdefault(rule["kind"], set()).add(design)
-    return found
+def shipped() -> dict[str, set[tuple]]:
+    return designs(SPEC, CONFIGS)
 
 
 def test_the_shipped_configs_give_every_rule_a_design():
-    assert set(designs()) == {"greater", "equivalent", "band", "at_least"}
+    assert set(shipped()) == {"greater", "equivalent", "band", "at_least"}
     # paper.yaml's plasticity grid: 12 cells in one test; teacher: 2 envs each on its own
-    assert (5, (12,)) in designs()["greater"] and (5, (1, 1)) in designs()["greater"]
-
-
-def _reps(n: int) -> int:
-    return 400 if n > 16 else 2000  # above 16 seeds the sign-flip test samples 2^16 patterns
-
-
-def _greater_rates(n: int, sizes: tuple[int, ...], effect: float, rng) -> tuple[float, float]:
-    reps, support, against = _reps(n), 0, 0
-    for _ in range(reps):
-        groups = {str(g): rng.normal(effect, 1.0, size=(n, k)) for g, k in enumerate(sizes)}
-        verdict = verdicts.greater(groups, ALPHA).verdict
-        support += verdict == "supported"
-        against += verdict == "contradicted"
-    return support / reps, against / reps
+    assert (5, (12,)) in shipped()["greater"] and (5, (1, 1)) in shipped()["greater"]
+    assert (5, 1) in shipped()["equivalent"] and (5, 5) in shipped()["equivalent"]
 
 
 def test_greater_is_calibrated_at_the_shipped_designs():
     """No effect: supported at most alpha of the time; a true effect (the source is right):
-    contradicted at most alpha of the time.  And it can decide: a consistent effect of one SD
+    contradicted at most alpha of the time.  And it can decide: a consistent effect of three SDs
     is supported at five seeds over any number of cells (the old per-cell Holm never could)."""
     rng = np.random.default_rng(1)
-    for n, sizes in sorted(designs()["greater"]):
-        reps = _reps(n)
-        support, _ = _greater_rates(n, sizes, 0.0, rng)
-        assert support <= ALPHA + tolerance(reps), (n, sizes, support)
-        _, against = _greater_rates(n, sizes, 0.5, rng)
-        assert against <= ALPHA + tolerance(reps), (n, sizes, against)
-        strong, _ = _greater_rates(n, sizes, 3.0, rng)
+    for n, sizes in sorted(shipped()["greater"]):
+        tol = tolerance(reps_for(n))
+        support, _ = greater_rates(n, sizes, 0.0, ALPHA, rng)
+        assert support <= ALPHA + tol, (n, sizes, support)
+        _, against = greater_rates(n, sizes, 0.5, ALPHA, rng)
+        assert against <= ALPHA + tol, (n, sizes, against)
+        strong, _ = greater_rates(n, sizes, 3.0, ALPHA, rng)
         assert strong > 0.5, (n, sizes, strong)
-
-
-def _equivalent_rates(n: int, runs: int, margin: float, rng) -> tuple[float, float, float]:
-    """(false support at a true difference of one margin, false contradiction when the source's
-    runs come from the replication's own distribution, support then)."""
-    reps, false_support, false_against, support = REPS_EQ, 0, 0, 0
-    for _ in range(reps):
-        ours = rng.normal(0.0, 1.0, n)
-        theirs_far = rng.normal(margin, 1.0, runs)
-        theirs_same = rng.normal(0.0, 1.0, runs)
-        sd = None if runs == 1 else float(theirs_far.std(ddof=1))
-        far, _ = verdicts.equivalent(ours, theirs_far.mean(), margin, ALPHA, runs, sd)
-        sd = None if runs == 1 else float(theirs_same.std(ddof=1))
-        same, _ = verdicts.equivalent(ours, theirs_same.mean(), margin, ALPHA, runs, sd)
-        false_support += far.verdict == "supported"
-        false_against += same.verdict == "contradicted"
-        support += same.verdict == "supported"
-    return false_support / reps, false_against / reps, support / reps
 
 
 def test_equivalent_is_calibrated_at_the_shipped_designs():
@@ -114,53 +71,37 @@ def test_equivalent_is_calibrated_at_the_shipped_designs():
     Table 4's mean of 5 with its SD, Spinning Up's 192): a faithful replication is contradicted
     at most alpha of the time; a source off by the margin is matched at most alpha of the time."""
     rng = np.random.default_rng(2)
-    tol = tolerance(REPS_EQ)
-    assert (5, 1) in designs()["equivalent"] and (5, 5) in designs()["equivalent"]
-    for n, runs in sorted(designs()["equivalent"]):
-        false_support, false_against, _ = _equivalent_rates(n, runs, 2.5, rng)
-        assert false_support <= ALPHA + tol, (n, runs, false_support)
-        assert false_against <= ALPHA + tol, (n, runs, false_against)
+    for n, runs in sorted(shipped()["equivalent"]):
+        false_support, false_against = equivalent_rates(n, runs, 2.5, ALPHA, rng, REPS_EQ)
+        assert false_support <= ALPHA + tolerance(REPS_EQ), (n, runs, false_support)
+        assert false_against <= ALPHA + tolerance(REPS_EQ), (n, runs, false_against)
 
 
 def test_more_seeds_never_make_a_faithful_replication_look_worse():
     """The old within_ci contradicted a perfect replication of a single run in 32% of cells at
     5 seeds and 65% at 20."""
     rng = np.random.default_rng(5)
-    rates = [_equivalent_rates(n, 1, 0.0, rng)[1] for n in (5, 20)]
+    rates = [equivalent_rates(n, 1, 0.0, ALPHA, rng, REPS_EQ)[1] for n in (5, 20)]
     assert all(rate <= ALPHA + tolerance(REPS_EQ) for rate in rates), rates
 
 
 def test_band_is_calibrated_at_the_shipped_designs():
     rng = np.random.default_rng(3)
-    for n, _ in sorted(designs()["band"]):
-        support = against = 0
-        for _ in range(2000):
-            edge = rng.normal(1.0, 1.0, n)  # true mean on the band's upper edge
-            inside = rng.normal(0.0, 1.0, n)  # true mean at its centre
-            support += verdicts.band(edge, -1.0, 1.0, ALPHA)[0].verdict == "supported"
-            against += verdicts.band(inside, -1.0, 1.0, ALPHA)[0].verdict == "contradicted"
-        assert support / 2000 <= ALPHA + tolerance(2000), n
-        assert against / 2000 <= ALPHA + tolerance(2000), n
+    for n, _ in sorted(shipped()["band"]):
+        support, against = band_rates(n, ALPHA, rng)
+        assert support <= ALPHA + tolerance(2000) and against <= ALPHA + tolerance(2000), n
 
 
 def test_at_least_is_calibrated_at_the_shipped_designs():
     """Integer outcomes (R, with ties): the published run drawn from the replication's own
-    distribution is contradicted at most alpha of the time at any seed count; a median that
-    just misses the published value is supported at most alpha of the time."""
+    distribution is contradicted at most alpha of the time at any seed count; a median exactly
+    at the published value is supported at most alpha of the time."""
     rng = np.random.default_rng(4)
-    for n, sizes in sorted(designs()["at_least"]):
-        k = sum(sizes)
-        reps = 400 if k > 4 else 2000
-        support = against = 0
-        for _ in range(reps):
-            ours = [rng.poisson(8, n) for _ in range(k)]
-            published = [float(rng.poisson(8)) for _ in range(k)]
-            against += verdicts.at_least(ours, published, ALPHA).verdict == "contradicted"
-            # continuous, median exactly at the published value: the boundary of the null
-            ours = [rng.normal(0.0, 1.0, n) for _ in range(k)]
-            support += verdicts.at_least(ours, [0.0] * k, ALPHA).verdict == "supported"
-        assert against / reps <= ALPHA + tolerance(reps), (n, sizes, against / reps)
-        assert support / reps <= ALPHA + tolerance(reps), (n, sizes, support / reps)
+    for n, sizes in sorted(shipped()["at_least"]):
+        reps = 400 if sum(sizes) > 4 else 2000
+        support, against = at_least_rates(n, sum(sizes), ALPHA, rng, reps)
+        assert support <= ALPHA + tolerance(reps), (n, sizes, support)
+        assert against <= ALPHA + tolerance(reps), (n, sizes, against)
 
 
 # ---- monotone: further from the claim never reads better -------------------------------------
