@@ -292,9 +292,12 @@ def run_genetic(run: t.AtmanRun) -> tuple[dict, list[m.Population], list[m.Popul
     step = t._stepper("numpy", w, run.settings)
     with np.errstate(all="ignore"):
         while state["tick"] < run.ticks:
-            if state["tick"] < run.genetic_iterations:
-                assert state["pop"].weights.shape[0] == 1  # the parent trains alone
+            if state["tick"] < run.genetic_iterations:  # the parent trains alone (or its few)
+                assert state["pop"].weights.shape[0] == run.parent_networks
             t._tick(state, run, w, data, step)
+            if state["tick"] == run.genetic_iterations:
+                state["parents_trained"] = state["pop"].take(np.arange(run.parent_networks))
+                state["parents_accuracy"] = state["max_accuracy"].copy()
             if state["tick"] % run.genetic_iterations == 1 and state["tick"] > 1:
                 starts.append(state["snapshot"].take(np.arange(run.genetic_children)))
                 records.append(state["record"].take([0]))
@@ -341,6 +344,20 @@ def test_published_genetic_loop_mutates_one_fixed_trained_parent():
     assert run.ticks == (1 + 3) * 5
 
 
+def test_parent_networks_trains_several_and_keeps_the_first_of_the_best():
+    """parent_networks = 4: the seed's first four networks train K iterations side by side
+    (not a generation: no record, no count); the parent is the first of the most accurate."""
+    run = tiny("genetic", generations=2, genetic_iterations=6, parent_networks=4)
+    state, starts, _ = run_genetic(run)
+    accuracy = state["parents_accuracy"]
+    best = int(np.argmax(accuracy))
+    assert accuracy.size == 4 and state["record_accuracy"][0] >= accuracy.max()
+    chosen = state["parents_trained"].take([best])
+    assert np.array_equal(state["parent"].weights, chosen.weights)
+    assert all(is_mutant(s.take([0]), chosen, run.genetic_mutation) for s in starts)
+    assert state["generations_run"][0] == 2
+
+
 def test_genetic_record_opens_at_the_parent_and_elitist_follows_the_record():
     """After the parent's training the record is (its best accuracy, its final state; the
     elitist loop: the state that scored it); the elitist loop mutates the record so far."""
@@ -370,11 +387,12 @@ def test_genetic_record_opens_at_the_parent_and_elitist_follows_the_record():
 
 
 def test_genetic_metrics_count_the_parent_and_the_generations(tmp_path):
-    run = tiny("genetic", generations=2, genetic_iterations=4, genetic_children=3)
-    (final,) = train_cell(run, [0], tmp_path)
-    metrics = final["metrics"]
-    assert metrics["generations"] == 2 and metrics["iterations"] == 4
-    assert metrics["child_steps"] == (1 + 2 * 3) * 4
+    for parents in (1, 2):
+        run = tiny("genetic", generations=2, genetic_iterations=4, parent_networks=parents)
+        (final,) = train_cell(run, [0], tmp_path / str(parents))
+        metrics = final["metrics"]
+        assert metrics["generations"] == 2 and metrics["iterations"] == 4
+        assert metrics["child_steps"] == (parents + 2 * 3) * 4
 
 
 def test_genetic_loop_stops_before_a_generation_once_the_record_is_good_enough(tmp_path):

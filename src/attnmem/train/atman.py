@@ -37,8 +37,12 @@ Trainers (one "tick" = one full-batch iteration; the source's GUI timer tick):
               it mutated was never reloaded, so all 14 generations are mutants of that one
               parent, and no generation draws independent random networks.  Here the parent is
               the seed's first network trained alone for ``genetic_iterations`` ticks (the
-              ``single`` trainer's network when ``iterations`` equals it); the record opens at
-              its best-ever accuracy with its final state, and over all children of all
+              ``single`` trainer's network when ``iterations`` equals it); ``parent_networks``
+              > 1 trains the seed's first so many networks instead and keeps the first of the
+              most accurate (10: the best child of a 10-network run, which the source's
+              ``checkpoint_best_0_0.575`` most likely was; not part of the loop, so not a
+              generation).  The record opens at the parent's best-ever accuracy with its final
+              state, and over all children of all
               generations keeps (best-ever accuracy, the child's *final* state), strictly
               better only, in child order (as the source's max() over its results list did).
 ``genetic_elitist``  the corrected lineage from the same start: every generation mutates the
@@ -98,6 +102,7 @@ class AtmanRun:
     genetic_children: int = 10
     genetic_iterations: int = 500
     generations: int = 14  # of mutants, after the parent (the source's generations 1-14)
+    parent_networks: int = 1  # networks trained for the genetic loops' parent (the best kept)
     genetic_mutation: float = 0.03
     stop_accuracy: float = 0.9
     lr: float = 5e-4
@@ -156,7 +161,7 @@ def _check(runs: Sequence[AtmanRun]) -> None:
 def _fresh_state(runs: Sequence[AtmanRun], wiring: model.Wiring) -> dict[str, Any]:
     run = runs[0]
     rngs = [np.random.default_rng(derive_seed(STUDY, run.layout, r.seed)) for r in runs]
-    width = 1 if run.trainer.startswith("genetic") else run.width  # genetic: the parent first
+    width = run.parent_networks if run.trainer.startswith("genetic") else run.width
     nets = [model.init_network(wiring, rng) for rng in rngs for _ in range(width)]
     n, lanes = len(runs), len(runs) * width
     return {
@@ -188,9 +193,10 @@ def _lanes(seed_index: int, width: int) -> np.ndarray:
 
 
 def _width(state: Mapping[str, Any], run: AtmanRun) -> int:
-    """Networks per seed in the population now (a genetic loop's parent trains alone)."""
+    """Networks per seed in the population now (generation 0 of a genetic loop: the parent's
+    training, ``parent_networks`` networks)."""
     if run.trainer.startswith("genetic") and state["generation"] == 0:
-        return 1
+        return run.parent_networks
     return run.width
 
 
@@ -285,10 +291,12 @@ def _end_generation(state: dict[str, Any], run: AtmanRun) -> None:
     width, n = _width(state, run), len(state["rngs"])
     kept = state["pop"] if run.trainer == "genetic" else state["snapshot"]
     if state["generation"] == 0:
-        # the source: max_accuracy = 0.575 (its seed checkpoint's), the seed never reloaded
-        state["record_accuracy"] = state["max_accuracy"].copy()
-        state["record"] = kept.take(np.arange(n))
-        state["parent"] = state["pop"].take(np.arange(n))
+        # the source: max_accuracy = 0.575 (its seed checkpoint's), the seed never reloaded;
+        # of several parent networks, the first of the most accurate (as max() keeps)
+        best = state["max_accuracy"].reshape(n, width).argmax(axis=1) + np.arange(n) * width
+        state["record_accuracy"] = state["max_accuracy"][best]
+        state["record"] = kept.take(best)
+        state["parent"] = state["pop"].take(best)
     else:
         for k in range(n):
             if state["stopped"][k]:
@@ -466,7 +474,7 @@ def train(
         generations = int(state["generations_run"][k])
         if run.trainer.startswith("genetic"):  # the parent's ticks, then each generation's
             done = (1 + generations) * run.genetic_iterations
-            steps = (1 + generations * run.width) * run.genetic_iterations
+            steps = (run.parent_networks + generations * run.width) * run.genetic_iterations
         else:  # the children walk visits every position once a tick
             done = ticks_done
             steps = done * (1 if run.trainer == "single" else run.width)
