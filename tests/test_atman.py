@@ -536,8 +536,11 @@ def test_attention_off_keeps_positions_and_on_moves_them(tmp_path):
         assert net["positions"][0] == net["initial_positions"][0]  # the input never moves
 
 
-def test_a_killed_cell_resumes_to_the_same_bytes(tmp_path):
-    run = tiny("children", iterations=20)
+@pytest.mark.parametrize("trainer", ["children", "genetic"])
+def test_a_killed_cell_resumes_to_the_same_bytes(trainer, tmp_path):
+    """Killed after tick 13, resumed from tick 10's checkpoint (genetic: the parent's four
+    ticks, then generations of four; children: mid-walk bookkeeping, the running maximum)."""
+    run = tiny(trainer, iterations=20, parent_networks=2)
     train_cell(run, [0, 1], tmp_path / "straight", checkpoint_every=5)
 
     class Crash(Exception):
