@@ -6,12 +6,13 @@
 Both sides run the same cell of attnmem.train.atman (the published genetic loop: 10 children
 per seed, every seed of the cell as one population, 20 seeds = 200 networks), from the same
 seeds, through the trainer's own tick (metrics, best-so-far, snapshots, generation changes
-every 500 ticks); they differ only in the step: ``compiled`` is attnmem.models.atman_fast,
-``numpy`` is attnmem.models.atman.train_step, the implementation the study ran before.  One
-process; the two take turns, ``--block`` ticks each, so that the machine's other load falls on
-both alike; time is process CPU time (and wall time beside it).  Warm-up: one tick each before
-timing (numba loads its cached kernels then).  At the end the two populations are compared:
-the engines must hold the same bytes, else the benchmark says so and fails.
+every 500 ticks; the parent is the best of 10 networks, so that every tick steps 200); they
+differ only in the step: ``compiled`` is attnmem.models.atman_fast, ``numpy`` is
+attnmem.models.atman.train_step, the implementation the study ran before.  One process; the
+two take turns, ``--block`` ticks each, so that the machine's other load falls on both alike;
+time is process CPU time (and wall time beside it).  Warm-up: one tick each before timing
+(numba loads its cached kernels then).  At the end the two populations are compared: the
+engines must hold the same bytes, else the benchmark says so and fails.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ from attnmem.train import atman as trainer
 
 def make(args, engine: str):
     runs = [
-        trainer.AtmanRun(args.layout, args.attention, "genetic", args.rule, seed)
+        # parent_networks = 10: the parent's ticks train as many networks as a generation's
+        trainer.AtmanRun(
+            args.layout, args.attention, "genetic", args.rule, seed, parent_networks=10
+        )
         for seed in range(args.seeds)
     ]
     wiring = model.build_wiring(args.layout)

@@ -3,6 +3,7 @@ and the DAG's one-job-per-cell jobs."""
 
 from __future__ import annotations
 
+import copy
 import math
 import re
 import subprocess
@@ -179,42 +180,231 @@ def test_mlp_gradients_match_finite_differences():
 # ---- trainers --------------------------------------------------------------------------------
 
 
-def test_pruning_walks_a_list_it_changes():
-    """Child 1 is below the running maximum and its loss rose: it is replaced (appended at the
-    end, seeded from the child with the best max_accuracy); child 2, which moves into its place,
-    is skipped this tick although it qualifies too."""
-    run = tiny("children", children=3)
+class ScriptedStep:
+    """A stand-in for the engine: every network it steps gets weights + 1, and reports the
+    test MSE and accuracy scripted for it by its id (the input node's bias, which no rule
+    reads and :func:`attnmem.models.atman.mutate` copies, so a newborn reports its parent's)."""
+
+    def __init__(self, results: dict[int, tuple[float, float]]):
+        self.results = results
+        self.calls: list[list[int]] = []
+
+    def __call__(self, pop: m.Population, *data) -> tuple[np.ndarray, np.ndarray]:
+        ids = [int(i) for i in pop.biases[:, 0]]
+        self.calls.append(ids)
+        pop.weights += 1.0
+        mse, accuracy = zip(*(self.results[i] for i in ids), strict=True)
+        return np.array(mse), np.array(accuracy)
+
+
+def scripted_children(width: int, max_accuracy, prev_loss):
+    run = tiny("children", children=width)
     w = m.build_wiring(run.layout)
     state = t._fresh_state([run], w)
-    state["max_accuracy"][:] = [0.5, 0.1, 0.9]
-    state["prev_loss"][:] = [1.0, 1.0, 1.0]
-    before = state["pop"].take([0, 1, 2])
-    t._prune(state, run, w, np.array([0.9, 1.5, 1.5]), np.array([0.5, 0.2, 0.1]))
-    assert state["order"][0] == [0, 2, 1] and state["pruned"][0] == 1
-    assert np.isnan(state["prev_loss"][1]) and state["max_accuracy"][1] == 0.0
-    assert np.array_equal(state["pop"].weights[2], before.weights[2])  # skipped, untouched
-    moved = state["pop"].weights[1] - before.weights[2]  # the new child descends from child 2
-    assert 0 < np.abs(moved).max() < 1.0
-    assert np.array_equal(state["pop"].positions[1], before.positions[2])
+    state["pop"].biases[:, 0] = np.arange(width)
+    state["max_accuracy"][:] = max_accuracy
+    state["prev_loss"][:] = prev_loss
+    return run, w, state
 
 
-def test_published_genetic_loop_restarts_from_one_parent_and_elitist_follows_the_record(tmp_path):
-    parents = {}
+def test_children_walk_follows_the_sources_list_walk():
+    """Four children.  Child 1 is below the running maximum (child 0's 0.6) and its loss rose:
+    it is pruned.  It has the highest best-ever accuracy (0.9), but it leaves the list first,
+    so the parent is child 3 (0.8, not yet visited: its state before this tick).  Child 2,
+    which moves into position 1, is not visited this tick (no step, no loss, no best);
+    child 3 is, and the newborn, appended at the end, trains in its birth tick."""
+    run, w, state = scripted_children(4, [0.5, 0.9, 0.3, 0.8], [1.0, 1.0, 1.0, 1.0])
+    step = ScriptedStep({0: (0.9, 0.6), 1: (1.5, 0.2), 2: (1.5, 0.1), 3: (0.5, 0.7)})
+    before = state["pop"].take(np.arange(4))
+    rng = copy.deepcopy(state["rngs"][0])
+    mse, accuracy = t._children_tick(state, run, w, m.sine_data(), step)
+    assert state["order"][0] == [0, 2, 3, 1] and state["pruned"][0] == 1
+    # the newborn (slot 1): child 3's state before this tick, mutated, then one step
+    expected = m.mutate(before.take([3]), w, rng, run.child_mutation)
+    expected.weights += 1.0
+    newborn = state["pop"].take([1])
+    assert all(np.array_equal(v, newborn.state()[k]) for k, v in expected.state().items())
+    assert step.calls == [[0, 1, 2, 3], [3]]  # everyone at once, then the newborn
+    assert state["max_accuracy"][1] == 0.7 and state["prev_loss"][1] == 0.5
+    # the skipped child: its state, loss and best as before the tick
+    assert np.array_equal(state["pop"].weights[2], before.weights[2])
+    assert state["prev_loss"][2] == 1.0 and state["max_accuracy"][2] == 0.3
+    assert np.isnan(accuracy[2]) and np.isnan(mse[2])
+    # the visited ones stepped and recorded
+    assert np.array_equal(state["pop"].weights[[0, 3]], before.weights[[0, 3]] + 1.0)
+    assert list(state["max_accuracy"][[0, 3]]) == [0.6, 0.8]
+    assert list(accuracy[[0, 1, 3]]) == [0.6, 0.7, 0.7]
+    assert state["running"][0] == 0.0  # reset after the last position (a newborn)
+
+
+def test_children_parent_is_chosen_after_the_pruned_child_leaves():
+    """The pruned child has the best best-ever accuracy of all: the source popped it before
+    its argmax, so the newborn descends from the best of the others (child 0, visited: its
+    state after this tick's step), never from the pruned child itself."""
+    run, w, state = scripted_children(3, [0.5, 0.9, 0.3], [1.0, 1.0, 1.0])
+    step = ScriptedStep({0: (0.9, 0.6), 1: (1.5, 0.2), 2: (1.5, 0.1)})
+    before = state["pop"].take(np.arange(3))
+    rng = copy.deepcopy(state["rngs"][0])
+    t._children_tick(state, run, w, m.sine_data(), step)
+    assert state["order"][0] == [0, 2, 1]
+    stepped = before.take([0])
+    stepped.weights += 1.0
+    expected = m.mutate(stepped, w, rng, run.child_mutation)
+    expected.weights += 1.0  # and the newborn's own step
+    assert np.array_equal(state["pop"].weights[1], expected.weights[0])
+    assert state["pop"].biases[1, 0] == 0  # child 0's id: child 1's line is gone
+
+
+def test_children_last_child_pruned_waits_and_keeps_the_running_maximum():
+    """The last position's child is pruned: its newborn takes that position, which the walk
+    has passed, so it first trains next tick; the source returned before resetting the running
+    maximum, so the next tick starts with it, and even the first child can then be pruned."""
+    run, w, state = scripted_children(3, [0.5, 0.4, 0.3], [1.0, 1.0, 1.0])
+    step = ScriptedStep({0: (0.9, 0.5), 1: (0.8, 0.6), 2: (1.5, 0.1)})
+    before = state["pop"].take(np.arange(3))
+    t._children_tick(state, run, w, m.sine_data(), step)
+    assert state["order"][0] == [0, 1, 2] and state["pruned"][0] == 1
+    assert step.calls == [[0, 1, 2]]  # no newborn stepped this tick
+    assert np.isnan(state["prev_loss"][2]) and state["max_accuracy"][2] == 0.0
+    # the newborn descends from child 1 (0.6 after its step) and has not trained yet
+    assert state["pop"].biases[2, 0] == 1
+    assert 0 < np.abs(state["pop"].weights[2] - before.weights[1] - 1.0).max() < 1.0
+    assert state["running"][0] == 0.6
+    # next tick: child 0 below the carried 0.6, its loss up -> pruned, parent child 1
+    step = ScriptedStep({0: (1.2, 0.55), 1: (0.7, 0.6), 2: (0.4, 0.2)})
+    t._children_tick(state, run, w, m.sine_data(), step)
+    assert state["order"][0] == [1, 2, 0] and state["pruned"][0] == 2
+    assert step.calls == [[0, 1, 1], [1]]  # child 1 skipped, the two newborns train
+
+
+def test_children_trainer_steps_each_position_once_a_tick(tmp_path):
+    run = tiny("children", iterations=40, children=4, layout="basic3x5")
+    (final,) = train_cell(run, [0], tmp_path)
+    assert final["metrics"]["child_steps"] == 40 * 4 and final["metrics"]["pruned"] > 0
+
+
+def run_genetic(run: t.AtmanRun) -> tuple[dict, list[m.Population], list[m.Population]]:
+    """Tick a genetic cell of one seed through the trainer; every generation's children as
+    they start, and the record as it stood then."""
+    w, data = m.build_wiring(run.layout), m.sine_data()
+    state = t._fresh_state([run], w)
+    starts, records = [], []
+    step = t._stepper("numpy", w, run.settings)
+    with np.errstate(all="ignore"):
+        while state["tick"] < run.ticks:
+            if state["tick"] < run.genetic_iterations:  # the parent trains alone (or its few)
+                assert state["pop"].weights.shape[0] == run.parent_networks
+            t._tick(state, run, w, data, step)
+            if state["tick"] == run.genetic_iterations:
+                state["parents_trained"] = state["pop"].take(np.arange(run.parent_networks))
+                state["parents_accuracy"] = state["max_accuracy"].copy()
+            if state["tick"] % run.genetic_iterations == 1 and state["tick"] > 1:
+                starts.append(state["snapshot"].take(np.arange(run.genetic_children)))
+                records.append(state["record"].take([0]))
+        t._end_generation(state, run)
+    return state, starts, records
+
+
+def is_mutant(child: m.Population, parent: m.Population, mu: float) -> bool:
+    """weights + N(0, 1)·μ, biases + U(0, 1)·μ, positions copied: nothing else."""
+    db = child.biases[:, 1:] - parent.biases[:, 1:]
+    dw = np.abs(child.weights - parent.weights)
+    return bool(
+        np.array_equal(child.positions, parent.positions)
+        and np.all((db >= 0) & (db <= mu))
+        and 0 < dw.max() < 6 * mu
+        and child.biases[0, 0] == parent.biases[0, 0]
+    )
+
+
+def test_published_genetic_loop_mutates_one_fixed_trained_parent():
+    """e0cb909's genetic_training.py: a trained parent, then generations 1-14 of 10 mutants of
+    it, the seed never reloaded, no generation of random networks.  The parent is the seed's
+    first network trained alone for K iterations (the single trainer's network); every
+    generation's children, the first's included, are mutants of that one parent, also after
+    the record has moved on (here after generation 1); the record opens at the parent's best
+    accuracy."""
+    setting = dict(seed=3, attention="off", layout="basic2x5")
+    run = tiny("genetic", generations=3, genetic_iterations=5, **setting)
+    state, starts, records = run_genetic(run)
+    single = tiny("single", iterations=5, **setting)
+    w, data = m.build_wiring(run.layout), m.sine_data()
+    alone = t._fresh_state([single], w)
+    step = t._stepper("numpy", w, single.settings)
+    with np.errstate(all="ignore"):
+        while alone["tick"] < single.ticks:
+            t._tick(alone, single, w, data, step)
+    parent = state["parent"]
+    assert all(np.array_equal(v, parent.state()[k]) for k, v in alone["pop"].state().items())
+    assert len(starts) == run.generations == state["generations_run"][0] == 3
+    for children in starts:
+        for c in range(run.genetic_children):
+            assert is_mutant(children.take([c]), parent, run.genetic_mutation)
+    # the record moved after generation 1; generations 2 and 3 still mutate the parent
+    assert np.array_equal(records[0].weights, parent.weights)
+    assert not np.array_equal(records[2].weights, parent.weights)
+    assert not is_mutant(starts[2].take([0]), records[2], run.genetic_mutation)
+    assert alone["max_accuracy"][0] == state["parents_accuracy"][0] == 0.05
+    assert state["record_accuracy"][0] == 0.1
+    assert run.ticks == (1 + 3) * 5
+
+
+def test_parent_networks_trains_several_and_keeps_the_first_of_the_best():
+    """parent_networks = 4: the seed's first four networks train K iterations side by side
+    (not a generation: no record, no count); the parent is the first of the most accurate."""
+    run = tiny("genetic", generations=2, genetic_iterations=6, parent_networks=4)
+    state, starts, _ = run_genetic(run)
+    accuracy = state["parents_accuracy"]
+    best = int(np.argmax(accuracy))
+    assert accuracy.size == 4 and state["record_accuracy"][0] >= accuracy.max()
+    chosen = state["parents_trained"].take([best])
+    assert np.array_equal(state["parent"].weights, chosen.weights)
+    assert all(is_mutant(s.take([0]), chosen, run.genetic_mutation) for s in starts)
+    assert state["generations_run"][0] == 2
+
+
+def test_genetic_record_opens_at_the_parent_and_elitist_follows_the_record():
+    """After the parent's training the record is (its best accuracy, its final state; the
+    elitist loop: the state that scored it); the elitist loop mutates the record so far."""
     for trainer in ("genetic", "genetic_elitist"):
-        run = tiny(trainer, generations=4)
+        run = tiny(trainer, generations=1, genetic_iterations=6)
         w, data = m.build_wiring(run.layout), m.sine_data()
         state = t._fresh_state([run], w)
-        seen = []
+        step = t._stepper("numpy", w, run.settings)
         with np.errstate(all="ignore"):
-            while state["tick"] < run.ticks:
-                t._tick(state, run, w, data, t._stepper("compiled", w, run.settings))
-                if state["tick"] % run.genetic_iterations == 1 and state["tick"] > 1:
-                    source = state["parent"] if trainer == "genetic" else state["record"]
-                    seen.append(source.weights.copy())
-        parents[trainer] = seen
-        assert state["generations_run"][0] == 3  # the last one ends after the loop
-    first = parents["genetic"][0]
-    assert all(np.array_equal(first, p) for p in parents["genetic"])
+            for _ in range(run.genetic_iterations):
+                t._tick(state, run, w, data, step)
+            best = state["max_accuracy"][0]
+            final, scored = state["pop"].take([0]), state["snapshot"].take([0])
+            t._tick(state, run, w, data, step)  # the generation change, then one step
+        assert state["record_accuracy"][0] == best and state["generation"] == 1
+        kept = final if trainer == "genetic" else scored
+        assert np.array_equal(state["record"].weights, kept.weights)
+        first = state["snapshot"]  # the children as they started
+        for c in range(run.genetic_children):
+            assert is_mutant(first.take([c]), kept, run.genetic_mutation)
+    run = tiny("genetic_elitist", generations=4, genetic_iterations=4)
+    state, starts, records = run_genetic(run)
+    assert len(starts) == 4
+    for children, record in zip(starts, records, strict=True):
+        for c in range(run.genetic_children):
+            assert is_mutant(children.take([c]), record, run.genetic_mutation)
+
+
+def test_genetic_metrics_count_the_parent_and_the_generations(tmp_path):
+    for parents in (1, 2):
+        run = tiny("genetic", generations=2, genetic_iterations=4, parent_networks=parents)
+        (final,) = train_cell(run, [0], tmp_path / str(parents))
+        metrics = final["metrics"]
+        assert metrics["generations"] == 2 and metrics["iterations"] == 4
+        assert metrics["child_steps"] == (parents + 2 * 3) * 4
+
+
+def test_genetic_loop_stops_before_a_generation_once_the_record_is_good_enough(tmp_path):
+    """`while max_accuracy < stop and ...`: a parent at the stop accuracy runs no generation."""
+    run = tiny("genetic", generations=3, genetic_iterations=4, stop_accuracy=0.0)
+    (final,) = train_cell(run, [0], tmp_path)
+    assert final["metrics"]["generations"] == 0 and final["metrics"]["child_steps"] == 4
 
 
 def train_cell(run: t.AtmanRun, seeds: list[int], root: Path, **kwargs) -> list[dict]:
@@ -351,8 +541,11 @@ def test_attention_off_keeps_positions_and_on_moves_them(tmp_path):
         assert net["positions"][0] == net["initial_positions"][0]  # the input never moves
 
 
-def test_a_killed_cell_resumes_to_the_same_bytes(tmp_path):
-    run = tiny("children", iterations=20)
+@pytest.mark.parametrize("trainer", ["children", "genetic"])
+def test_a_killed_cell_resumes_to_the_same_bytes(trainer, tmp_path):
+    """Killed after tick 13, resumed from tick 10's checkpoint (genetic: the parent's four
+    ticks, then generations of four; children: mid-walk bookkeeping, the running maximum)."""
+    run = tiny(trainer, iterations=20, parent_networks=2)
     train_cell(run, [0, 1], tmp_path / "straight", checkpoint_every=5)
 
     class Crash(Exception):
@@ -388,7 +581,7 @@ def test_make_run_reads_the_config_block():
     settings = yaml.safe_load((REPO / "config" / "config.yaml").read_text())["studies"]["atman"]
     cell = {"layout": "basic3x5", "attention": "off", "trainer": "genetic", "rule": "faithful"}
     run = study.make_run("train_atman", settings["run"], cell, 4)
-    assert (run.generations, run.genetic_children, run.genetic_iterations) == (15, 10, 500)
+    assert (run.generations, run.genetic_children, run.genetic_iterations) == (14, 10, 500)
     assert run.seed == 4 and run.cell == "basic3x5/off/genetic/faithful"
     reference = study.make_run("train_atman_reference", settings["run"], {}, 2)
     assert (reference.hidden, reference.seed) == (16, 2)
@@ -463,10 +656,11 @@ def test_shipped_configs_keep_their_promises():
         assert set(config["axes"]["rule"]) == set(m.RULES)
         assert set(config["axes"]["attention"]) == set(t.ATTENTION)
         run = config["run"]
+        # e0cb909: a trained parent, then generations 1-14 (`generation < 15`) of 10 x 500
         assert (run["genetic_children"], run["genetic_iterations"], run["generations"]) == (
             10,
             500,
-            15,
+            14,
         )
         assert (run["lr"], run["position_lr"], run["d_min"], run["d_max"]) == (5e-4, 2, 11, 20)
     assert default["run"]["iterations"] == 500 and paper["run"]["iterations"] == 5000

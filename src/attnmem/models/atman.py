@@ -15,9 +15,13 @@ uses its bias for z̄, where the source's mean of an empty list is NaN): nodes i
 order;
 s_j = Σ_k δ_k w_jk over outgoing edges (the gain ignored), the stored δ_j is s_j (without f′),
 the local δ̃_j = s_j · f′(z̄_j) with z̄_j the mean of the incoming messages; ∂w_ij = m_ij δ̃_j,
-∂b_j = δ̃_j.  The per-sample store of deltas starts at zero, so an edge j→k to a node of lower
-index (not processed yet) carries nothing back (this happens in arrow5x5, where a layer's lower
-node wires to the nodes above it).  The output delta is (ŷ − y)·f′(ŷ), f′ taken at the output.
+∂b_j = δ̃_j.  An edge j→k to a node of lower index (not processed yet) reads k's slot of the
+per-sample delta store before k has written it: basic3x5 has five such edges (each layer's top
+node to its shifted middle node) and arrow5x5 twenty (a layer's lower nodes wire to the nodes
+above them); basic2x5 none.  **Deviation, labelled:** the source's store starts as
+``np.ndarray([])`` per node, an *uninitialised* 0-d array, so there it reads whatever bytes
+that allocation held (not reproducible, attention on or off alike); ours starts at zero, so
+such an edge carries nothing back.  The output delta is (ŷ − y)·f′(ŷ), f′ taken at the output.
 
 ``true_grad``: the exact gradient of ½(ŷ − y)² (the loss the source's output delta implies),
 averaged over the batch, with respect to w and b, through the gains.
@@ -347,7 +351,12 @@ def backward(
     local = np.zeros_like(fw.a)  # δ̃_j (faithful) or δ_j = ∂L/∂z_j (true_grad)
     error = fw.y - y
     if rule == "faithful":
-        stored = np.zeros_like(fw.a)  # the per-sample store: a node not yet processed holds 0
+        # The per-sample delta store: a node not yet processed holds 0.  A labelled deviation:
+        # the source's store was `deltas = {i: np.ndarray([]) ...}`, uninitialised 0-d arrays,
+        # so its basic3x5 and arrow5x5 runs read garbage on every edge to a lower-indexed node
+        # (module docstring); zero is the one reproducible choice, and what an unwritten delta
+        # means (nothing has come back yet).
+        stored = np.zeros_like(fw.a)
         local[out] = error * derivative(wiring.activations[out], fw.y)
         stored[out] = local[out]
         for j in range(n - 2, 0, -1):  # reverse index order, input excluded

@@ -224,7 +224,9 @@ def _backward(
     out = n - 1
     zbar = np.empty(lanes)
     # faithful: a node the walk has not reached yet holds a stored delta of 0 (the reference's
-    # zeros; read as a row of zeros, so that 0·w is still computed, NaN for w = ±inf)
+    # zeros; read as a row of zeros, so that 0·w is still computed, NaN for w = ±inf).  The
+    # zero is a labelled deviation: the source read an uninitialised np.ndarray([]) there
+    # (basic3x5, arrow5x5; attnmem.models.atman's docstring)
     zeros = np.zeros(lanes)
     done = np.zeros(n, dtype=np.bool_)
     done[out] = True
@@ -346,7 +348,8 @@ def _csr(groups: tuple[np.ndarray, ...]) -> tuple[np.ndarray, np.ndarray]:
 
 @dataclass
 class Engine:
-    """One wiring under one learning rule; work arrays sized for the last population seen."""
+    """One wiring under one learning rule; work arrays per population size seen (the
+    children trainer steps its whole population, then the newborns of a tick: two sizes)."""
 
     wiring: ref.Wiring
     settings: ref.Settings
@@ -381,10 +384,11 @@ class Engine:
         if n_train > MAX_TRAIN:
             raise ValueError(f"the compiled engine takes at most {MAX_TRAIN} training samples")
         key = (lanes, samples, n_train)
-        if self._buffers.get("key") != key:
+        if key not in self._buffers:
+            if len(self._buffers) >= 8:  # a few sizes live at once; forget the oldest
+                del self._buffers[next(iter(self._buffers))]
             n, e = self.wiring.n_nodes, self.wiring.n_edges
-            self._buffers = {
-                "key": key,
+            self._buffers[key] = {
                 "d": np.empty((lanes, e)),
                 **{name: np.empty((e, lanes)) for name in ("g", "wg", "grad_w")},
                 **{name: np.empty((n, lanes)) for name in ("bt", "grad_b")},
@@ -394,7 +398,7 @@ class Engine:
                 **{name: np.zeros((n, n_train, lanes)) for name in ("local", "stored")},
                 "r": np.zeros((8, lanes)),
             }
-        return self._buffers
+        return self._buffers[key]
 
     def forward(self, net: ref.Population, x: np.ndarray, n_train: int) -> dict[str, np.ndarray]:
         """Every network on every sample x (S,): the work arrays, with a (N, S, P) filled (and,

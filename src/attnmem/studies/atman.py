@@ -138,6 +138,7 @@ RUN_KEYS = (
     "genetic_children",
     "genetic_iterations",
     "generations",
+    "parent_networks",
     "genetic_mutation",
     "stop_accuracy",
     "lr",

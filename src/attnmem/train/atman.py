@@ -7,34 +7,55 @@ off, both rules and every trainer start seed k from the same networks (common ra
 the paired comparisons compare the treatment, not the draw).  The engine's arithmetic is
 per lane, so seed k's numbers do not depend on which seeds share the job.
 
-Trainers (one "tick" = one full-batch iteration of every live network):
+Trainers (one "tick" = one full-batch iteration; the source's GUI timer tick):
 
 ``single``    one network, ``iterations`` ticks.
 ``children``  ``children`` networks (the first ``children`` draws of the seed), ``iterations``
-              ticks, with the source's loss-increase pruning after every tick: children are
-              visited in list order, keeping the running maximum of accuracy; a child below it
-              whose test loss rose since its previous tick is removed and a new child, seeded
-              from the child with the highest best-ever accuracy (weights + N(0,1)·μ, biases +
-              U(0,1)·μ, positions copied), is appended.  As in the source, the list is changed
-              while it is walked: the child after a removed one is skipped this tick, and a new
-              child cannot be pruned before it has two losses.
-``genetic``   the published outer loop: ``genetic_children`` children per generation, each
-              ``genetic_iterations`` ticks (no pruning, which the source added later),
-              ``generations`` at most, stopping once the record reaches ``stop_accuracy``.
-              Generation 0 draws random networks; the record over all children of all
-              generations is (best-ever accuracy, the child's *final* state), as the source
-              paired them.  Its bug is kept: the parent of every later generation is the one
-              generation 0 produced (the source never reloaded its seed), so generations are
-              repeated mutation around one parent.
-``genetic_elitist``  the corrected loop: every generation mutates the record so far, and the
-              record keeps the state at which its accuracy was reached.
+              ticks, with the source's loss-increase pruning (``network_basic.py`` at HEAD:
+              ``MainWindow.train_step`` and ``LossPlot.update_plot``).  Every tick walks the
+              list of children by position, as the source's ``enumerate`` over a list it
+              changes did: the child at the position trains one step, then, if its accuracy is
+              below the running maximum of the children visited so far and its test loss rose
+              since its previous step, it is removed from the list, *then* the parent is chosen
+              (the first child of the remaining list with the highest best-ever accuracy, as
+              it stands at that moment: a child visited this tick has stepped, one not yet
+              visited has not), and the new child (weights + N(0,1)·μ, biases + U(0,1)·μ,
+              positions copied) is appended.  So the child that moves into the removed one's
+              position is not visited this tick (it neither trains nor is judged), a newborn
+              that the walk reaches trains in its birth tick (it cannot be pruned then: it has
+              one loss), and one born at the last position is not reached until the next
+              tick.  The running maximum starts at 0 and is reset after the last position's
+              child unless that child was pruned (the source returned before its reset), in
+              which case the next tick starts with it, and even the first child can be pruned.
+``genetic``   the published outer loop (``genetic_training.py`` at e0cb909): one fixed
+              trained parent, then ``generations`` generations of ``genetic_children`` mutants
+              of it (μ ``genetic_mutation``; no pruning, which the source added later), each
+              trained ``genetic_iterations`` ticks, stopping once the record reaches
+              ``stop_accuracy``.  The source loaded a trained checkpoint (the best child, 57.5%,
+              of an earlier run), opened its record at that checkpoint's accuracy and ran
+              generations 1 to 14 (``while max_accuracy < 0.9 and generation < 15``); the seed
+              it mutated was never reloaded, so all 14 generations are mutants of that one
+              parent, and no generation draws independent random networks.  Here the parent is
+              the seed's first network trained alone for ``genetic_iterations`` ticks (the
+              ``single`` trainer's network when ``iterations`` equals it); ``parent_networks``
+              > 1 trains the seed's first so many networks instead and keeps the first of the
+              most accurate (10: the best child of a 10-network run, which the source's
+              ``checkpoint_best_0_0.575`` most likely was; not part of the loop, so not a
+              generation).  The record opens at the parent's best-ever accuracy with its final
+              state, and over all children of all
+              generations keeps (best-ever accuracy, the child's *final* state), strictly
+              better only, in child order (as the source's max() over its results list did).
+``genetic_elitist``  the corrected lineage from the same start: every generation mutates the
+              record so far, and the record keeps the state at which its accuracy was reached
+              (the parent's too).
 
 Metrics: test MSE and the source's rounding accuracy, measured every tick before the update
 (as the source did).  ``best_accuracy`` is the best-so-far over every network and tick (what
-the source reported); ``final_*`` evaluate the network the trainer hands back after its last
-update (single: the child; children: the child with the highest best-ever accuracy; genetic:
-the record's checkpoint).  ``mse_auc`` is the mean over ticks of the lowest test MSE reached so
-far: how soon a run got good (lower is better).
+the source reported; for the genetic loops the parent's training counts, as the source's
+record opened at its parent's accuracy); ``final_*`` evaluate the network the trainer hands
+back after its last update (single: the child; children: the child with the highest best-ever
+accuracy; genetic: the record's checkpoint).  ``mse_auc`` is the mean over ticks of the lowest
+test MSE reached so far: how soon a run got good (lower is better).
 
 Engines: a tick runs on :mod:`attnmem.models.atman_fast` (compiled, numba) or on the numpy
 reference :func:`attnmem.models.atman.train_step`; they give the same bytes (tests/test_atman.py),
@@ -80,7 +101,8 @@ class AtmanRun:
     child_mutation: float = 0.1
     genetic_children: int = 10
     genetic_iterations: int = 500
-    generations: int = 15
+    generations: int = 14  # of mutants, after the parent (the source's generations 1-14)
+    parent_networks: int = 1  # networks trained for the genetic loops' parent (the best kept)
     genetic_mutation: float = 0.03
     stop_accuracy: float = 0.9
     lr: float = 5e-4
@@ -113,7 +135,7 @@ class AtmanRun:
     def ticks(self) -> int:
         if self.trainer in ("single", "children"):
             return self.iterations
-        return self.generations * self.genetic_iterations
+        return (1 + self.generations) * self.genetic_iterations  # the parent, then generations
 
     @property
     def per_child(self) -> int:
@@ -139,8 +161,9 @@ def _check(runs: Sequence[AtmanRun]) -> None:
 def _fresh_state(runs: Sequence[AtmanRun], wiring: model.Wiring) -> dict[str, Any]:
     run = runs[0]
     rngs = [np.random.default_rng(derive_seed(STUDY, run.layout, r.seed)) for r in runs]
-    nets = [model.init_network(wiring, rng) for rng in rngs for _ in range(run.width)]
-    n, lanes = len(runs), len(runs) * run.width
+    width = run.parent_networks if run.trainer.startswith("genetic") else run.width
+    nets = [model.init_network(wiring, rng) for rng in rngs for _ in range(width)]
+    n, lanes = len(runs), len(runs) * width
     return {
         "tick": 0,
         "pop": model.concat(nets),
@@ -150,10 +173,11 @@ def _fresh_state(runs: Sequence[AtmanRun], wiring: model.Wiring) -> dict[str, An
         "best_mse": np.full(n, np.inf),
         "auc": np.zeros(n),
         "max_accuracy": np.zeros(lanes),  # per network, best-ever (the source's max_accuracy)
-        "prev_loss": np.full(lanes, np.nan),
-        "order": [list(range(run.width)) for _ in runs],  # children: the list, by slot
+        "prev_loss": np.full(lanes, np.nan),  # children: each child's previous test loss
+        "order": [list(range(width)) for _ in runs],  # children: the list, by slot
+        "running": np.zeros(n),  # children: the walk's running maximum of accuracy
         "pruned": np.zeros(n, dtype=int),
-        # genetic bookkeeping
+        # genetic bookkeeping; generation 0 is the parent's training
         "generation": 0,
         "snapshot": None,  # per network, its state at its best accuracy (elitist)
         "record_accuracy": np.full(n, -np.inf),
@@ -168,94 +192,145 @@ def _lanes(seed_index: int, width: int) -> np.ndarray:
     return np.arange(seed_index * width, (seed_index + 1) * width)
 
 
-def _prune(state: dict[str, Any], run: AtmanRun, wiring: model.Wiring, mse, accuracy) -> None:
-    """The source's loss-increase pruning, seed by seed (module docstring)."""
+def _width(state: Mapping[str, Any], run: AtmanRun) -> int:
+    """Networks per seed in the population now (generation 0 of a genetic loop: the parent's
+    training, ``parent_networks`` networks)."""
+    if run.trainer.startswith("genetic") and state["generation"] == 0:
+        return run.parent_networks
+    return run.width
+
+
+def _children_tick(
+    state: dict[str, Any], run: AtmanRun, wiring: model.Wiring, data, step
+) -> tuple[np.ndarray, np.ndarray]:
+    """One tick of the children trainer: the source's walk over the list it changes (module
+    docstring).  Returns the test MSE and accuracy per lane of the children that trained this
+    tick (NaN for a child the walk did not reach).
+
+    Every child steps at once first (the engine's batch); the walk then decides which of
+    those steps happened: a child the walk skips gets its state back, and the newborns the
+    walk reaches step afterwards, in one batch (nothing the walk decides depends on them:
+    they cannot be pruned in their birth tick and come after every other child)."""
     pop, width = state["pop"], run.width
-    for k in range(len(state["rngs"])):
-        base = k * width
-        items = state["order"][k]
-        fresh: set[int] = set()
-        running, i = -np.inf, 0
-        while i < len(items):
+    lanes = pop.weights.shape[0]
+    before = pop.take(np.arange(lanes))
+    mse, accuracy = step(pop, data["x_train"], data["y_train"], data["x_test"], data["y_test"])
+    seen_mse, seen_acc = np.full(lanes, np.nan), np.full(lanes, np.nan)
+    max_acc, prev_loss = state["max_accuracy"], state["prev_loss"]
+    revert: list[int] = []
+    newborns: list[int] = []
+    for k, rng in enumerate(state["rngs"]):
+        base, items = k * width, state["order"][k]
+        visited: set[int] = set()
+        born: set[int] = set()
+        running = state["running"][k]
+        i = 0
+        while i < len(items):  # the list keeps its length: one out, one in
             slot = items[i]
             lane = base + slot
-            if slot in fresh:
+            last = i == len(items) - 1
+            if slot in born:  # trains in its birth tick (below); one loss: never pruned now
+                newborns.append(lane)
+                running = 0.0 if last else running
                 i += 1
                 continue
-            rose = mse[lane] > state["prev_loss"][lane]  # False for a child with one loss
-            if accuracy[lane] < running and rose and i > 0:
-                best = max(items, key=lambda s: state["max_accuracy"][base + s])
-                child = model.mutate(
-                    pop.take([base + best]), wiring, state["rngs"][k], run.child_mutation
-                )
+            visited.add(slot)
+            loss, acc, previous = mse[lane], accuracy[lane], prev_loss[lane]
+            seen_mse[lane], seen_acc[lane] = loss, acc
+            max_acc[lane] = max(max_acc[lane], acc)
+            prev_loss[lane] = loss
+            if acc >= running:
+                running = acc
+            elif loss > previous:  # False without a previous loss, or for NaN
+                items.pop(i)  # out of the list before the parent is chosen
+                best = max(items, key=lambda s: max_acc[base + s])  # the first of the best
+                # its state as it stands now: stepped if the walk has visited it (or a
+                # newborn, not stepped yet), else as it was before this tick
+                holder = pop if best in visited or best in born else before
+                child = model.mutate(holder.take([base + best]), wiring, rng, run.child_mutation)
                 pop.put([lane], child)
-                state["max_accuracy"][lane] = 0.0
-                state["prev_loss"][lane] = np.nan
-                items.pop(i)
+                max_acc[lane], prev_loss[lane] = 0.0, np.nan
                 items.append(slot)
-                fresh.add(slot)
+                born.add(slot)
                 state["pruned"][k] += 1
-                i += 1  # the child that moved into this place is skipped, as in the source
-                continue
-            running = max(running, accuracy[lane])
-            state["prev_loss"][lane] = mse[lane]
+                i += 1  # the child that moved into this position is not visited this tick
+                continue  # (nor is the running maximum reset after a pruned last child)
+            running = 0.0 if last else running
             i += 1
+        state["running"][k] = running
+        revert += [base + s for s in items if s not in visited and s not in born]
+    if revert:
+        pop.put(revert, before.take(revert))
+    if newborns:
+        young = pop.take(newborns)
+        loss, acc = step(young, data["x_train"], data["y_train"], data["x_test"], data["y_test"])
+        pop.put(newborns, young)
+        seen_mse[newborns], seen_acc[newborns] = loss, acc
+        max_acc[newborns] = np.maximum(max_acc[newborns], acc)
+        prev_loss[newborns] = loss
+    return seen_mse, seen_acc
 
 
 def _start_generation(state: dict[str, Any], run: AtmanRun, wiring: model.Wiring) -> None:
-    """Fill the population with the next generation's children (generation ≥ 1)."""
+    """Fill the population with the next generation's mutants (generation ≥ 1): of the fixed
+    parent (genetic) or of the record so far (genetic_elitist)."""
     width, source = run.width, state["parent"] if run.trainer == "genetic" else state["record"]
     children = []
     for k, rng in enumerate(state["rngs"]):
         parent = source.take([k])
         children += [model.mutate(parent, wiring, rng, run.genetic_mutation) for _ in range(width)]
     state["pop"] = model.concat(children)
-    state["max_accuracy"][:] = 0.0
+    state["max_accuracy"] = np.zeros(len(state["rngs"]) * width)
 
 
 def _end_generation(state: dict[str, Any], run: AtmanRun) -> None:
-    """Update each seed's record from this generation's children (strictly better only, in
-    child order, as max() over the source's results list kept the earliest)."""
-    width, n = run.width, len(state["rngs"])
+    """Generation 0 (the parent's training) opens each seed's record at the parent's best
+    accuracy and fixes the published loop's parent (its final state); a later generation
+    updates the record from its children (strictly better only, in child order, as max()
+    over the source's results list kept the earliest).  Then the stop rule."""
+    width, n = _width(state, run), len(state["rngs"])
     kept = state["pop"] if run.trainer == "genetic" else state["snapshot"]
-    if state["record"] is None:
-        state["record"] = kept.take(np.arange(n) * width)
-    for k in range(n):
-        if state["stopped"][k]:
-            continue
-        state["generations_run"][k] += 1
-        for lane in _lanes(k, width):
-            if state["max_accuracy"][lane] > state["record_accuracy"][k]:
-                state["record_accuracy"][k] = state["max_accuracy"][lane]
-                state["record"].put([k], kept.take([lane]))
-        if state["record_accuracy"][k] >= run.stop_accuracy:
-            state["stopped"][k] = True
-    if state["parent"] is None:
-        # the published loop's fixed parent: what generation 0 produced (the source's seed
-        # checkpoint was itself the best child of an earlier run)
-        state["parent"] = state["record"].take(np.arange(n))
+    if state["generation"] == 0:
+        # the source: max_accuracy = 0.575 (its seed checkpoint's), the seed never reloaded;
+        # of several parent networks, the first of the most accurate (as max() keeps)
+        best = state["max_accuracy"].reshape(n, width).argmax(axis=1) + np.arange(n) * width
+        state["record_accuracy"] = state["max_accuracy"][best]
+        state["record"] = kept.take(best)
+        state["parent"] = state["pop"].take(best)
+    else:
+        for k in range(n):
+            if state["stopped"][k]:
+                continue
+            state["generations_run"][k] += 1
+            for lane in _lanes(k, width):
+                if state["max_accuracy"][lane] > state["record_accuracy"][k]:
+                    state["record_accuracy"][k] = state["max_accuracy"][lane]
+                    state["record"].put([k], kept.take([lane]))
+    # `while max_accuracy < 0.9 and generation < 15`: checked before every generation
+    state["stopped"] |= state["record_accuracy"] >= run.stop_accuracy
     state["generation"] += 1
 
 
 def _tick(state: dict[str, Any], run: AtmanRun, wiring: model.Wiring, data, step) -> None:
-    pop, width, n = state["pop"], run.width, len(state["rngs"])
     genetic = run.trainer.startswith("genetic")
     if genetic and state["tick"] % run.genetic_iterations == 0:
         if state["tick"] > 0:
             _end_generation(state, run)
             _start_generation(state, run, wiring)
-            pop = state["pop"]
+        pop = state["pop"]
         state["snapshot"] = pop.take(np.arange(pop.weights.shape[0]))
-    before = pop.take(np.arange(pop.weights.shape[0])) if genetic else None
-    mse, accuracy = step(pop, data["x_train"], data["y_train"], data["x_test"], data["y_test"])
-    with np.errstate(invalid="ignore"):
-        better = accuracy > state["max_accuracy"]
-    if genetic:
-        # the state that scored this accuracy is the one before the update
-        state["snapshot"].put(np.flatnonzero(better), before.take(np.flatnonzero(better)))
-    state["max_accuracy"] = np.where(better, accuracy, state["max_accuracy"])
+    pop, width, n = state["pop"], _width(state, run), len(state["rngs"])
     if run.trainer == "children":
-        _prune(state, run, wiring, mse, accuracy)
+        mse, accuracy = _children_tick(state, run, wiring, data, step)
+    else:
+        before = pop.take(np.arange(pop.weights.shape[0])) if genetic else None
+        mse, accuracy = step(pop, data["x_train"], data["y_train"], data["x_test"], data["y_test"])
+        with np.errstate(invalid="ignore"):
+            better = accuracy > state["max_accuracy"]
+        if genetic:
+            # the state that scored this accuracy is the one before the update
+            state["snapshot"].put(np.flatnonzero(better), before.take(np.flatnonzero(better)))
+        state["max_accuracy"] = np.where(better, accuracy, state["max_accuracy"])
     state["tick"] += 1
     live = ~state["stopped"]
     by_seed_acc = np.nan_to_num(accuracy, nan=0.0).reshape(n, width).max(axis=1)
@@ -396,11 +471,13 @@ def train(
     ticks_done = state["tick"]
     for k, (r, recorder) in enumerate(zip(runs, recorders, strict=True)):
         recorder.rows = state["rows"][k]
-        done = (
-            int(state["generations_run"][k]) * run.genetic_iterations
-            if run.trainer.startswith("genetic")
-            else ticks_done
-        )
+        generations = int(state["generations_run"][k])
+        if run.trainer.startswith("genetic"):  # the parent's ticks, then each generation's
+            done = (1 + generations) * run.genetic_iterations
+            steps = (run.parent_networks + generations * run.width) * run.genetic_iterations
+        else:  # the children walk visits every position once a tick
+            done = ticks_done
+            steps = done * (1 if run.trainer == "single" else run.width)
         metrics = {
             "final_accuracy": float(final["accuracy"][k]),
             "final_mse": float(final["mse"][k]),
@@ -409,8 +486,8 @@ def train(
             "best_mse": float(state["best_mse"][k]),
             "mse_auc": float(state["auc"][k] / max(done, 1)),
             "iterations": r.per_child,
-            "child_steps": done * (1 if run.trainer == "single" else run.width),
-            "generations": int(state["generations_run"][k]),
+            "child_steps": steps,
+            "generations": generations,
             "pruned": int(state["pruned"][k]),
         }
         finite = all(math.isfinite(metrics[m]) for m in ("final_mse", "best_mse", "mse_auc"))
