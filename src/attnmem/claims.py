@@ -101,6 +101,7 @@ class Cell:
     diverged: int = 0
     ran: bool = False
     gate: str = ""
+    short: list[str] = field(default_factory=list)  # the budget notes among the gate's
     floored: str = ""  # why the cell is shown but not tested: the budget alone reaches it
 
 
@@ -240,6 +241,7 @@ def _fill(
             "value is at that budget"
         )
     notes += run_gates(rule, run, cell.sides[0])
+    cell.short = [n for n in notes if "seeds" not in n and "diverged" not in n]
     floor = trivial_floor(rule, run, cell.sides[0])
     if floor is not None and cell.published[0] is not None and cell.published[0] <= floor:
         spec = rule["floor_from_run"]
@@ -486,8 +488,7 @@ def to_decide(claim, cells: list[Cell], rows: list[dict], published, run, costs)
     if "min_budget" in rule:
         budget.append(f"{rule['budget_metric']} >= {rule['min_budget']:g}")
     budget += [f"run.{k} >= {v:g}" for k, v in rule.get("min_run", {}).items()]
-    gated = [c.gate for c in cells if c.gate]
-    if budget and any(("<" in g and "seeds" not in g) or "not set" in g for g in gated):
+    if budget and any(c.short for c in cells):
         parts.append("at " + ", ".join(budget))
     seeds, why = _needed_seeds(claim, cells, rows, published)
     if seeds is None:
@@ -581,12 +582,14 @@ def evaluate_claim(
     for cell, row in zip(cells, rows, strict=True):
         context = dict(zip([a for a in axes if a in cell.sides[0]], cell.sides[0].values()))
         text = note(context) if note is not None else ""
-        row["cell"] += (f" [{text}]" if text else "") + (f" ({cell.gate})" if cell.gate else "")
+        row["cell"] += f" [{text}]" if text else ""
+        if not cell.ran:
+            row["cell"] += " (not run)"
+        elif cell.gate:
+            row["cell"] += f" ({cell.gate})"
         if cell.floored:
             row["cell"] += f" ({cell.floored})"
             row["verdict"] = "inconclusive"
-        if not cell.ran:
-            row["cell"] += " (not run)"
         row.pop("_diff", None)
         row.pop("_gate", None)
     return [*rows, overall]

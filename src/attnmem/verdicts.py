@@ -276,8 +276,12 @@ def at_least_reach(n: int, cells: int, alpha: float) -> tuple[bool, bool]:
 
 
 def at_least_seeds(fraction: float, alpha: float) -> int | None:
-    """Seeds at which the sign test supports with power POWER when a run reaches the published
-    value with probability ``fraction``; None when it cannot (fraction <= 1/2)."""
+    """Seeds at which an ``at_least`` cell decides when a run reaches the published value with
+    probability ``fraction``: the sign test's support with power POWER (fraction > 1/2), or,
+    below alpha, the rank test's contradiction, whose p tends to (1 + fraction n) / (n + 1);
+    None between (the published run is a plausible draw: no seed count decides)."""
+    if fraction < alpha:
+        return next(n for n in range(1, MAX_SEEDS + 1) if (1 + fraction * n) / (n + 1) < alpha)
     if fraction <= 0.5:
         return None
     for n in range(seeds_to_reach(alpha), MAX_SEEDS + 1):
