@@ -121,7 +121,9 @@ def table(spec: Mapping[str, Any], configs: list[Mapping[str, Any]], alpha: floa
     for n, sizes in sorted(found.get("greater", ())):
         support, _ = greater_rates(n, sizes, 0.0, alpha, rng)
         _, against = greater_rates(n, sizes, 0.5, alpha, rng)
-        lines.append(f"| greater | {n} | {'+'.join(map(str, sizes))} | {support:.3f} | {against:.3f} |")
+        lines.append(
+            f"| greater | {n} | {'+'.join(map(str, sizes))} | {support:.3f} | {against:.3f} |"
+        )
     for n, runs in sorted(found.get("equivalent", ())):
         support, against = equivalent_rates(n, runs, 2.5, alpha, rng)
         lines.append(f"| equivalent | {n} | {runs} | {support:.3f} | {against:.3f} |")
@@ -139,7 +141,9 @@ def main(argv: list[str]) -> None:
 
     root = Path(argv[0]) if argv else Path(".")
     spec = yaml.safe_load((root / "config" / "claims.yaml").read_text())
-    configs = [yaml.safe_load((root / "config" / f"{n}.yaml").read_text()) for n in ("config", "paper")]
+    configs = [
+        yaml.safe_load((root / "config" / f"{n}.yaml").read_text()) for n in ("config", "paper")
+    ]
     print(table(spec, configs))
 
 

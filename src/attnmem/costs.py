@@ -71,7 +71,7 @@ def study_costs(
             spent[owner] += seconds / len(owners)
     by_cell: dict[str, list[float]] = {}
     budget_of: dict[str, list[float]] = {}
-    for (cell, seed), seconds in spent.items():
+    for (cell, _seed), seconds in spent.items():
         by_cell.setdefault("/".join(cell), []).append(seconds)
     if budget_metric is not None and budget_metric in runs.columns:
         for _, r in runs.iterrows():
@@ -106,7 +106,9 @@ def measure(results: str | Path, config: Mapping[str, Any]) -> dict[str, Any]:
     }
     for name, block in config["studies"].items():
         study = REGISTRY[name]
-        costs = study_costs(Path(results), name, list(study.axes), study.budget_metric, block["run"])
+        costs = study_costs(
+            Path(results), name, list(study.axes), study.budget_metric, block["run"]
+        )
         if costs is not None:
             table[name] = costs
     return table

@@ -18,7 +18,6 @@ from typing import Any
 
 from attnmem import verdicts
 from attnmem.claims import (
-    VALUE_KINDS,
     margin_of,
     required_cells,
     run_gates,

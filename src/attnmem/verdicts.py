@@ -108,7 +108,9 @@ def _t_test_seeds(effect_size: float, alpha: float, least: int) -> int | None:
     return None
 
 
-def greater_seeds(spreads: Mapping[str, Sequence[float]], effect: float, alpha: float) -> int | None:
+def greater_seeds(
+    spreads: Mapping[str, Sequence[float]], effect: float, alpha: float
+) -> int | None:
     """Seeds for a ``greater`` claim to reach POWER when a beats b by ``effect`` in every cell.
 
     ``spreads``: group -> the SD over seeds of a - b in each of its cells (observed).  Under a
@@ -148,7 +150,8 @@ def difference(
 ) -> Difference:
     """``runs`` = 1: a single published run, one more draw from the replication's distribution
     (SE = s * sqrt(1/n + 1)); ``runs`` = k with ``published_sd``: a published mean of k runs
-    (Welch's SE, the smaller sample's df); k without an SD: the replication's s stands for the source's spread."""
+    (Welch's SE, the smaller sample's df); k without an SD: the replication's s stands for the
+    source's spread."""
     x = np.asarray(values, dtype=float)
     n, mean = x.size, float(x.mean())
     s2 = float(x.var(ddof=1)) if n > 1 else math.nan
@@ -191,7 +194,9 @@ def equivalent(
     return _tost(diff, margin, alpha), diff
 
 
-def band(values: Sequence[float], low: float, high: float, alpha: float) -> tuple[Outcome, Difference]:
+def band(
+    values: Sequence[float], low: float, high: float, alpha: float
+) -> tuple[Outcome, Difference]:
     """The replicated mean inside a published band [low, high], or outside it."""
     x = np.asarray(values, dtype=float)
     centre, half = (low + high) / 2, (high - low) / 2

@@ -31,9 +31,7 @@ with logged_job(smk.log[0]) as log:
             tables = {n: pd.read_csv(smk.input[f"{study}_{n}"]) for n in names}
             notes[study] = module.claim_notes(tables)
     has_cell = {study: REGISTRY[study].has_cell for study in smk.params.studies}
-    table = evaluate(
-        claims, spec["published"], runs, AXES, smk.params.runs, notes, has_cell, costs
-    )
+    table = evaluate(claims, spec["published"], runs, AXES, smk.params.runs, notes, has_cell, costs)
     log.info("%d claims, %d rows", len(claims), len(table))
     write_table(smk.output.csv, table)
     files.write_text(smk.output.md, to_markdown(table))
