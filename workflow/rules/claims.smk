@@ -47,6 +47,7 @@ rule claims_figure:
             f"{FIGURES}/claims.png",
             caption="../report/claims_figure.rst",
             category="Claims overview",
+            labels={"kind": "overview", "sources": ", ".join(SOURCES)},
         ),
         pdf=f"{FIGURES}/claims.pdf",
     log:
@@ -60,6 +61,9 @@ rule claims_figure:
     threads: 1
     resources:
         **SUMMARY_RESOURCES,
+    params:
+        sources=SOURCES,
+        titles=SOURCE_TITLES,
     script:
         "../scripts/claims_figure.py"
 
