@@ -24,8 +24,8 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
-include: "workflow/rules/summaries.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/summaries.smk"
 include: "workflow/rules/claims.smk"
 
 

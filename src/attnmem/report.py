@@ -34,6 +34,15 @@ from attnmem.studies import REGISTRY
 from attnmem.studies import notes as study_notes
 
 VERDICTS = ("supported", "contradicted", "inconclusive")
+SECTIONS = (
+    "1. Scope",
+    "2. Verdicts",
+    "3. Figures",
+    "4. Deviations from the source",
+    "5. What was difficult",
+    "6. What it would take",
+    "7. Reproducibility",
+)
 KIND_LABEL = {"faithful": "faithful-mode quirk", "deviation": "deviation of this replication"}
 
 
@@ -75,6 +84,7 @@ class Image:
 Block = Heading | Paragraph | Items | Table | Image
 
 _CODE = re.compile(r"``(.+?)``")
+_LINK = re.compile(r"\[([^\]]+)\]\((#[\w-]+)\)")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
 
@@ -82,9 +92,16 @@ def _md_inline(text: str) -> str:
     return _CODE.sub(r"`\1`", text).replace("|", "\\|")
 
 
+def slug(text: str) -> str:
+    """The anchor GitHub gives a Markdown heading (the HTML page uses the same ids)."""
+    text = _CODE.sub(r"\1", text).strip().lower()
+    return re.sub(r"[^\w\- ]", "", text).replace(" ", "-")
+
+
 def _html_inline(text: str) -> str:
     text = html.escape(text, quote=False)
     text = _CODE.sub(r"<code>\1</code>", text)
+    text = _LINK.sub(r'<a href="\2">\1</a>', text)
     return _BOLD.sub(r"<strong>\1</strong>", text)
 
 
@@ -157,7 +174,7 @@ def to_html(blocks: Sequence[Block], title: str, embed: bool = True) -> str:
     ]
     for block in blocks:
         if isinstance(block, Heading):
-            anchor = f' id="{block.anchor}"' if block.anchor else ""
+            anchor = f' id="{block.anchor or slug(block.text)}"'
             out.append(f"<h{block.level}{anchor}>{_html_inline(block.text)}</h{block.level}>")
         elif isinstance(block, Paragraph):
             css = f' class="{block.css}"' if block.css else ""
@@ -335,13 +352,19 @@ def claim_views(claims: pd.DataFrame, studies: Sequence[str]) -> list[ClaimView]
                 source=_text(first["source"]),
                 rule=_text(first["rule"]),
                 verdict=_text(first["verdict"]) if len(overall) else "inconclusive",
-                tally=cell_text.removeprefix("overall").strip(" ()"),
+                tally=_short_tally(cell_text.removeprefix("overall").strip(" ()")),
                 scope=_text(first.get("scope")),
                 to_decide=_text(first.get("to_decide")),
                 cells=group[~overall_mask],
             )
         )
     return views
+
+
+def _short_tally(text: str) -> str:
+    """ "0 supported, 0 contradicted, 3 inconclusive" -> "3 inconclusive"."""
+    parts = [p.strip() for p in text.split(",") if not p.strip().startswith("0 ")]
+    return ", ".join(parts) or text
 
 
 def _estimate_row(claim: ClaimView, row: pd.Series) -> list[str]:
@@ -439,8 +462,9 @@ def build(
     blocks.append(Paragraph(lead, "lead"))
     blocks.append(
         Paragraph(
-            "Contents: 1 Scope · 2 Verdicts · 3 Figures · 4 Deviations from the source · "
-            "5 What was difficult · 6 What it would take · 7 Reproducibility.  Every number "
+            "Contents: "
+            + " · ".join(f"[{name}](#{slug(name)})" for name in SECTIONS)
+            + ".  Every number "
             "below comes from this run's results (``claims.csv``), the config, or the source "
             "(``config/claims.yaml``); the notes on deviations and difficulties come from "
             f"``src/attnmem/studies/notes/<study>.yaml``.  Spec: ``{first['spec']}``."
@@ -448,7 +472,7 @@ def build(
     )
 
     # 1. scope
-    blocks.append(Heading(2, "1. Scope", "scope"))
+    blocks.append(Heading(2, "1. Scope"))
     for study in studies:
         setting = settings[study]
         axes = ", ".join(
@@ -479,7 +503,7 @@ def build(
         blocks.append(Items([f"``{v.id}``: {v.scope}" for v in study_views]))
 
     # 2. verdicts
-    blocks.append(Heading(2, "2. Verdicts", "verdicts"))
+    blocks.append(Heading(2, "2. Verdicts"))
     blocks.append(
         Paragraph(
             "One row per claim: its overall verdict by the rule stated in "
@@ -509,7 +533,7 @@ def build(
             blocks.append(Paragraph("No cell of this claim ran in this config."))
 
     # 3. figures
-    blocks.append(Heading(2, "3. Figures", "figures"))
+    blocks.append(Heading(2, "3. Figures"))
     blocks.append(
         Image(
             _relative(forest, out_dir),
@@ -527,7 +551,7 @@ def build(
             blocks.append(Image(_relative(figure.png, out_dir), figure.caption, figure.png))
 
     # 4. deviations
-    blocks.append(Heading(2, "4. Deviations from the source", "deviations"))
+    blocks.append(Heading(2, "4. Deviations from the source"))
     blocks.append(
         Paragraph(
             "A faithful-mode quirk is a behaviour of the source (often a bug) that the faithful "
@@ -550,13 +574,13 @@ def build(
             blocks.append(Table(["kind", "what", "clean fix / why", "spec"], rows))
 
     # 5. difficulties
-    blocks.append(Heading(2, "5. What was difficult", "difficult"))
+    blocks.append(Heading(2, "5. What was difficult"))
     blocks.append(
         Items([f"``{s}``: {d.strip()}" for s in studies for d in notes[s].get("difficult", [])])
     )
 
     # 6. what it would take
-    blocks.append(Heading(2, "6. What it would take", "would-take"))
+    blocks.append(Heading(2, "6. What it would take"))
     undecided = [v for v in views if v.verdict == "inconclusive"]
     if not undecided:
         blocks.append(Paragraph("Every claim is decided."))
@@ -573,7 +597,7 @@ def build(
             )
 
     # 7. reproducibility
-    blocks.append(Heading(2, "7. Reproducibility", "reproducibility"))
+    blocks.append(Heading(2, "7. Reproducibility"))
     blocks.append(
         Table(
             ["fact", "value"],

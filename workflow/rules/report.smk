@@ -34,17 +34,20 @@ def figure_list(wildcards):
     ]
 
 
-def verdict_label(wildcards, input):
-    """The overall verdicts of a source's claims, read when the HTML report is built."""
+def verdicts_of(studies):
+    """The overall verdicts of the studies' claims ("2 supported, 1 inconclusive"), read from
+    claims.csv when the HTML report is built (labels are evaluated then); "" before it exists."""
     import csv
 
-    rows = list(csv.DictReader(open(input.csv)))
-    studies = SOURCES[wildcards.source]
-    verdicts = [
-        r["verdict"]
-        for r in rows
-        if r["study"] in studies and r["cell"].startswith("overall")
-    ]
+    path = Path(f"{RESULTS}/claims.csv")
+    if not path.exists():
+        return ""
+    with path.open() as f:
+        verdicts = [
+            r["verdict"]
+            for r in csv.DictReader(f)
+            if r["study"] in studies and r["cell"].startswith("overall")
+        ]
     return ", ".join(
         f"{verdicts.count(v)} {v}"
         for v in ("supported", "contradicted", "inconclusive")
@@ -53,14 +56,33 @@ def verdict_label(wildcards, input):
 
 
 def report_labels(kind):
-    def labels(wildcards, input):
+    """Labels of a per-source output in the HTML report (a reader filters by them)."""
+
+    def labels(wildcards):
         return {
             "source": wildcards.source,
             "studies": ", ".join(SOURCES[wildcards.source]),
             "kind": kind,
             "title": SOURCE_TITLES[wildcards.source],
-            "verdicts": verdict_label(wildcards, input),
+            "verdicts": verdicts_of(SOURCES[wildcards.source]),
         }
+
+    return labels
+
+
+def study_labels(kind):
+    """Labels of a per-study output: study, source, what it is and its claims' verdicts."""
+
+    def labels(wildcards):
+        found = {
+            "study": wildcards.study,
+            "source": study_notes.source_of(wildcards.study),
+            "kind": kind,
+            "claims": verdicts_of([wildcards.study]) or "none",
+        }
+        if "figure" in wildcards.keys():
+            found["figure"] = wildcards.figure
+        return found
 
     return labels
 

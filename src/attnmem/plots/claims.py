@@ -563,9 +563,9 @@ def overview(
         x(0.15),
         y(0.45),
         "One row per claim: its overall verdict (marker), its cells' verdicts (bar) and number, "
-        "the replicated estimate with its interval (a range: over the claim's cells) and the published "
-        "value, in the claim's own units\n(signed: a paired difference a − b; else the seeds' mean "
-        "or median), and why an undecided claim is undecided.  Each claim's cells: "
+        "the replicated estimate with its interval (a range: over the claim's cells) and the "
+        "published value, in the claim's own units\n(signed: a paired difference a − b; else "
+        "the seeds' mean or median), and why an undecided claim is undecided.  Each claim's cells: "
         "figures/claims/<source>.png and results/claims.md.",
         fontsize=8.5,
         color="#444444",
