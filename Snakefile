@@ -16,7 +16,7 @@ min_version("9.19")
 # `--configfile config/smoke.yaml` never inherits studies or budgets from config.yaml.
 if not config:
 
-    configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
+    configfile: str(Path(workflow.current_basedir) / "config" / "config.yaml")
 
 
 report: "workflow/report/workflow.rst"

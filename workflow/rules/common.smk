@@ -6,7 +6,9 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(workflow.basedir)
+# the repository: this file is workflow/rules/common.smk (current_basedir, unlike basedir, is
+# also right when another workflow imports attnmem as a module)
+ROOT = Path(workflow.current_basedir).parents[1]
 # Jobs import the library through the symlink workflow/scripts/attnmem -> src/attnmem (Snakemake
 # puts a script's folder on sys.path), so a conda environment built from envs/ needs no install.
 sys.path.insert(0, str(ROOT / "src"))
