@@ -24,9 +24,9 @@ report: "workflow/report/workflow.rst"
 
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
-include: "workflow/rules/report.smk"
 include: "workflow/rules/summaries.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/report.smk"
 
 
 # A study's rules file holds its training jobs; it is read only when the config has the study.
