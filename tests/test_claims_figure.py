@@ -217,13 +217,13 @@ def test_overview_says_why_a_claim_is_undecided(tmp_path):
     table = pd.DataFrame(rows, columns=list(COLUMNS))
     fig = overview(table, tmp_path / "old.png")
     texts = [t.get_text() for t in fig.findobj(Text)]
-    assert {"too few seeds", "no cells run", "not significant"} <= set(texts)
+    assert {"few seeds", "no cells run", "not significant"} <= set(texts)
     assert "+0.5 [−1, +2]" in texts and "+1" in texts  # estimate [interval] beside published
     # the claims table's to_decide column (when it has one) follows the reason
     table["to_decide"] = ""
     table.loc[1, "to_decide"] = "10 seeds"
     fig = overview(table, tmp_path / "new.png")
-    assert "too few seeds — 10 seeds" in [t.get_text() for t in fig.findobj(Text)]
+    assert "few seeds — 10 seeds" in [t.get_text() for t in fig.findobj(Text)]
 
 
 def nan_value() -> float:

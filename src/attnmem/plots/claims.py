@@ -414,7 +414,7 @@ REASONS = (
     ("budget", "budget < source's"),
     ("run.", "budget < source's"),
     ("seeds equal", "all seeds equal"),
-    ("seeds", "too few seeds"),
+    ("seeds", "few seeds"),
     ("straddles", "interval on the band's edge"),
     ("grows with the budget", "above; grows with budget"),
 )
@@ -623,9 +623,9 @@ OVERVIEW_COLUMNS = {
     "marker": 0.12,
     "claim": 0.28,
     "cells": 2.85,
-    "replicated": 3.65,
-    "published": 5.2,
-    "why undecided": 6.2,
+    "replicated": 3.6,
+    "published": 5.0,
+    "why undecided": 5.95,
 }
 
 
@@ -700,9 +700,9 @@ def _overview_row(
             style="italic",
         )
     replicated, published = row.estimate
-    fig.text(x(at["replicated"]), mid, _clip(replicated, 27), fontsize=small, va="center")
-    fig.text(x(at["published"]), mid, _clip(published, 17), fontsize=small, va="center")
-    room = int((width - OVERVIEW_COLUMNS["why undecided"] - 0.25) / CHAR)
+    fig.text(x(at["replicated"]), mid, _clip(replicated, 25), fontsize=small, va="center")
+    fig.text(x(at["published"]), mid, _clip(published, 16), fontsize=small, va="center")
+    room = int((width - OVERVIEW_COLUMNS["why undecided"] - 0.2) / CHAR)
     fig.text(
         x(at["why undecided"]),
         mid,
