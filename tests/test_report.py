@@ -206,3 +206,23 @@ def test_notes_render_as_restructuredtext():
             for key in ("what", "clean", "why"):
                 if deviation.get(key):
                     assert not _docutils_messages(deviation[key]), (study, deviation[key])
+
+
+def test_why_undecided_and_what_the_rule_needs():
+    assert report.why_undecided("supported", ["x"]) == ""
+    assert report.why_undecided("inconclusive", []) == "no cells run"
+    labels = ["a/50 (n=2 < 5 seeds; budget 16 < 4e+06)", "b/50 (1 diverged)", "c/50"]
+    assert report.why_undecided("inconclusive", labels) == "budget < source's; diverged runs"
+    assert report.why_undecided("inconclusive", ["c/50"]) == "not significant"
+    rule = "greater: ... p < 0.05; >= 5 seeds per cell, run.epochs >= 186; overall: >= 0.66"
+    assert report.needs(rule) == "5 seeds per cell, run.epochs >= 186"
+    assert report.needs("within_range: ...; >= 3 seeds per cell; overall") == "3 seeds per cell"
+    assert report.needs("a rule worded otherwise") == ""
+
+
+def test_what_it_would_take_without_a_to_decide_column(tmp_path):
+    md, _ = _build(tmp_path, claims_table(False))
+    section = md.split("## 6. What it would take")[1].split("## 7.")[0]
+    assert "`plasticity.table1`: few seeds." in section
+    assert "`plasticity.m_gains_from_neurons`: its cells are not in this config" in section
+    assert "plasticity.m_beats_a`" not in section  # decided: nothing to take

@@ -86,6 +86,7 @@ Block = Heading | Paragraph | Items | Table | Image
 _CODE = re.compile(r"``(.+?)``")
 _LINK = re.compile(r"\[([^\]]+)\]\((#[\w-]+)\)")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+_EMPHASIS = re.compile(r"(?<![*\w])\*([^*\s][^*]*?)\*(?![*\w])")
 
 
 def _md_inline(text: str) -> str:
@@ -102,7 +103,8 @@ def _html_inline(text: str) -> str:
     text = html.escape(text, quote=False)
     text = _CODE.sub(r"<code>\1</code>", text)
     text = _LINK.sub(r'<a href="\2">\1</a>', text)
-    return _BOLD.sub(r"<strong>\1</strong>", text)
+    text = _BOLD.sub(r"<strong>\1</strong>", text)
+    return _EMPHASIS.sub(r"<em>\1</em>", text)
 
 
 def to_markdown(blocks: Sequence[Block]) -> str:
@@ -412,6 +414,48 @@ def _tally(verdicts: Sequence[str]) -> str:
     return ", ".join(f"{verdicts.count(v)} {v}" for v in VERDICTS if verdicts.count(v)) or "none"
 
 
+# --- why a claim is undecided ----------------------------------------------------------------
+
+#: What the reasons a cell's label gives in brackets (claims.py writes them) come to, shortest
+#: first: the claims overview and the reports say them in a few words.
+REASONS = (
+    ("diverged", "diverged runs"),
+    ("budget", "budget < source's"),
+    ("run.", "budget < source's"),
+    ("seeds equal", "all seeds equal"),
+    ("seeds", "few seeds"),
+    ("straddles", "interval on the band's edge"),
+    ("grows with the budget", "above; grows with budget"),
+)
+_NEEDS = re.compile(r">= (\d+) seeds per cell([^;]*)")
+
+
+def why_undecided(verdict: str, cells: Sequence[str]) -> str:
+    """A few words on why a claim is undecided, from its cells' labels ("" when decided)."""
+    if verdict in ("supported", "contradicted"):
+        return ""
+    if not cells:
+        return "no cells run"
+    found: list[str] = []
+    for label in cells:
+        note = label.split(" (", 1)[1] if " (" in label and label.endswith(")") else ""
+        for key, text in REASONS:
+            if key in note and text not in found:
+                found.append(text)
+                break
+    return "; ".join(found) or "not significant"
+
+
+def needs(rule: str) -> str:
+    """What a claim's rule asks of every cell ("5 seeds per cell, sequences >= 4e+06"), from
+    its text; "" when the text does not say."""
+    match = _NEEDS.search(rule)
+    if not match:
+        return ""
+    extra = match[2].strip(" ,")
+    return f"{match[1]} seeds per cell" + (f", {extra}" if extra else "")
+
+
 # --- the report -----------------------------------------------------------------------------
 
 
@@ -585,8 +629,7 @@ def build(
     if not undecided:
         blocks.append(Paragraph("Every claim is decided."))
     else:
-        fallback = "what would decide it: see the reasons its cells give above"
-        items = [f"``{v.id}``: {v.to_decide or fallback}" for v in undecided]
+        items = [f"``{v.id}``: {v.to_decide or _would_take(v)}" for v in undecided]
         blocks.append(Items(items))
         if below:
             blocks.append(
@@ -623,6 +666,19 @@ def build(
         )
     )
     return title, blocks
+
+
+def _would_take(claim: ClaimView) -> str:
+    """What would decide a claim, from its cells and rule, for claims tables that do not say."""
+    reason = why_undecided(claim.verdict, [_text(c) for c in claim.cells["cell"]])
+    want = needs(claim.rule)
+    if reason == "no cells run":
+        text = "its cells are not in this config (``config/paper.yaml`` runs them)"
+    elif reason == "not significant":
+        text = "the test did not reach its level at these seeds: more seeds"
+    else:
+        text = reason
+    return text + (f"; the rule asks for {want}" if want else "") + "."
 
 
 def _budget_rows(notes: Mapping[str, Any], setting: Mapping[str, Any]) -> list[list[str]]:

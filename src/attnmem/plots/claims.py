@@ -18,6 +18,7 @@ from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from attnmem.claims import VERDICTS, band_of
 from attnmem.plots.style import plt, save, setup
+from attnmem.report import why_undecided
 
 # Okabe–Ito green / vermillion and a mid grey; the marker shape repeats the verdict so that it
 # survives greyscale printing and colour blindness (hollow: the data decided nothing).
@@ -407,17 +408,6 @@ def forest(claims: pd.DataFrame, png: str | Path) -> Figure:
 
 # --- the one-screen overview ----------------------------------------------------------------
 
-#: Why the cells of an undecided claim could not be decided, from the reasons their labels give
-#: in brackets (claims.py writes them), shortest first.
-REASONS = (
-    ("diverged", "diverged runs"),
-    ("budget", "budget < source's"),
-    ("run.", "budget < source's"),
-    ("seeds equal", "all seeds equal"),
-    ("seeds", "few seeds"),
-    ("straddles", "interval on the band's edge"),
-    ("grows with the budget", "above; grows with budget"),
-)
 OVERVIEW_DPI = 120
 OVERVIEW_WIDTH = 16.0  # inches: 1,920 px at OVERVIEW_DPI
 OVERVIEW_ROW = 0.205
@@ -433,23 +423,12 @@ class _Row:
 
 
 def _reason(claim: _Claim, raw: list[str], to_decide: str) -> str:
-    """A few words on why a claim is undecided ("" for a decided one)."""
-    if claim.verdict in ("supported", "contradicted"):
-        return ""
-    if not claim.cells:
-        return "no cells run"
-    found: list[str] = []
-    for label in raw:
-        note = label.split(" (", 1)[1] if " (" in label and label.endswith(")") else ""
-        for key, text in REASONS:
-            if key in note and text not in found:
-                found.append(text)
-                break
-    if not found:
-        undecided = [c for c in claim.cells if c.verdict == "inconclusive"]
-        found.append("not significant" if undecided else "too few cells decided")
-    text = "; ".join(found)
-    if to_decide:
+    """A few words on why a claim is undecided ("" for a decided one), then what would decide it
+    where the claims table says."""
+    text = why_undecided(claim.verdict or "inconclusive", raw)
+    if text == "not significant" and not any(c.verdict == "inconclusive" for c in claim.cells):
+        text = "too few cells decided"
+    if text and to_decide:
         text += f" — {to_decide}"
     return text
 
