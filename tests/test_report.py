@@ -212,8 +212,15 @@ def test_why_undecided_and_what_the_rule_needs():
     assert report.why_undecided("supported", ["x"]) == ""
     assert report.why_undecided("inconclusive", []) == "no cells run"
     labels = ["a/50 (n=2 < 5 seeds; budget 16 < 4e+06)", "b/50 (1 diverged)", "c/50"]
-    assert report.why_undecided("inconclusive", labels) == "budget < source's; diverged runs"
+    assert report.why_undecided("inconclusive", labels) == (
+        "budget < source's; few seeds; diverged runs"
+    )
+    assert report.why_undecided("inconclusive", ["a (all 5 seeds equal: sign test p = 0.06)"]) == (
+        "all seeds equal"
+    )
     assert report.why_undecided("inconclusive", ["c/50"]) == "not significant"
+    above = "d (every seed above: the metric grows with the budget, the source's is unknown)"
+    assert report.why_undecided("inconclusive", [above]) == "above; grows with budget"
     rule = "greater: ... p < 0.05; >= 5 seeds per cell, run.epochs >= 186; overall: >= 0.66"
     assert report.needs(rule) == "5 seeds per cell, run.epochs >= 186"
     assert report.needs("within_range: ...; >= 3 seeds per cell; overall") == "3 seeds per cell"

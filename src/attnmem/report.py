@@ -416,16 +416,16 @@ def _tally(verdicts: Sequence[str]) -> str:
 
 # --- why a claim is undecided ----------------------------------------------------------------
 
-#: What the reasons a cell's label gives in brackets (claims.py writes them) come to, shortest
-#: first: the claims overview and the reports say them in a few words.
+#: What the reasons a cell's label gives in brackets (claims.py writes them, ";" between them)
+#: come to, the most specific key first: the claims overview and the reports say them briefly.
 REASONS = (
     ("diverged", "diverged runs"),
+    ("grows with the budget", "above; grows with budget"),
+    ("seeds equal", "all seeds equal"),
+    ("straddles", "interval on the band's edge"),
     ("budget", "budget < source's"),
     ("run.", "budget < source's"),
-    ("seeds equal", "all seeds equal"),
     ("seeds", "few seeds"),
-    ("straddles", "interval on the band's edge"),
-    ("grows with the budget", "above; grows with budget"),
 )
 _NEEDS = re.compile(r">= (\d+) seeds per cell([^;]*)")
 
@@ -439,10 +439,10 @@ def why_undecided(verdict: str, cells: Sequence[str]) -> str:
     found: list[str] = []
     for label in cells:
         note = label.split(" (", 1)[1] if " (" in label and label.endswith(")") else ""
-        for key, text in REASONS:
-            if key in note and text not in found:
+        for part in note.split(";"):  # each reason the label gives, by its first match
+            text = next((text for key, text in REASONS if key in part), None)
+            if text and text not in found:
                 found.append(text)
-                break
     return "; ".join(found) or "not significant"
 
 
