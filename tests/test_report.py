@@ -213,7 +213,7 @@ def test_why_undecided_and_what_the_rule_needs():
     assert report.why_undecided("inconclusive", []) == "no cells run"
     labels = ["a/50 (n=2 < 5 seeds; budget 16 < 4e+06)", "b/50 (1 diverged)", "c/50"]
     assert report.why_undecided("inconclusive", labels) == (
-        "budget < source's; few seeds; diverged runs"
+        "few seeds; budget < source's; diverged runs"
     )
     assert report.why_undecided("inconclusive", ["a (all 5 seeds equal: sign test p = 0.06)"]) == (
         "all seeds equal"
