@@ -277,7 +277,9 @@ def _legend(fig: Figure, top: float) -> None:
     )
 
 
-def forest(claims: pd.DataFrame, png: str | Path) -> Figure:
+def forest(
+    claims: pd.DataFrame, png: str | Path, title: str = "Claims: published vs replicated"
+) -> Figure:
     """Draw the claims overview to ``png`` and the PDF beside it; return the (closed) figure.
 
     One row per claim cell under its claim's header (claim id, statement, overall verdict),
@@ -337,7 +339,7 @@ def forest(claims: pd.DataFrame, png: str | Path) -> Figure:
         return 1.0 - inches / height
 
     x0, x1 = 0.1 / width, 1 - 0.1 / width  # headers span the panels and their n column
-    fig.text(x0, y(0.08), "Claims: published vs replicated", fontsize=13, weight="bold", va="top")
+    fig.text(x0, y(0.08), title, fontsize=13, weight="bold", va="top")
     fig.text(
         x0,
         y(0.36),
