@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
 
-.PHONY: run test test-cluster lint format figures report clean
+.PHONY: run test test-cluster lint format figures reports report clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ format: $(STAMP)
 
 figures: $(STAMP)
 	$(BIN)/snakemake --profile workflow/profiles/default --cores $(CORES) figures
+
+# one replication report per source: results/report/<source>.md and .html
+reports: $(STAMP)
+	$(BIN)/snakemake --profile workflow/profiles/default --cores $(CORES) reports
 
 report: $(STAMP)
 	$(BIN)/snakemake --report report.html

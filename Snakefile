@@ -2,16 +2,21 @@
 
 snakemake --cores N                      the default config's whole DAG
 snakemake figures | tables | claims      one kind of output
+snakemake reports                        one replication report per source (results/report/)
 snakemake --configfile config/paper.yaml the sources' budgets (cluster)
 """
 
 from pathlib import Path
 
+from snakemake.utils import min_version
+
+min_version("9.19")
+
 # A config file is complete on its own: the default is read only when none is given, so
 # `--configfile config/smoke.yaml` never inherits studies or budgets from config.yaml.
 if not config:
 
-    configfile: str(Path(workflow.basedir) / "config" / "config.yaml")
+    configfile: str(Path(workflow.current_basedir) / "config" / "config.yaml")
 
 
 report: "workflow/report/workflow.rst"
@@ -21,6 +26,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/summaries.smk"
 include: "workflow/rules/claims.smk"
+include: "workflow/rules/report.smk"
 
 
 # A study's rules file holds its training jobs; it is read only when the config has the study.
@@ -34,6 +40,7 @@ localrules:
     figures,
     tables,
     claims,
+    reports,
 
 
 rule all:
@@ -44,11 +51,13 @@ rule all:
         all_tables(),
         CLAIMS,
         f"{RESULTS}/MANIFEST.sha256",
+        REPORTS,
 
 
 rule figures:
     input:
         all_figures(),
+        [f"{FIGURES}/claims/{source}.png" for source in SOURCES],
 
 
 rule tables:
@@ -59,3 +68,8 @@ rule tables:
 rule claims:
     input:
         CLAIMS,
+
+
+rule reports:
+    input:
+        REPORTS,

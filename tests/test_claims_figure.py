@@ -8,10 +8,11 @@ from itertools import combinations
 import pandas as pd
 import pytest
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.image import imread
 from matplotlib.text import Text
 
 from attnmem.claims import COLUMNS
-from attnmem.plots.claims import forest
+from attnmem.plots.claims import forest, overview
 
 GREATER = "greater: Holm p < 0.05, margin 0.0"
 WITHIN = "within_range: published value inside the seeds' [min, max]"
@@ -164,3 +165,66 @@ def test_published_value_far_off_scale_goes_to_the_margin(tmp_path):
     assert -0.1 < low < -0.05 and 0.07 < high < 0.2
     texts = {t.get_text() for t in fig.findobj(Text)}
     assert {"★ +9.5", "★ −7"} <= texts and "★ +0.02" not in texts
+
+
+def many_claims(n_sources: int = 5, per_source: int = 10) -> pd.DataFrame:
+    """As many claims as the shipped claims.yaml (~50), each with a few cells."""
+    rows = []
+    verdicts = ("supported", "contradicted", "inconclusive")
+    for s in range(n_sources):
+        study = f"study{s}"
+        for c in range(per_source):
+            claim = f"{study}.claim_{c}_with_a_fairly_long_identifier"
+            for i in range(c % 4):
+                rows.append(
+                    _cell(claim, study, f"cell{i} (n=2 < 5 seeds)" if c % 3 else f"cell{i}",
+                          GREATER, verdicts[(c + i) % 3], n_seeds=5, diff=i - 1.0,
+                          diff_low=i - 2.0, diff_high=float(i), published_diff=1.5)
+                )  # fmt: skip
+            rows.append(_cell(claim, study, "overall (…)", GREATER, verdicts[c % 3]))
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    return table
+
+
+def test_overview_fits_one_screen(tmp_path):
+    table = many_claims()
+    sources = {f"seed00{s}": [f"study{s}"] for s in range(5)}
+    fig = overview(table, tmp_path / "claims.png", sources, {"seed000": "a title"})
+
+    height, width = imread(tmp_path / "claims.png").shape[:2]
+    assert width <= 2000 and height <= 1200, (width, height)  # one screen, not fourteen
+    assert (tmp_path / "claims.pdf").read_bytes().startswith(b"%PDF")
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    # one row per claim (its id without the study), each source once
+    assert sum(t.startswith("claim_") for t in texts) == 50
+    assert all(f"seed00{s}" in texts for s in range(5))
+    assert "Claims: 50 — 20 supported, 15 contradicted, 15 inconclusive" in texts
+
+
+def test_overview_says_why_a_claim_is_undecided(tmp_path):
+    rows = [
+        _cell("a.few_seeds", "a", "x (n=2 < 5 seeds)", GREATER, "inconclusive", n_seeds=2,
+              diff=0.5, diff_low=-1.0, diff_high=2.0, published_diff=1.0),
+        _cell("a.few_seeds", "a", "overall (…)", GREATER, "inconclusive"),
+        _cell("a.not_run", "a", "overall (no cells run)", GREATER, "inconclusive"),
+        _cell("a.plain", "a", "x", GREATER, "inconclusive", n_seeds=9, diff=0.1, diff_low=-0.2,
+              diff_high=0.4, published_diff=nan_value()),
+        _cell("a.plain", "a", "overall (…)", GREATER, "inconclusive"),
+        _cell("a.won", "a", "x", GREATER, "supported", n_seeds=9, diff=1.0, diff_low=0.5,
+              diff_high=1.5, published_diff=2.0),
+        _cell("a.won", "a", "overall (…)", GREATER, "supported"),
+    ]  # fmt: skip
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    fig = overview(table, tmp_path / "old.png")
+    texts = [t.get_text() for t in fig.findobj(Text)]
+    assert {"few seeds", "no cells run", "not significant"} <= set(texts)
+    assert "+0.5 [−1, +2]" in texts and "+1" in texts  # estimate [interval] beside published
+    # the claims table's to_decide column (when it has one) follows the reason
+    table["to_decide"] = ""
+    table.loc[1, "to_decide"] = "10 seeds"
+    fig = overview(table, tmp_path / "new.png")
+    assert "few seeds — 10 seeds" in [t.get_text() for t in fig.findobj(Text)]
+
+
+def nan_value() -> float:
+    return math.nan

@@ -211,8 +211,27 @@ def test_report_bundles_figures_and_claims(smoke_run):
     for name in ("report.html", "report.zip"):
         result = snakemake(smoke_run, "--report", name, configfile=SMOKE)
         assert result.returncode == 0 and (smoke_run / name).stat().st_size > 10_000
+        # docutils reports a caption's or the landing page's reStructuredText problems as
+        # "<string>:N: (WARNING/2) ..." (or ERROR/3, SEVERE/4) and builds the report anyway
+        messages = re.findall(r"\((?:INFO/1|WARNING/2|ERROR/3|SEVERE/4)\).*", result.stderr)
+        assert not messages, messages
     html = (smoke_run / "report.html").read_text()
     assert "max_acc_digits.png" in html and "claims.md" in html
+    assert "System Message" not in html and "docutils system-message" not in html
+    # the landing page: a section per source linking its replication report
+    for source in ("seed000", "seed001", "seed002", "seed003", "seed004"):
+        assert f"{source}.html" in html, source
+    assert "Replication reports" in html and "Claims overview" in html
+
+
+def test_smoke_dag_writes_a_replication_report_per_source(smoke_run):
+    reports = smoke_run / "results" / "report"
+    assert sorted(p.stem for p in reports.glob("*.md")) == [f"seed00{k}" for k in range(5)]
+    for md in reports.glob("*.md"):
+        text = md.read_text()
+        assert text.startswith("# Replication report") and "## 7. Reproducibility" in text
+        assert md.with_suffix(".html").read_text().count("data:image/png;base64,") >= 2
+    assert len(list((smoke_run / "figures" / "claims").glob("seed00*.png"))) == 5
 
 
 def test_killed_training_job_resumes_to_the_same_bytes(tmp_path):

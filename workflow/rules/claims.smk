@@ -48,6 +48,7 @@ rule claims_figure:
             f"{FIGURES}/claims.png",
             caption="../report/claims_figure.rst",
             category="Claims overview",
+            labels={"kind": "overview", "sources": ", ".join(SOURCES)},
         ),
         pdf=f"{FIGURES}/claims.pdf",
     log:
@@ -61,6 +62,9 @@ rule claims_figure:
     threads: 1
     resources:
         **SUMMARY_RESOURCES,
+    params:
+        sources=SOURCES,
+        titles=SOURCE_TITLES,
     script:
         "../scripts/claims_figure.py"
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import yaml
 
-ROOT = Path(workflow.basedir)
+# the repository: this file is workflow/rules/common.smk (current_basedir, unlike basedir, is
+# also right when another workflow imports attnmem as a module)
+ROOT = Path(workflow.current_basedir).parents[1]
 # Jobs import the library through the symlink workflow/scripts/attnmem -> src/attnmem (Snakemake
 # puts a script's folder on sys.path), so a conda environment built from envs/ needs no install.
 sys.path.insert(0, str(ROOT / "src"))
@@ -15,6 +17,7 @@ from attnmem.claims_check import check_claims_file  # noqa: E402
 from attnmem.config_check import ConfigError, validate as validate_config  # noqa: E402
 from attnmem.data.catalog import VARIANTS  # noqa: E402
 from attnmem.studies import REGISTRY, study_comparisons  # noqa: E402
+from attnmem.studies import notes as study_notes  # noqa: E402
 
 SCHEMAS = ROOT / "workflow" / "schemas"
 CLAIMS_YAML = ROOT / "config" / "claims.yaml"
@@ -249,3 +252,94 @@ def study_claims(study):
 def image_source_file(wildcards):
     """The prepared tensor file of a dataset variant's source (two variants can share one)."""
     return f"{RESULTS}/data/{VARIANTS[wildcards.dataset].source}.pt"
+
+
+# --- replication reports and labels (workflow/rules/report.smk) -------------------------------
+
+#: Source id -> its configured studies (each study's notes file names its source).
+SOURCES = study_notes.sources(STUDIES)
+SOURCE_TITLES = {
+    source: study_notes.load(studies[0])["source"]["title"]
+    for source, studies in SOURCES.items()
+}
+REPORTS = [
+    f"{RESULTS}/report/{source}.{ext}" for source in SOURCES for ext in ("md", "html")
+]
+
+
+def source_figures(source):
+    """Every study figure of a source's studies, in registry order."""
+    return [
+        f"{FIGURES}/{study}/{stem}.png"
+        for study in SOURCES[source]
+        for (name, stem) in FIGURE_INDEX
+        if name == study
+    ]
+
+
+def figure_list(wildcards):
+    """[{study, png, caption}] of a source's figures (the report shows each with its caption)."""
+    return [
+        {
+            "study": study,
+            "png": f"{FIGURES}/{study}/{stem}.png",
+            "caption": figure_caption(study, stem),
+        }
+        for study in SOURCES[wildcards.source]
+        for (name, stem) in FIGURE_INDEX
+        if name == study
+    ]
+
+
+def verdicts_of(studies):
+    """The overall verdicts of the studies' claims ("2 supported, 1 inconclusive"), read from
+    claims.csv when the HTML report is built (labels are evaluated then); "" before it exists.
+    """
+    import csv
+
+    path = Path(f"{RESULTS}/claims.csv")
+    if not path.exists():
+        return ""
+    with path.open() as f:
+        verdicts = [
+            r["verdict"]
+            for r in csv.DictReader(f)
+            if r["study"] in studies and r["cell"].startswith("overall")
+        ]
+    return ", ".join(
+        f"{verdicts.count(v)} {v}"
+        for v in ("supported", "contradicted", "inconclusive")
+        if verdicts.count(v)
+    )
+
+
+def report_labels(kind):
+    """Labels of a per-source output in the HTML report (a reader filters by them)."""
+
+    def labels(wildcards):
+        return {
+            "source": wildcards.source,
+            "studies": ", ".join(SOURCES[wildcards.source]),
+            "kind": kind,
+            "title": SOURCE_TITLES[wildcards.source],
+            "verdicts": verdicts_of(SOURCES[wildcards.source]),
+        }
+
+    return labels
+
+
+def study_labels(kind):
+    """Labels of a per-study output: study, source, what it is and its claims' verdicts."""
+
+    def labels(wildcards):
+        found = {
+            "study": wildcards.study,
+            "source": study_notes.source_of(wildcards.study),
+            "kind": kind,
+            "claims": verdicts_of([wildcards.study]) or "none",
+        }
+        if "figure" in wildcards.keys():
+            found["figure"] = wildcards.figure
+        return found
+
+    return labels

@@ -14,6 +14,7 @@ rule aggregate:
             caption="../report/summary.rst",
             category="{study}",
             subcategory="statistics",
+            labels=study_labels("summary"),
         ),
         curves=f"{RESULTS}/{{study}}/curves.csv",
         comparisons=report(
@@ -21,6 +22,7 @@ rule aggregate:
             caption="../report/comparisons.rst",
             category="{study}",
             subcategory="statistics",
+            labels=study_labels("comparisons"),
         ),
     log:
         f"{RESULTS}/logs/aggregate/{{study}}.log",
@@ -91,6 +93,7 @@ rule table:
             caption="../report/table.rst",
             category="{study}",
             subcategory="tables",
+            labels=study_labels("table"),
         ),
         tex=f"{RESULTS}/tables/{{study}}.tex",
     log:
@@ -122,7 +125,7 @@ rule plot:
             caption="../report/figure.rst",
             category="{study}",
             subcategory="figures",
-            labels={"figure": "{figure}"},
+            labels=study_labels("figure"),
         ),
         pdf=f"{FIGURES}/{{study}}/{{figure}}.pdf",
     log:

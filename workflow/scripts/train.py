@@ -11,7 +11,12 @@ smk = snakemake  # noqa: F821 - injected by Snakemake's script: directive
 
 with logged_job(smk.log[0]) as log:
     study = REGISTRY[smk.params.study]
-    job = study.job(smk.rule)
+    # a workflow that imports attnmem as a module renames its rules (attnmem_train_optim):
+    # the job is the study's one whose rule name ends the renamed one
+    renamed = [j.rule for j in study.jobs if smk.rule.endswith(f"_{j.rule}")]
+    job = study.job(
+        smk.rule if smk.rule in [j.rule for j in study.jobs] or not renamed else renamed[0]
+    )
     cell = {axis: str(smk.wildcards[axis]) for axis in job.axes}
     make_run = study.module().make_run
     if job.all_seeds:  # one job trains every seed of the cell (Job.all_seeds)

@@ -18,6 +18,7 @@ from matplotlib.transforms import blended_transform_factory, offset_copy
 
 from attnmem.claims import VERDICTS, band_of
 from attnmem.plots.style import plt, save, setup
+from attnmem.report import why_undecided
 
 # Okabe–Ito green / vermillion and a mid grey; the marker shape repeats the verdict so that it
 # survives greyscale printing and colour blindness (hollow: the data decided nothing).
@@ -276,7 +277,9 @@ def _legend(fig: Figure, top: float) -> None:
     )
 
 
-def forest(claims: pd.DataFrame, png: str | Path) -> Figure:
+def forest(
+    claims: pd.DataFrame, png: str | Path, title: str = "Claims: published vs replicated"
+) -> Figure:
     """Draw the claims overview to ``png`` and the PDF beside it; return the (closed) figure.
 
     One row per claim cell under its claim's header (claim id, statement, overall verdict),
@@ -336,7 +339,7 @@ def forest(claims: pd.DataFrame, png: str | Path) -> Figure:
         return 1.0 - inches / height
 
     x0, x1 = 0.1 / width, 1 - 0.1 / width  # headers span the panels and their n column
-    fig.text(x0, y(0.08), "Claims: published vs replicated", fontsize=13, weight="bold", va="top")
+    fig.text(x0, y(0.08), title, fontsize=13, weight="bold", va="top")
     fig.text(
         x0,
         y(0.36),
@@ -403,3 +406,316 @@ def forest(claims: pd.DataFrame, png: str | Path) -> Figure:
             top += tall + XTICKS + GAP - 0.04
     save(fig, png)
     return fig
+
+
+# --- the one-screen overview ----------------------------------------------------------------
+
+OVERVIEW_DPI = 120
+OVERVIEW_WIDTH = 16.0  # inches: 1,920 px at OVERVIEW_DPI
+OVERVIEW_ROW = 0.205
+OVERVIEW_HEAD = 0.34
+OVERVIEW_FONT = 8.0
+
+
+@dataclass
+class _Row:
+    claim: _Claim
+    reason: str
+    estimate: tuple[str, str]
+
+
+def _reason(claim: _Claim, raw: list[str], to_decide: str) -> str:
+    """A few words on why a claim is undecided ("" for a decided one), then what would decide it
+    where the claims table says."""
+    text = why_undecided(claim.verdict or "inconclusive", raw)
+    if text == "not significant" and not any(c.verdict == "inconclusive" for c in claim.cells):
+        text = "too few cells decided"
+    if text and to_decide:
+        text += f" — {to_decide}"
+    return text
+
+
+def _estimate(claim: _Claim) -> tuple[str, str]:
+    """(replicated, published) in the claim's own units: one cell's estimate with its interval,
+    or the range of the cells' estimates; the published value, range or band ("–": none)."""
+    cells = [c for c in claim.cells if math.isfinite(c.x)]
+    signed = not claim.within
+
+    def fmt(value: float) -> str:
+        return (f"{value:+.3g}" if signed else f"{value:.3g}").replace("-", "−")
+
+    def span(values: list[float]) -> str:
+        low, high = min(values), max(values)
+        return fmt(low) if fmt(low) == fmt(high) else f"{fmt(low)} … {fmt(high)}"
+
+    published = [c.published for c in cells if math.isfinite(c.published)]
+    if claim.band is not None:
+        pub = f"[{claim.band[0]:g}, {claim.band[1]:g}]"
+    else:
+        pub = span(published) if published else "–"
+    if not cells:
+        return "no estimate", pub
+    if len(cells) == 1:
+        c = cells[0]
+        if math.isfinite(c.low) and math.isfinite(c.high):
+            return f"{fmt(c.x)} [{fmt(c.low)}, {fmt(c.high)}]", pub
+        return fmt(c.x), pub
+    return span([c.x for c in cells]), pub
+
+
+def _clip(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[: chars - 1].rstrip() + "…"
+
+
+def overview(
+    claims: pd.DataFrame,
+    png: str | Path,
+    sources: dict[str, list[str]] | None = None,
+    titles: dict[str, str] | None = None,
+) -> Figure:
+    """The claims overview on one screen: one row per claim, grouped by source and study.
+
+    Each row: the overall verdict (colour and marker as in the forest figures), the claim, its
+    cells' verdicts as a bar, the replicated estimate against the published value in the claim's
+    own units, and for an undecided claim the short reason (and what would decide it, from the
+    claims table's ``to_decide`` column when it has one).  ``sources`` maps a source to its
+    studies (default: each study its own source); the per-source forest figures hold the cells.
+    """
+    setup()
+    parsed = _parse(claims) if len(claims) else []
+    if not parsed:
+        fig = plt.figure(figsize=(6.0, 1.0))
+        fig.text(0.5, 0.5, "No claims to show: the claims table is empty.", ha="center")
+        save(fig, png)
+        return fig
+    raw = {
+        str(cid): [str(c) for c in g["cell"] if not str(c).startswith("overall")]
+        for cid, g in claims.groupby("claim", sort=False)
+    }
+    decide = {}
+    if "to_decide" in claims.columns:
+        overall = claims[claims["cell"].astype(str).str.startswith("overall")]
+        decide = {str(r["claim"]): _text(r["to_decide"]) for _, r in overall.iterrows()}
+    studies = list(dict.fromkeys(c.study for c in parsed))
+    sources = sources or {study: [study] for study in studies}
+    known = {s for group in sources.values() for s in group}
+    sources = {**sources, **{s: [s] for s in studies if s not in known}}
+    groups: list[tuple[str, list[tuple[str, list[_Row]]]]] = []
+    for source, members in sources.items():
+        blocks = []
+        for study in members:
+            rows = [
+                _Row(c, _reason(c, raw.get(c.id, []), decide.get(c.id, "")), _estimate(c))
+                for c in parsed
+                if c.study == study
+            ]
+            if rows:
+                blocks.append((study, rows))
+        if blocks:
+            groups.append((source, blocks))
+
+    # two columns, sources kept whole, split where the heights are most even
+    heights = [
+        OVERVIEW_HEAD + sum(OVERVIEW_HEAD * 0.8 + len(r) * OVERVIEW_ROW for _, r in b)
+        for _, b in groups
+    ]
+    split = min(
+        range(1, len(groups) + 1),
+        key=lambda k: max(sum(heights[:k]), sum(heights[k:])),
+    )
+    columns = [groups[:split], groups[split:]]
+    body = max(sum(heights[:split]), sum(heights[split:]))
+    top_margin, bottom = 1.35, 0.15
+    height = top_margin + body + bottom
+    width = OVERVIEW_WIDTH
+    fig = plt.figure(figsize=(width, height))
+
+    def y(inches: float) -> float:
+        return 1.0 - inches / height
+
+    def x(inches: float) -> float:
+        return inches / width
+
+    tally = _tally([c.verdict or "inconclusive" for c in parsed])
+    fig.text(
+        x(0.15), y(0.1), f"Claims: {len(parsed)} — {tally}", fontsize=14, weight="bold", va="top"
+    )
+    fig.text(
+        x(0.15),
+        y(0.45),
+        "One row per claim: its overall verdict (marker), its cells' verdicts (bar) and number, "
+        "the replicated estimate with its interval (a range: over the claim's cells) and the "
+        "published value, in the claim's own units\n(signed: a paired difference a − b; else "
+        "the seeds' mean or median), and why an undecided claim is undecided.  Each claim's cells: "
+        "figures/claims/<source>.png and results/claims.md.",
+        fontsize=8.5,
+        color="#444444",
+        va="top",
+    )
+    _legend_overview(fig, y(0.8))
+    column_width = (width - 0.3) / 2
+    for k, column in enumerate(columns):
+        left = 0.15 + k * (column_width + 0.15)
+        _overview_header(fig, left, top_margin - 0.22, x, y)
+        top = top_margin
+        for source, blocks in column:
+            title = (titles or {}).get(source, "")
+            fig.text(x(left), y(top + 0.06), source, fontsize=11, weight="bold", va="top")
+            if title:
+                fig.text(
+                    x(left + 0.9),
+                    y(top + 0.09),
+                    _clip(title, 95),
+                    fontsize=8,
+                    color="#444444",
+                    va="top",
+                )
+            fig.add_artist(
+                Line2D(
+                    [x(left), x(left + column_width - 0.1)],
+                    [y(top + 0.3)] * 2,
+                    color="#444444",
+                    lw=0.8,
+                )
+            )
+            top += OVERVIEW_HEAD
+            for study, rows in blocks:
+                fig.text(
+                    x(left + 0.05),
+                    y(top + 0.05),
+                    study,
+                    fontsize=9,
+                    style="italic",
+                    weight="bold",
+                    color="#333333",
+                    va="top",
+                )
+                top += OVERVIEW_HEAD * 0.8
+                for i, row in enumerate(rows):
+                    _overview_row(fig, row, study, left, top + i * OVERVIEW_ROW, column_width, x, y)
+                top += len(rows) * OVERVIEW_ROW
+    with plt.rc_context({"savefig.dpi": OVERVIEW_DPI}):
+        save(fig, png)
+    return fig
+
+
+#: Column positions of an overview row, inches from the column's left edge.
+OVERVIEW_COLUMNS = {
+    "marker": 0.12,
+    "claim": 0.28,
+    "cells": 2.85,
+    "replicated": 3.6,
+    "published": 5.0,
+    "why undecided": 5.95,
+}
+
+
+def _overview_header(fig: Figure, left: float, top: float, x, y) -> None:
+    for name, at in OVERVIEW_COLUMNS.items():
+        if name != "marker":
+            fig.text(
+                x(left + at), y(top), name, fontsize=8, color="#555555", va="top", weight="bold"
+            )
+
+
+def _overview_row(
+    fig: Figure, row: _Row, study: str, left: float, top: float, width: float, x, y
+) -> None:
+    claim = row.claim
+    at = {name: left + offset for name, offset in OVERVIEW_COLUMNS.items()}
+    verdict = claim.verdict or "inconclusive"
+    colour = VERDICT_COLOUR.get(verdict, VERDICT_COLOUR["inconclusive"])
+    mid = y(top + OVERVIEW_ROW / 2)
+    fig.add_artist(
+        Line2D(
+            [x(at["marker"])],
+            [mid],
+            marker=VERDICT_MARKER.get(verdict, "o"),
+            ms=6.5,
+            color=colour,
+            mfc="white" if verdict not in ("supported", "contradicted") else colour,
+            mew=1.4,
+            ls="none",
+        )
+    )
+    name = claim.id.removeprefix(f"{study}.")
+    fig.text(x(at["claim"]), mid, _clip(name, 40), fontsize=OVERVIEW_FONT, va="center")
+    # the cells' verdicts as a bar: green, vermillion, grey segments, and their number
+    bar_width = 0.5
+    counts = [sum(c.verdict == v for c in claim.cells) for v in VERDICTS]
+    total = sum(counts)
+    start = at["cells"]
+    for verdict_name, count in zip(VERDICTS, counts, strict=True):
+        if not count:
+            continue
+        span = bar_width * count / total
+        fig.add_artist(
+            plt.Rectangle(
+                (x(start), mid - 0.055 / fig.get_figheight()),
+                span / fig.get_figwidth(),
+                0.11 / fig.get_figheight(),
+                color=VERDICT_COLOUR[verdict_name],
+                lw=0,
+                alpha=0.85 if verdict_name != "inconclusive" else 0.45,
+            )
+        )
+        start += span
+    small = OVERVIEW_FONT - 0.5
+    if total:
+        fig.text(
+            x(at["cells"] + bar_width + 0.05),
+            mid,
+            f"{total}",
+            fontsize=small,
+            va="center",
+            color="#555555",
+        )
+    else:
+        fig.text(
+            x(at["cells"]),
+            mid,
+            "none run",
+            fontsize=small,
+            va="center",
+            color="#777777",
+            style="italic",
+        )
+    replicated, published = row.estimate
+    fig.text(x(at["replicated"]), mid, _clip(replicated, 25), fontsize=small, va="center")
+    fig.text(x(at["published"]), mid, _clip(published, 16), fontsize=small, va="center")
+    room = int((width - OVERVIEW_COLUMNS["why undecided"] - 0.2) / CHAR)
+    fig.text(
+        x(at["why undecided"]),
+        mid,
+        _clip(row.reason, room),
+        fontsize=small,
+        va="center",
+        color="#666666",
+        style="italic",
+    )
+
+
+def _legend_overview(fig: Figure, top: float) -> None:
+    handles = [
+        Line2D(
+            [],
+            [],
+            color=VERDICT_COLOUR[v],
+            marker=VERDICT_MARKER[v],
+            ls="none",
+            ms=7,
+            mfc="white" if v == "inconclusive" else VERDICT_COLOUR[v],
+            label=v,
+        )
+        for v in VERDICTS
+    ]
+    fig.legend(
+        handles=handles,
+        loc="upper left",
+        bbox_to_anchor=(0.01, top),
+        ncol=3,
+        fontsize=8.5,
+        borderaxespad=0.0,
+        handletextpad=0.3,
+        columnspacing=1.4,
+    )

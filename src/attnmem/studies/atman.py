@@ -95,9 +95,9 @@ STUDY = Study(
             "network",
             (),
             "One trained network (the config's ``network`` cell, first seed): node positions "
-            "at initialisation (left) and after training (right), edges shaded by |weight| "
-            "(darker: larger), node colour by activation.  Positions move only with attention "
-            "on; the input node never moves.",
+            "at initialisation (left) and after training (right), edges shaded by the absolute "
+            "weight (darker: larger), node colour by activation.  Positions move only with "
+            "attention on; the input node never moves.",
             cell_key="network",
             run_files=("network.json",),
         ),
