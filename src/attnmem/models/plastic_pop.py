@@ -46,244 +46,89 @@ import torch
 from torch import nn
 
 from attnmem.models.plastic import Memo, NonlRO, Stack
+from attnmem.models.plastic_fast import (
+    _FASTMATH,
+    _plastic_backward,
+    _plastic_forward,
+    _mm,
+    _readout_loss,
+    _sigmoid,
+    checkpoint_interval,
+)
 
-# FMA contraction only: no reassociation, so the compiler cannot reorder any sum (the loops
-# vectorise without it: nothing in them is a reduction).
-_JIT = {"cache": True, "fastmath": {"contract"}}
-
-#: Bytes of plastic matrices one checkpoint segment may hold (all lanes), as in plastic_fast.
-SEGMENT_BYTES = 512 * 1024
-
-
-@numba.njit(inline="always", **_JIT)
-def _act(acc, use_tanh):  # pragma: no cover
-    if use_tanh:
-        return 2.0 / (1.0 + np.exp(-2.0 * acc)) - 1.0
-    return 1.0 / (1.0 + np.exp(-acc))
-
-
-@numba.njit(inline="always", **_JIT)
-def _spread(u, t, j, lanes, out):  # pragma: no cover
-    """out[i·L + l] = u[t, j·L + l]: input j of every lane, once per postsynaptic neuron."""
-    n = out.shape[0] // lanes
-    base = j * lanes
-    for i in range(n):
-        for lane in range(lanes):
-            out[i * lanes + lane] = u[t, base + lane]
+_JIT = {"cache": True, "fastmath": _FASTMATH}
 
 
 @numba.njit(**_JIT)
-def _forward(wt, b, et, keep, u, lanes, multiplicative, use_tanh, h, ckpt, every):  # pragma: no cover
-    """Fill h (T, n·L) from u (T, m·L); wt, et (m, n·L); keep (n·L).  Keeps P_t every
-    ``every`` frames in ckpt (0: none).  The fast engine's _plastic_forward, lane-innermost."""
-    steps = u.shape[0]
-    m, width = wt.shape
-    p = np.zeros((m, width))
-    acc = np.empty(width)
-    ub = np.empty(width)
-    vb = np.empty(width)
-    for k in range(width):
-        acc[k] = b[k]
-    if steps == 0:
-        return
-    for j in range(m):
-        _spread(u, 0, j, lanes, ub)
-        for k in range(width):
-            acc[k] += wt[j, k] * ub[k]
-    for t in range(steps):
-        if every > 0 and t % every == 0:
-            c = t // every
-            for j in range(m):
-                for k in range(width):
-                    ckpt[c, j, k] = p[j, k]
-        for k in range(width):
-            h[t, k] = _act(acc[k], use_tanh)
-        if t + 1 == steps:
-            break
-        for k in range(width):
-            acc[k] = b[k]
-        for j in range(m):
-            _spread(u, t, j, lanes, ub)
-            _spread(u, t + 1, j, lanes, vb)
-            if multiplicative:
-                for k in range(width):
-                    q = keep[k] * p[j, k] + et[j, k] * h[t, k] * ub[k]
-                    p[j, k] = q
-                    acc[k] += wt[j, k] * (1.0 + q) * vb[k]
-            else:
-                for k in range(width):
-                    q = keep[k] * p[j, k] + et[j, k] * h[t, k] * ub[k]
-                    p[j, k] = q
-                    acc[k] += (wt[j, k] + q) * vb[k]
+def _forward(
+    wt, b, et, keep, u, steps, multiplicative, use_tanh, h, ckpt, every
+):  # pragma: no cover
+    """Every lane's plastic layer forward over its own first steps[l] frames: the fast
+    engine's kernel, lane by lane (a lane's arrays are contiguous blocks)."""
+    for lane in range(wt.shape[0]):
+        s = steps[lane]
+        if s == 0:
+            continue
+        _plastic_forward(wt[lane], b[lane], et[lane], keep[lane], u[lane, :s], multiplicative,
+                         use_tanh, h[lane, :s], ckpt[lane], every[lane])  # fmt: skip
 
 
 @numba.njit(**_JIT)
 def _backward(
-    wt, et, keep, u, h, ckpt, every, grad_h, lanes, multiplicative, use_tanh, need_grad_u,
-    grad_u, dwt, db, det, dkeep,
+    wt, et, keep, u, h, ckpt, every, grad_h, steps, multiplicative, use_tanh, need_grad_u,
+    grad_u, dwt, db, det, dkeep, ga,
 ):  # pragma: no cover  # fmt: skip
-    """Backward through time, one checkpoint segment at a time (P_t rebuilt from its
-    checkpoint by the forward pass's own expression: the same bits).  Accumulates dwt, db,
-    det and dkeep (∂λ per synapse column, (n·L): summed over neurons by the caller); writes
-    ∂L/∂u into grad_u (T, m·L) if need_grad_u.  Per lane the fast engine's recursion:
-        ∂h_t = ∂h_t(above) + (G⊙E) u_t,  ∂a_t = ∂h_t ⊙ f'(a_t),
-        ∂u_t = (G⊙E)ᵀ h_t + Weffᵀ ∂a_t,   ∂E += G ⊙ h_t u_tᵀ,  ∂λ += ⟨G, P_t⟩,
-        ∂W += ∂a_t u_tᵀ [⊙ (1 + P_t) under M],  G <- λG + ∂a_t u_tᵀ [⊙ W under M]."""
-    steps = u.shape[0]
-    m, width = wt.shape
-    n = width // lanes
-    if steps == 0:
-        return
-    g = np.zeros((m, width))
-    seg = np.empty((every, m, width))
-    s = np.zeros(width)
-    ga = np.empty(width)
-    ub = np.empty(width)
-    vb = np.empty(width)
-    part = np.empty(width)
-    segments = (steps + every - 1) // every
-    for c in range(segments - 1, -1, -1):
-        start = c * every
-        stop = min(steps, start + every)
-        for j in range(m):
-            for k in range(width):
-                seg[0, j, k] = ckpt[c, j, k]
-        for t in range(start, stop - 1):
-            q = t - start
-            for j in range(m):
-                _spread(u, t, j, lanes, ub)
-                for k in range(width):
-                    seg[q + 1, j, k] = keep[k] * seg[q, j, k] + et[j, k] * h[t, k] * ub[k]
-        for t in range(stop - 1, start - 1, -1):
-            q = t - start
-            for k in range(width):
-                hk = h[t, k]
-                gh = grad_h[t, k] + s[k]
-                if use_tanh:
-                    ga[k] = gh * (1.0 - hk * hk)
-                else:
-                    ga[k] = gh * hk * (1.0 - hk)
-                db[k] += ga[k]
-                s[k] = 0.0
-            prev = max(t - 1, 0)
-            for j in range(m):
-                _spread(u, t, j, lanes, ub)
-                _spread(u, prev, j, lanes, vb)
-                if multiplicative:
-                    for k in range(width):
-                        gij = g[j, k]
-                        pij = seg[q, j, k]
-                        det[j, k] += gij * h[t, k] * ub[k]
-                        dkeep[k] += gij * pij
-                        gw = ga[k] * ub[k]
-                        dwt[j, k] += gw * (1.0 + pij)
-                        part[k] = gij * et[j, k] * h[t, k] + wt[j, k] * (1.0 + pij) * ga[k]
-                        gn = keep[k] * gij + gw * wt[j, k]
-                        g[j, k] = gn
-                        s[k] += gn * et[j, k] * vb[k]
-                else:
-                    for k in range(width):
-                        gij = g[j, k]
-                        pij = seg[q, j, k]
-                        det[j, k] += gij * h[t, k] * ub[k]
-                        dkeep[k] += gij * pij
-                        gw = ga[k] * ub[k]
-                        dwt[j, k] += gw
-                        part[k] = gij * et[j, k] * h[t, k] + (wt[j, k] + pij) * ga[k]
-                        gn = keep[k] * gij + gw
-                        g[j, k] = gn
-                        s[k] += gn * et[j, k] * vb[k]
-                if need_grad_u:
-                    base = j * lanes
-                    for lane in range(lanes):
-                        grad_u[t, base + lane] = 0.0
-                    for i in range(n):
-                        for lane in range(lanes):
-                            grad_u[t, base + lane] += part[i * lanes + lane]
-
-
-@numba.njit(**_JIT)
-def _static_forward(wt, b, u, lanes, out):  # pragma: no cover
-    """out (T, n·L) = σ(W u + b) of a static layer; wt (m, n·L), u (T, m·L)."""
-    steps = u.shape[0]
-    m, width = wt.shape
-    acc = np.empty(width)
-    ub = np.empty(width)
-    for t in range(steps):
-        for k in range(width):
-            acc[k] = b[k]
-        for j in range(m):
-            _spread(u, t, j, lanes, ub)
-            for k in range(width):
-                acc[k] += wt[j, k] * ub[k]
-        for k in range(width):
-            out[t, k] = 1.0 / (1.0 + np.exp(-acc[k]))
-
-
-@numba.njit(**_JIT)
-def _static_backward(wt, u, out, grad_out, lanes, grad_u, dwt, db):  # pragma: no cover
-    """Gradients of a static σ layer: accumulates dwt, db; writes ∂L/∂u (T, m·L)."""
-    steps = u.shape[0]
-    m, width = wt.shape
-    n = width // lanes
-    ga = np.empty(width)
-    ub = np.empty(width)
-    for t in range(steps):
-        for k in range(width):
-            o = out[t, k]
-            ga[k] = grad_out[t, k] * o * (1.0 - o)
-            db[k] += ga[k]
-        for j in range(m):
-            _spread(u, t, j, lanes, ub)
-            base = j * lanes
-            for lane in range(lanes):
-                grad_u[t, base + lane] = 0.0
-            for k in range(width):
-                dwt[j, k] += ga[k] * ub[k]
-            for i in range(n):
-                for lane in range(lanes):
-                    k = i * lanes + lane
-                    grad_u[t, base + lane] += wt[j, k] * ga[k]
-
-
-@numba.njit(**_JIT)
-def _readout(top, wf, bf, frames, scenes, y, count, grad_top, dwf, out, loss, dbf):  # pragma: no cover
-    """σ readout and BCE at each lane's scored frames (the last of each of its ``scenes[l]``
-    scenes), as the fast engine's _readout_loss: adds to loss (L), dbf (L), dwf (n·L); fills
-    grad_top (zero elsewhere) and out (L, S)."""
-    lanes = scenes.shape[0]
-    n = top.shape[1] // lanes
-    grad_top[:] = 0.0
+    """Every lane's backward pass: the fast engine's kernel, then (under A) the two terms it
+    leaves to matmuls, Σ_t ∂a_t u_tᵀ into dwt and Wᵀ∂a_t into grad_u, as compiled loops."""
+    lanes, m, n = wt.shape
     for lane in range(lanes):
-        total = 0.0
-        db = 0.0
-        for sc in range(scenes[lane]):
-            t = sc * frames + frames - 1
-            z = bf[lane]
-            for i in range(n):
-                z += top[t, i * lanes + lane] * wf[i * lanes + lane]
-            soft = np.log1p(np.exp(-abs(z)))
-            log_p = max(-(max(-z, 0.0) + soft), -100.0)
-            log_q = max(-(max(z, 0.0) + soft), -100.0)
-            total -= y[lane, sc] * log_p + (1.0 - y[lane, sc]) * log_q
-            o = 1.0 / (1.0 + np.exp(-z)) if z >= 0 else np.exp(z) / (1.0 + np.exp(z))
-            out[lane, sc] = o
-            gz = (o - y[lane, sc]) / count[lane]
-            db += gz
-            for i in range(n):
-                k = i * lanes + lane
-                grad_top[t, k] = gz * wf[k]
-                dwf[k] += gz * top[t, k]
+        s = steps[lane]
+        if s == 0:
+            continue
+        gu = grad_u[lane, :s] if need_grad_u else np.empty((s, 0))
+        dkeep[lane] += _plastic_backward(
+            wt[lane], et[lane], keep[lane], u[lane, :s], h[lane, :s], ckpt[lane], every[lane],
+            grad_h[lane, :s], multiplicative, use_tanh, gu, dwt[lane], db[lane], det[lane],
+            ga[lane, :s],
+        )  # fmt: skip
+        if multiplicative:
+            continue
+        for t in range(s):
+            for j in range(m):
+                uj = u[lane, t, j]
+                for i in range(n):
+                    dwt[lane, j, i] += uj * ga[lane, t, i]
+        if need_grad_u:
+            for t in range(s):
+                for j in range(m):
+                    acc = 0.0
+                    for i in range(n):
+                        acc += ga[lane, t, i] * wt[lane, j, i]
+                    grad_u[lane, t, j] += acc
+
+
+@numba.njit(**_JIT)
+def _readout(top, wf, bf, idx, scenes, y, count, grad_top, dwf, out, loss, dbf):  # pragma: no cover
+    """σ readout and BCE of every lane at its scored frames idx[:scenes[l]]: the fast
+    engine's _readout_loss, lane by lane; adds to loss, dbf and dwf."""
+    for lane in range(top.shape[0]):
+        s = scenes[lane]
+        if s == 0:
+            continue
+        total, db = _readout_loss(top[lane], wf[lane], bf[lane], idx[:s], y[lane, :s],
+                                  count[lane], grad_top[lane], dwf[lane], out[lane, :s])  # fmt: skip
         loss[lane] += total
         dbf[lane] += db
 
 
-@numba.njit(**_JIT)
-def _adam(param, grad, exp_avg, exp_avg_sq, steps, active, lr, beta1, beta2, eps):  # pragma: no cover
-    """torch's Adam update (as plastic_fast._adam_update computes it, to the bit) on a
-    (numel, L) float32 parameter, lane by lane: lanes not ``active`` are left as they are."""
-    numel, lanes = param.shape
-    scalars = np.empty((6, lanes), dtype=param.dtype)
+@numba.njit(cache=True, fastmath={"contract"})
+def _adam(
+    param, grad, exp_avg, exp_avg_sq, steps, active, lr, beta1, beta2, eps
+):  # pragma: no cover
+    """torch's Adam update on a (L, numel) float32 parameter, lane by lane, as
+    plastic_fast._adam_update computes it (to the bit); lanes not ``active`` are left alone."""
+    lanes, numel = param.shape
+    scalars = np.empty(6, dtype=param.dtype)
     for lane in range(lanes):
         if not active[lane]:
             continue
@@ -291,43 +136,25 @@ def _adam(param, grad, exp_avg, exp_avg_sq, steps, active, lr, beta1, beta2, eps
         step = float(steps[lane])
         bias_correction1 = 1.0 - beta1**step
         bias_correction2 = 1.0 - beta2**step
-        scalars[0, lane] = 1.0 - beta1
-        scalars[1, lane] = beta2
-        scalars[2, lane] = 1.0 - beta2
-        scalars[3, lane] = bias_correction2**0.5
-        scalars[4, lane] = eps
-        scalars[5, lane] = (lr / bias_correction1) * -1.0
-    for lane in range(lanes):
-        if not active[lane]:
-            continue
-        weight, b2, value = scalars[0, lane], scalars[1, lane], scalars[2, lane]
-        bc2_sqrt, epsilon, step_size = scalars[3, lane], scalars[4, lane], scalars[5, lane]
+        scalars[0] = 1.0 - beta1  # lerp weight
+        scalars[1] = beta2
+        scalars[2] = 1.0 - beta2  # addcmul value
+        scalars[3] = bias_correction2**0.5
+        scalars[4] = eps
+        scalars[5] = (lr / bias_correction1) * -1.0  # addcdiv value
+        weight, b2, value, bc2_sqrt, epsilon, step_size = (
+            scalars[0], scalars[1], scalars[2], scalars[3], scalars[4], scalars[5]
+        )  # fmt: skip
         for i in range(numel):
-            g = grad[i, lane]
-            mo = exp_avg[i, lane]
-            mo = mo + weight * (g - mo)
-            exp_avg[i, lane] = mo
-            v = exp_avg_sq[i, lane] * b2
+            g = grad[lane, i]
+            m = exp_avg[lane, i]
+            m = m + weight * (g - m)
+            exp_avg[lane, i] = m
+            v = exp_avg_sq[lane, i] * b2
             v = v + value * g * g
-            exp_avg_sq[i, lane] = v
+            exp_avg_sq[lane, i] = v
             denom = np.sqrt(v) / bc2_sqrt + epsilon
-            param[i, lane] = param[i, lane] + step_size * mo / denom
-
-
-def _to_lanes(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """A (rows·cols, L) parameter (torch's row-major (rows, cols)) as (cols, rows·L) float64:
-    transposed, lane-innermost."""
-    lanes = values.shape[1]
-    return np.ascontiguousarray(
-        values.reshape(rows, cols, lanes).transpose(1, 0, 2), dtype=np.float64
-    ).reshape(cols, rows * lanes)
-
-
-def _from_lanes(values: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """The inverse of _to_lanes, cast to float32 (the parameters' dtype): (rows·cols, L)."""
-    lanes = values.shape[1] // rows
-    out = values.reshape(cols, rows, lanes).transpose(1, 0, 2).reshape(rows * cols, lanes)
-    return np.ascontiguousarray(out, dtype=np.float32)
+            param[lane, i] = param[lane, i] + step_size * m / denom
 
 
 @dataclass
@@ -365,7 +192,9 @@ def _layers(model: nn.Module) -> tuple[list[_Layer], list[tuple[str, int, int]],
         ]
         return plastic, [], False
     if isinstance(model, NonlRO):
-        statics = [(f"static.{i}", s.out_features, s.in_features) for i, s in enumerate(model.static)]
+        statics = [
+            (f"static.{i}", s.out_features, s.in_features) for i, s in enumerate(model.static)
+        ]
         return [describe("memory", model.memory, True)], statics, False
     if isinstance(model, Stack):
         plastic = [describe(f"branches.{i}", b, False) for i, b in enumerate(model.branches)]
@@ -374,10 +203,9 @@ def _layers(model: nn.Module) -> tuple[list[_Layer], list[tuple[str, int, int]],
 
 
 class Population:
-    """L networks of one architecture (the lanes), their float32 parameters and Adam state.
-
-    ``models``: one torch model per lane, all built by the same constructor; their current
-    values (and the optimizers' state, if given) are the lanes' starting point."""
+    """L networks of one architecture (the lanes): their float32 parameters and Adam state,
+    one row per lane.  ``models`` (one torch model per lane, same constructor) and, if given,
+    ``optimizers`` (torch Adam, one per lane) are the lanes' starting point."""
 
     def __init__(
         self,
@@ -386,26 +214,19 @@ class Population:
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
-        segment_bytes: int = SEGMENT_BYTES,
     ) -> None:
         self.lanes = len(models)
         self.plastic, self.statics, self.parallel = _layers(models[0])
         self.names = [name for name, _ in models[0].named_parameters()]
         self.shapes = {name: tuple(p.shape) for name, p in models[0].named_parameters()}
         self.lr, self.betas, self.eps = lr, betas, eps
-        self.segment_bytes = segment_bytes
-        # the parameters that ever get a gradient (Dyn_RO's unused decay does not, as under
-        # autograd: Adam never steps it)
-        self.trained = [
-            n
-            for n in self.names
-            if not any(
-                n == f"{layer.prefix}.decay_logit" and not layer.memory for layer in self.plastic
-            )
-        ]
+        # the parameters that get a gradient: all but Dyn_RO's unused decays (as under
+        # autograd, Adam never steps them)
+        unused = {f"{layer.prefix}.decay_logit" for layer in self.plastic if not layer.memory}
+        self.trained = [n for n in self.names if n not in unused]
         self.restore(models, optimizers)
 
-    # -- parameters and optimizer state ----------------------------------------------------
+    # -- parameters and optimizer state, to and from torch ---------------------------------
 
     def restore(
         self,
@@ -413,277 +234,264 @@ class Population:
         optimizers: Sequence[torch.optim.Optimizer] | None = None,
     ) -> None:
         """Load every lane's parameters (and Adam state) from its model (and optimizer)."""
-        self.values = {}
-        for name in self.names:
-            columns = [dict(m.named_parameters())[name].detach().reshape(-1) for m in models]
-            self.values[name] = np.ascontiguousarray(
-                torch.stack(columns, dim=1).numpy(), dtype=np.float32
+        params = [dict(m.named_parameters()) for m in models]
+        self.values = {
+            name: np.stack([p[name].detach().reshape(-1).numpy() for p in params]).astype(
+                np.float32
             )
+            for name in self.names
+        }
         self.exp_avg = {n: np.zeros_like(self.values[n]) for n in self.trained}
         self.exp_avg_sq = {n: np.zeros_like(self.values[n]) for n in self.trained}
         self.steps = {n: np.zeros(self.lanes, dtype=np.float32) for n in self.trained}
         if optimizers is None:
             return
-        for lane, (model, optimizer) in enumerate(zip(models, optimizers, strict=True)):
-            params = dict(model.named_parameters())
+        for lane, optimizer in enumerate(optimizers):
             for name in self.trained:
-                state = optimizer.state.get(params[name], {})
-                if not state:
-                    continue
-                self.exp_avg[name][:, lane] = state["exp_avg"].detach().reshape(-1).numpy()
-                self.exp_avg_sq[name][:, lane] = state["exp_avg_sq"].detach().reshape(-1).numpy()
-                self.steps[name][lane] = float(state["step"])
+                state = optimizer.state.get(params[lane][name], {})
+                if state:
+                    self.exp_avg[name][lane] = state["exp_avg"].reshape(-1).numpy()
+                    self.exp_avg_sq[name][lane] = state["exp_avg_sq"].reshape(-1).numpy()
+                    self.steps[name][lane] = float(state["step"])
 
     def store(
-        self,
-        lane: int,
-        model: nn.Module,
-        optimizer: torch.optim.Optimizer | None = None,
+        self, lane: int, model: nn.Module, optimizer: torch.optim.Optimizer | None = None
     ) -> None:
-        """Copy one lane's parameters (and Adam state, as torch holds it) into its model (and
-        optimizer): the torch objects then hold exactly what this lane trained."""
+        """Copy one lane's parameters (and its Adam state, as torch keeps it) into its model
+        (and optimizer): they then hold exactly what this lane trained, bit for bit."""
         params = dict(model.named_parameters())
         with torch.no_grad():
             for name in self.names:
-                params[name].copy_(torch.from_numpy(self.values[name][:, lane].copy()).reshape(self.shapes[name]))
+                value = torch.from_numpy(self.values[name][lane].copy())
+                params[name].copy_(value.reshape(self.shapes[name]))
         if optimizer is None:
             return
         for name in self.trained:
             if self.steps[name][lane] == 0:
                 continue
-            p = params[name]
-            optimizer.state[p] = {
+            shape = self.shapes[name]
+            optimizer.state[params[name]] = {
                 "step": torch.tensor(float(self.steps[name][lane]), dtype=torch.float32),
-                "exp_avg": torch.from_numpy(self.exp_avg[name][:, lane].copy()).reshape(p.shape),
-                "exp_avg_sq": torch.from_numpy(self.exp_avg_sq[name][:, lane].copy()).reshape(
-                    p.shape
-                ),
+                "exp_avg": torch.from_numpy(self.exp_avg[name][lane].copy()).reshape(shape),
+                "exp_avg_sq": torch.from_numpy(self.exp_avg_sq[name][lane].copy()).reshape(shape),
             }
 
     # -- one training step -----------------------------------------------------------------
 
-    def _load(self) -> list[dict[str, np.ndarray]]:
-        lanes = self.lanes
+    def _load(self) -> tuple[list[dict], list[dict]]:
+        """Every layer's numbers in float64, as the fast engine loads them: W and E
+        transposed, (L, n_in, n_out); b (L, n_out); λ (L,)."""
+        lanes, v = self.lanes, self.values
         loaded = []
         for layer in self.plastic:
-            v = self.values
             n, m = layer.n_out, layer.n_in
-            weight = v[f"{layer.prefix}.weight"]
+            wt = v[f"{layer.prefix}.weight"].reshape(lanes, n, m).transpose(0, 2, 1)
             eta = v[f"{layer.prefix}.eta"]
             if layer.eta == "full":
-                et = _to_lanes(eta, n, m)
+                et = eta.reshape(lanes, n, m).transpose(0, 2, 1)
             elif layer.eta == "neuron":
-                et = np.ascontiguousarray(
-                    np.broadcast_to(eta.astype(np.float64).reshape(1, n * lanes), (m, n * lanes))
-                )
+                et = np.broadcast_to(eta.reshape(lanes, 1, n), (lanes, m, n))
             else:
-                et = np.ascontiguousarray(
-                    np.broadcast_to(np.tile(eta.astype(np.float64)[0], n), (m, n * lanes))
-                )
-            decay = v[f"{layer.prefix}.decay_logit"]
+                et = np.broadcast_to(eta.reshape(lanes, 1, 1), (lanes, m, n))
+            decay = v[f"{layer.prefix}.decay_logit"]  # (L, 1)
             if layer.raw_decay:  # HebbFF: the value projected into [0, 1] in place, used as is
                 np.clip(decay, np.float32(0.0), np.float32(1.0), out=decay)
-                keep = decay[0].astype(np.float64)
+                keep = decay[:, 0].astype(np.float64)
                 slope = np.ones(lanes)
             else:
-                logit = decay[0].astype(np.float64)
-                keep = 1.0 / (1.0 + np.exp(-logit))
+                keep = 1.0 / (1.0 + np.exp(-decay[:, 0].astype(np.float64)))
                 slope = keep * (1.0 - keep)
             if not layer.memory:
                 keep = np.zeros(lanes)
             loaded.append(
                 {
-                    "wt": _to_lanes(weight, n, m),
-                    "b": v[f"{layer.prefix}.bias"].astype(np.float64).reshape(n * lanes),
-                    "et": et,
-                    "keep": np.tile(keep, n),
+                    "wt": np.ascontiguousarray(wt, dtype=np.float64),
+                    "b": v[f"{layer.prefix}.bias"].astype(np.float64),
+                    "et": np.ascontiguousarray(et, dtype=np.float64),
+                    "keep": keep,
                     "slope": slope,
                 }
             )
-        statics = []
-        for prefix, n, m in self.statics:
-            statics.append(
-                {
-                    "wt": _to_lanes(self.values[f"{prefix}.weight"], n, m),
-                    "b": self.values[f"{prefix}.bias"].astype(np.float64).reshape(n * lanes),
-                }
-            )
-        self.readout_w = self.values["readout.weight"].astype(np.float64).reshape(-1)
-        self.readout_b = self.values["readout.bias"].astype(np.float64).reshape(lanes)
+        statics = [
+            {
+                "w": v[f"{prefix}.weight"].astype(np.float64).reshape(lanes, n, m),
+                "b": v[f"{prefix}.bias"].astype(np.float64),
+            }
+            for prefix, n, m in self.statics
+        ]
+        self.wf = v["readout.weight"].astype(np.float64)
+        self.bf = v["readout.bias"][:, 0].astype(np.float64)
         return loaded, statics
 
-    def _every(self, steps: int, layer: _Layer) -> int:
-        per_frame = 8 * layer.n_out * layer.n_in * self.lanes
-        return max(1, min(max(steps, 1), self.segment_bytes // per_frame))
-
-    def _forward(self, x, loaded, statics, history=True):
-        lanes = self.lanes
+    def _forward(self, x, steps, loaded, statics):
+        lanes, longest = self.lanes, x.shape[1]
         tape = []
-        steps = x.shape[0]
 
         def run(layer, arrays, u):
-            h = np.empty((steps, layer.n_out * lanes))
-            if history:
-                every = self._every(steps, layer)
-                ckpt = np.empty((-(-steps // every), layer.n_in, layer.n_out * lanes))
-            else:
-                every, ckpt = 0, np.empty((0, layer.n_in, layer.n_out * lanes))
-            _forward(arrays["wt"], arrays["b"], arrays["et"], arrays["keep"], u, lanes,
+            h = np.empty((lanes, longest, layer.n_out))
+            every = np.array(
+                [checkpoint_interval(max(s, 1), layer.n_out, layer.n_in) for s in steps]
+            )
+            count = max(-(-max(s, 1) // e) for s, e in zip(steps, every, strict=True))
+            ckpt = np.empty((lanes, count, layer.n_in, layer.n_out))
+            _forward(arrays["wt"], arrays["b"], arrays["et"], arrays["keep"], u, steps,
                      layer.multiplicative, layer.use_tanh, h, ckpt, every)  # fmt: skip
             tape.append((u, h, every, ckpt))
             return h
 
         if self.parallel:
-            outs = [run(layer, arrays, x) for layer, arrays in zip(self.plastic, loaded, strict=True)]
-            return np.concatenate(outs, axis=1), tape, []
+            outs = [run(layer, a, x) for layer, a in zip(self.plastic, loaded, strict=True)]
+            return np.concatenate(outs, axis=2), tape, []
         u = x
         for layer, arrays in zip(self.plastic, loaded, strict=True):
             u = run(layer, arrays, u)
         outs = []
         for (_, n, _), arrays in zip(self.statics, statics, strict=True):
-            out = np.empty((steps, n * lanes))
-            _static_forward(arrays["wt"], arrays["b"], u, lanes, out)
+            # static layers as the fast engine computes them (a matmul per sequence): the same
+            # bits; they are a small part of Nonl_RO's work
+            out = np.zeros((lanes, longest, n))
+            for k in range(lanes):
+                if steps[k]:
+                    below = u[k, : steps[k]]
+                    out[k, : steps[k]] = _sigmoid(_mm(below, arrays["w"][k].T) + arrays["b"][k])
             outs.append((u, out))
             u = out
         return u, tape, outs
+
+    def _backward(self, grad, steps, tape, outs, loaded, statics, grads) -> None:
+        if self.parallel:
+            start = 0
+            for layer, arrays, (u, h, every, ckpt), g in zip(
+                self.plastic, loaded, tape, grads["plastic"], strict=True
+            ):
+                width = h.shape[2]
+                part = np.ascontiguousarray(grad[:, :, start : start + width])
+                start += width
+                _backward(arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt, every, part,
+                          steps, layer.multiplicative, layer.use_tanh, False,
+                          np.empty((0, 0, 0)), g["dwt"], g["db"], g["det"], g["dkeep"],
+                          np.empty_like(h))  # fmt: skip
+            return
+        for i in range(len(self.statics) - 1, -1, -1):
+            u, out = outs[i]
+            g = grads["static"][i]
+            grad_u = np.zeros_like(u)
+            for k in range(self.lanes):
+                s = steps[k]
+                if s:
+                    grad_a = grad[k, :s] * out[k, :s] * (1.0 - out[k, :s])
+                    g["dw"][k] += _mm(grad_a.T, u[k, :s])
+                    g["db"][k] += grad_a.sum(axis=0)
+                    grad_u[k, :s] = _mm(grad_a, statics[i]["w"][k])
+            grad = grad_u
+        for i in range(len(self.plastic) - 1, -1, -1):
+            layer, arrays, g = self.plastic[i], loaded[i], grads["plastic"][i]
+            u, h, every, ckpt = tape[i]
+            grad_u = np.zeros_like(u) if i > 0 else np.empty((0, 0, 0))
+            _backward(arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt, every, grad,
+                      steps, layer.multiplicative, layer.use_tanh, i > 0, grad_u, g["dwt"],
+                      g["db"], g["det"], g["dkeep"], np.empty_like(h))  # fmt: skip
+            grad = grad_u
 
     def step(
         self,
         frames: Sequence[np.ndarray],
         labels: Sequence[np.ndarray],
         frames_per_scene: int,
-        active: np.ndarray | None = None,
+        active: Sequence[bool] | None = None,
     ) -> tuple[np.ndarray, list[np.ndarray]]:
-        """One Adam step of every active lane on its sequences: ``frames[l]`` (B, L_l, d) and
-        ``labels[l]`` (B, T_l) of lane l (B sequences; lengths may differ between lanes;
-        inactive lanes may pass empty arrays).  Returns each lane's loss (BCE mean over its
-        B·T_l scored frames) and its per-sequence accuracies (B,)."""
+        """One Adam step of every active lane on its own sequences: ``frames[l]`` (B, T_l·F,
+        d) and ``labels[l]`` (B, T_l) (lengths may differ between lanes; an inactive lane's
+        entries are not read).  Returns each lane's loss (BCE mean over its B·T_l scored
+        frames) and its per-sequence accuracies (B,), as the fast engine's step computes them.
+        """
         lanes = self.lanes
-        active = np.ones(lanes, dtype=bool) if active is None else np.asarray(active, dtype=bool)
+        active = np.ones(lanes, bool) if active is None else np.asarray(active, dtype=bool)
         loaded, statics = self._load()
         grads = {
             "plastic": [
                 {
                     "dwt": np.zeros_like(a["wt"]),
                     "db": np.zeros_like(a["b"]),
-                    "det": np.zeros_like(a["wt"]),
-                    "dkeep": np.zeros_like(a["b"]),
+                    "det": np.zeros(a["wt"].shape),
+                    "dkeep": np.zeros(lanes),
                 }
                 for a in loaded
             ],
-            "static": [
-                {"dwt": np.zeros_like(a["wt"]), "db": np.zeros_like(a["b"])} for a in statics
-            ],
+            "static": [{"dw": np.zeros_like(a["w"]), "db": np.zeros_like(a["b"])} for a in statics],
         }
-        dwf = np.zeros_like(self.readout_w)
+        dwf = np.zeros_like(self.wf)
         dbf = np.zeros(lanes)
         loss = np.zeros(lanes)
-        batch = max((len(f) for f, a in zip(frames, active, strict=True) if a), default=0)
-        d = self.plastic[0].n_in
+        batch = max((len(frames[k]) for k in range(lanes) if active[k]), default=0)
         scenes = np.array(
-            [labels[l].shape[1] if active[l] else 0 for l in range(lanes)], dtype=np.int64
+            [labels[k].shape[1] if active[k] else 0 for k in range(lanes)], dtype=np.int64
         )
+        steps = scenes * frames_per_scene
         count = np.maximum(scenes * batch, 1).astype(np.float64)
-        longest = int(scenes.max()) if lanes else 0
+        longest = int(scenes.max(initial=0))
+        idx = np.arange(frames_per_scene - 1, longest * frames_per_scene, frames_per_scene)
         outputs = np.zeros((batch, lanes, longest))
+        d = self.plastic[0].n_in
         for b in range(batch):
-            x = np.zeros((longest * frames_per_scene, d, lanes))
+            x = np.zeros((lanes, longest * frames_per_scene, d))
             y = np.zeros((lanes, longest))
-            for lane in range(lanes):
-                if active[lane]:
-                    length = scenes[lane] * frames_per_scene
-                    x[:length, :, lane] = frames[lane][b]
-                    y[lane, : scenes[lane]] = labels[lane][b]
-            x = x.reshape(longest * frames_per_scene, d * lanes)
-            top, tape, outs = self._forward(x, loaded, statics)
-            grad_top = np.empty_like(top)
-            _readout(top, self.readout_w, self.readout_b, frames_per_scene, scenes, y, count,
-                     grad_top, dwf, outputs[b], loss, dbf)  # fmt: skip
-            self._backward(grad_top, tape, outs, loaded, statics, grads)
-        for lane in range(lanes):
-            loss[lane] /= count[lane]
-        self._apply(grads, loaded, dwf, dbf, active)
-        accuracy = [
-            ((outputs[:, lane, : scenes[lane]] >= 0.5) == labels[lane].astype(bool)).mean(axis=1)
-            if active[lane]
-            else np.zeros(0)
-            for lane in range(lanes)
-        ]
-        return loss, accuracy
-
-    def _backward(self, grad, tape, outs, loaded, statics, grads) -> None:
-        lanes = self.lanes
-        if self.parallel:
-            start = 0
-            for layer, arrays, (u, h, every, ckpt), g in zip(
-                self.plastic, loaded, tape, grads["plastic"], strict=True
-            ):
-                width = h.shape[1]
-                part = np.ascontiguousarray(grad[:, start : start + width])
-                start += width
-                _backward(arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt, every, part,
-                          lanes, layer.multiplicative, layer.use_tanh, False, np.empty((0, 0)),
-                          g["dwt"], g["db"], g["det"], g["dkeep"])  # fmt: skip
-            return
-        for k in range(len(self.statics) - 1, -1, -1):
-            u, out = outs[k]
-            g = grads["static"][k]
-            grad_u = np.empty_like(u)
-            _static_backward(statics[k]["wt"], u, out, grad, lanes, grad_u, g["dwt"], g["db"])
-            grad = grad_u
-        for i in range(len(self.plastic) - 1, -1, -1):
-            layer, arrays, g = self.plastic[i], loaded[i], grads["plastic"][i]
-            u, h, every, ckpt = tape[i]
-            grad_u = np.empty_like(u) if i > 0 else np.empty((0, 0))
-            _backward(arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt, every, grad, lanes,
-                      layer.multiplicative, layer.use_tanh, i > 0, grad_u, g["dwt"], g["db"],
-                      g["det"], g["dkeep"])  # fmt: skip
-            grad = grad_u
-
-    def gradients(self, grads, loaded, dwf, dbf) -> dict[str, np.ndarray]:
-        """Every parameter's gradient, (numel, L) float64, in torch's layout."""
-        lanes = self.lanes
-        out = {}
-        for layer, arrays, g in zip(self.plastic, loaded, grads["plastic"], strict=True):
-            n, m = layer.n_out, layer.n_in
-            det = g["det"].reshape(m, n, lanes)
-            if layer.eta == "full":
-                eta = det.transpose(1, 0, 2).reshape(n * m, lanes)
-            elif layer.eta == "neuron":
-                eta = det.sum(axis=0)  # rows added in order: per lane, position-free
-            else:
-                eta = det.reshape(m * n, lanes).sum(axis=0)[None]
-            out[f"{layer.prefix}.weight"] = (
-                g["dwt"].reshape(m, n, lanes).transpose(1, 0, 2).reshape(n * m, lanes)
-            )
-            out[f"{layer.prefix}.bias"] = g["db"].reshape(n, lanes)
-            out[f"{layer.prefix}.eta"] = eta
-            if layer.memory:
-                dkeep = g["dkeep"].reshape(n, lanes).sum(axis=0)
-                out[f"{layer.prefix}.decay_logit"] = (dkeep * arrays["slope"])[None]
-        for (prefix, n, m), g in zip(self.statics, grads["static"], strict=True):
-            out[f"{prefix}.weight"] = (
-                g["dwt"].reshape(m, n, lanes).transpose(1, 0, 2).reshape(n * m, lanes)
-            )
-            out[f"{prefix}.bias"] = g["db"].reshape(n, lanes)
-        out["readout.weight"] = dwf.reshape(-1, lanes)
-        out["readout.bias"] = dbf[None]
-        return out
-
-    def _apply(self, grads, loaded, dwf, dbf, active) -> None:
-        self.last_grads = self.gradients(grads, loaded, dwf, dbf)
-        lr, (beta1, beta2), eps = self.lr, self.betas, self.eps
+            for k in range(lanes):
+                if active[k]:
+                    x[k, : steps[k]] = frames[k][b]
+                    y[k, : scenes[k]] = labels[k][b]
+            top, tape, outs = self._forward(x, steps, loaded, statics)
+            grad_top = np.zeros_like(top)
+            _readout(top, self.wf, self.bf, idx, scenes, y, count, grad_top, dwf, outputs[b],
+                     loss, dbf)  # fmt: skip
+            self._backward(grad_top, steps, tape, outs, loaded, statics, grads)
+        loss = loss / count
+        self.last_grads = self._gradients(grads, loaded, dwf, dbf)
+        (beta1, beta2) = self.betas
         for name in self.trained:
             grad = np.ascontiguousarray(self.last_grads[name], dtype=np.float32)
             _adam(self.values[name], grad, self.exp_avg[name], self.exp_avg_sq[name],
-                  self.steps[name], active, lr, beta1, beta2, eps)  # fmt: skip
+                  self.steps[name], active, self.lr, beta1, beta2, self.eps)  # fmt: skip
+        accuracy = [
+            ((outputs[:, k, : scenes[k]] >= 0.5) == labels[k].astype(bool)).mean(axis=1)
+            if active[k]
+            else np.zeros(0)
+            for k in range(lanes)
+        ]
+        return loss, accuracy
+
+    def _gradients(self, grads, loaded, dwf, dbf) -> dict[str, np.ndarray]:
+        """Every parameter's gradient, (L, numel) float64 in torch's layout, reduced to η's
+        shape as the fast engine reduces it."""
+        lanes = self.lanes
+        out = {}
+        for layer, arrays, g in zip(self.plastic, loaded, grads["plastic"], strict=True):
+            de = g["det"].transpose(0, 2, 1)  # (L, n, m)
+            if layer.eta == "full":
+                eta = de.reshape(lanes, -1)
+            elif layer.eta == "neuron":
+                eta = np.stack([de[k].sum(axis=1) for k in range(lanes)])
+            else:
+                eta = np.array([[de[k].sum()] for k in range(lanes)])
+            out[f"{layer.prefix}.weight"] = g["dwt"].transpose(0, 2, 1).reshape(lanes, -1)
+            out[f"{layer.prefix}.bias"] = g["db"]
+            out[f"{layer.prefix}.eta"] = eta
+            if layer.memory:
+                out[f"{layer.prefix}.decay_logit"] = (g["dkeep"] * arrays["slope"])[:, None]
+        for (prefix, _, _), g in zip(self.statics, grads["static"], strict=True):
+            out[f"{prefix}.weight"] = g["dw"].reshape(lanes, -1)
+            out[f"{prefix}.bias"] = g["db"]
+        out["readout.weight"] = dwf
+        out["readout.bias"] = dbf[:, None]
+        return out
 
     def flops_per_frame(self) -> int:
-        """Floating-point operations of one frame, forward and backward, of one lane."""
+        """Floating-point operations of one frame of one lane, forward and backward (the
+        count of benchmarks/plasticity_throughput.py)."""
         total = 0
         for i, layer in enumerate(self.plastic):
             m = layer.multiplicative
             grad_u = i > 0 and not self.parallel
             total += layer.n_out * layer.n_in * (7 + m + 4 + 16 + 5 * grad_u + 3 * m)
         total += 6 * sum(n * m for _, n, m in self.statics)
-        return total + 6 * self.values["readout.weight"].shape[0]
+        return total + 6 * self.values["readout.weight"].shape[1]

@@ -38,7 +38,7 @@ class Curriculum:
     """Everything that decides how a plastic network is trained."""
 
     mode: Literal["faithful", "batched"] = "batched"
-    engine: Literal["fast", "autograd"] = "fast"
+    engine: Literal["population", "fast", "autograd"] = "fast"
     batch: int = 32
     lr: float = 1e-3
     acc_threshold: float = 0.99
