@@ -139,3 +139,12 @@ def test_a_diverged_lane_stops_alone(tmp_path):
     assert finals[0]["status"] == "diverged"
     assert finals[1]["status"] == "ok"
     assert finals[1]["metrics"] == healthy["metrics"]
+
+
+def test_threads_change_no_byte(tmp_path):
+    """The lanes of a job given two threads run side by side, each as on one thread."""
+    runs = [replace(POP, seed=k) for k in (0, 1, 2)]
+    train_cell(runs, [tmp_path / "one" / f"seed{k}" for k in (0, 1, 2)], threads=1)
+    train_cell(runs, [tmp_path / "two" / f"seed{k}" for k in (0, 1, 2)], threads=2)
+    for k in (0, 1, 2):
+        assert _read(tmp_path / "one" / f"seed{k}") == _read(tmp_path / "two" / f"seed{k}")

@@ -48,15 +48,17 @@ from torch import nn
 from attnmem.models.plastic import Memo, NonlRO, Stack
 from attnmem.models.plastic_fast import (
     _FASTMATH,
+    _mm,
     _plastic_backward,
     _plastic_forward,
-    _mm,
     _readout_loss,
     _sigmoid,
     checkpoint_interval,
 )
 
-_JIT = {"cache": True, "fastmath": _FASTMATH}
+# parallel: the lanes are independent, so a job given several threads runs them side by side
+# (numba.prange); a lane's arithmetic is the same on any thread, so its bytes do not change.
+_JIT = {"cache": True, "fastmath": _FASTMATH, "parallel": True}
 
 
 @numba.njit(**_JIT)
@@ -65,7 +67,7 @@ def _forward(
 ):  # pragma: no cover
     """Every lane's plastic layer forward over its own first steps[l] frames: the fast
     engine's kernel, lane by lane (a lane's arrays are contiguous blocks)."""
-    for lane in range(wt.shape[0]):
+    for lane in numba.prange(wt.shape[0]):
         s = steps[lane]
         if s == 0:
             continue
@@ -81,7 +83,7 @@ def _backward(
     """Every lane's backward pass: the fast engine's kernel, then (under A) the two terms it
     leaves to matmuls, Σ_t ∂a_t u_tᵀ into dwt and Wᵀ∂a_t into grad_u, as compiled loops."""
     lanes, m, n = wt.shape
-    for lane in range(lanes):
+    for lane in numba.prange(lanes):
         s = steps[lane]
         if s == 0:
             continue
@@ -111,12 +113,14 @@ def _backward(
 def _readout(top, wf, bf, idx, scenes, y, count, grad_top, dwf, out, loss, dbf):  # pragma: no cover
     """σ readout and BCE of every lane at its scored frames idx[:scenes[l]]: the fast
     engine's _readout_loss, lane by lane; adds to loss, dbf and dwf."""
-    for lane in range(top.shape[0]):
+    for lane in numba.prange(top.shape[0]):
         s = scenes[lane]
         if s == 0:
             continue
-        total, db = _readout_loss(top[lane], wf[lane], bf[lane], idx[:s], y[lane, :s],
-                                  count[lane], grad_top[lane], dwf[lane], out[lane, :s])  # fmt: skip
+        total, db = _readout_loss(
+            top[lane], wf[lane], bf[lane], idx[:s], y[lane, :s], count[lane], grad_top[lane],
+            dwf[lane], out[lane, :s],
+        )  # fmt: skip
         loss[lane] += total
         dbf[lane] += db
 

@@ -42,8 +42,9 @@ STUDY = Study(
             "train_plasticity",
             "runs",
             ("network", "size"),
-            "attnmem.train.plasticity:train",
+            "attnmem.train.plasticity:train_cell",
             files=("model.pt",),
+            all_seeds=True,
         ),
     ),
     figures=(
@@ -163,9 +164,11 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
 
     task = settings.get("task", {})
     chosen = {k: settings[k] for k in CURRICULUM_KEYS if k in settings}
-    if isinstance(chosen.get("total_cap"), Mapping):  # per network, with a default
+    if isinstance(chosen.get("total_cap"), Mapping):  # per cell or network, with a default
         caps = chosen["total_cap"]
-        chosen["total_cap"] = caps.get(cell["network"], caps["default"])
+        chosen["total_cap"] = caps.get(
+            f"{cell['network']}/{cell['size']}", caps.get(cell["network"], caps["default"])
+        )
     curriculum = replace(
         CURRICULUM, **chosen, **{k: task[k] for k in ("d", "frames", "var") if k in task}
     )

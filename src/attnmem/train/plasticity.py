@@ -262,8 +262,12 @@ def train_cell(
             finals.append(train(run, out_dir, threads=threads, device=device, log=log,
                                 checkpoint_every=checkpoint_every))  # fmt: skip
         return finals
+    import numba
+
     from attnmem.models.plastic_pop import Population
 
+    # the lanes run side by side on the job's threads (and on no more)
+    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     every = 50 if checkpoint_every is None else checkpoint_every
     log = log or file_logger(None)
     out_dirs = [Path(d) for d in out_dirs]
@@ -380,7 +384,7 @@ def train_cell(
                 recorders[k],
                 log,
                 dev,
-            )  # fmt: skip
+            )
         )
     return finals
 
