@@ -84,6 +84,8 @@ NEURONS = "plasticity.m_gains_from_neurons"
 TABLE1 = "plasticity.table1"
 CHEETAH = "sac.halfcheetah_attention_beats_mlp.faithful"
 SHAPE = "plasticity.hebbff_shape.at_2rmax"
+BLEBOT = "ram.blebot.best_test_acc"
+CLUTTER = "ram.beats_conv_on_clutter"
 
 
 CASES = [
@@ -114,7 +116,21 @@ CASES = [
     (_edit(OPTIM, lambda c: c["verdict"].update(alpha=1.5)), "verdict.alpha", "1.5"),
     (_edit(OPTIM, lambda c: c["verdict"].update(min_budget=5)), "verdict", "budget_metric"),
     (_edit(TABLE1, lambda c: c["verdict"].pop("min_budget")), "verdict", "min_budget"),
-    (_edit(TABLE1, lambda c: c["verdict"].update(alpha=0.05)), "verdict", "alpha"),
+    (_edit(TABLE1, lambda c: c["verdict"].update(margin=1.0)), "verdict", "margin"),
+    (_edit(OPTIM, lambda c: c["verdict"].pop("min_effect")), "verdict", "min_effect"),
+    (_edit(OPTIM, lambda c: c["verdict"].update(every="datset")), "verdict.every", "datset"),
+    (_edit(OPTIM, lambda c: c["where"].pop("arch")), f"{OPTIM}).where", "missing: ['arch']"),
+    (_edit(BLEBOT, lambda c: c["verdict"].pop("margin")), "verdict", "margin"),
+    (
+        _edit(BLEBOT, lambda c: c["verdict"].update(published_sd="best_test_ac", published_runs=2)),
+        "verdict.published_sd",
+        "best_test_ac",
+    ),
+    (
+        _edit(CLUTTER, lambda c: c["compare"].update(at_a={"glimpse": 0})),
+        "compare.at_a",
+        "glimpse",
+    ),
     (_edit(TABLE1, lambda c: c.pop("published_metric")), "claims[", "published_metric"),
     (_edit(OPTIM, lambda c: c.pop("compare")), "claims[0]", "compare"),
     (_edit(OPTIM, lambda c: c.update(statment=c.pop("statement"))), "claims[0]", "statment"),

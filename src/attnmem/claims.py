@@ -1,59 +1,53 @@
-"""Claim-by-claim verdicts: config/claims.yaml + each study's results -> claims.csv / .md.
+"""Claim-by-claim verdicts: config/claims.yaml + each study's runs.csv -> claims.csv / .md.
 
-Every rule first asks whether a cell can be decided at all.  A cell is **inconclusive**, and its
-label says why, when
-  - fewer than ``min_seeds`` seeds finished on a side (pairs, for a comparison);
-  - a run of the cell diverged: its number is missing, and a missing run may be the very effect
-    claimed ("the attention agent collapses"), so the cell is not decided on the runs that
-    happened to survive;
-  - it trained on less than the source did: a summary metric below ``min_budget``
-    (``budget_metric``), or a setting of the study's ``run:`` block below ``min_run``.
-
-Rule ``greater`` (a beats b on ``metric``, paired by seed) decides each remaining cell by exact
-sign-flip tests of the paired differences (valid for ties and integer data; n pairs can never
-give a one-sided p below 2^-n), Holm-adjusted over the claim's decided cells:
-  supported     p(a > b) < alpha;
-  contradicted  p(a < b) < alpha;
-  inconclusive  otherwise.
-
-Rule ``within_ci`` (a published mean over several runs) and rule ``within_range`` (a published
-single unseeded run) compare one published value per cell with the replicated seeds:
-  within_ci     supported when the published mean lies inside the 95% t-interval of the
-                replicated mean, contradicted when outside; when every seed gave the same
-                value (a zero-width interval), by the exact sign test of the seeds against the
-                published value instead (contradicted at p < alpha, else inconclusive);
-  within_range  supported when the published run lies inside the seeds' [min, max], contradicted
-                when outside.
-Rule ``within_band`` (an equivalence test against a published band, one for every cell: e.g.
-the range of a reference paper's nets) decides each cell by the replicated mean's 95%
-t-interval:
-  within_band   supported when the interval lies inside [low, high], contradicted when it lies
-                wholly outside, inconclusive when it straddles an edge (too few seeds to say);
-                seeds that all tie outside the band decide by the exact sign test, as above.
-With ``grows_with_budget`` (a metric such as R_reached that rises with the budget alone, against
-a source run whose budget is unknown) a cell whose every seed lies above the published value is
-inconclusive: more budget explains it.  Below the published value still contradicts, once the
-budget guard holds.
-
-Overall (``min_fraction``, optionally per ``group_by`` axis value): supported when at least that
-fraction of the cells (of every group) is supported; contradicted when more than the rest is
-contradicted, in some group, so that the fraction can no longer be reached; inconclusive
-otherwise.  ``compare`` may list several pairs; their cells pool into one claim.
+A claim names its **scope**: ``where`` lists the values of every axis it speaks about (the
+compared axis aside), so its required cells are known before any run; a value claim drops the
+cells the source published no number for.  Its overall verdict is inconclusive, and says
+"k of K required cells run", until every required cell ran; and inconclusive, saying why, while
+any cell cannot be decided:
+  - fewer than ``min_seeds`` seeds finished (seeds both sides share, for a comparison);
+  - a run diverged: a missing run may be the very effect claimed ("the attention agent
+    collapses"), so no cell is decided on the runs that happened to survive;
+  - it trained on less than the source did: ``budget_metric`` below ``min_budget`` on some run,
+    or a setting of the study's ``run:`` block below ``min_run``; or, with ``floor_from_run``,
+    the published value is one the budget reaches by itself (Table 1's Max R <= total_cap /
+    stage_cap), so reaching it says nothing.
+Then one test decides the claim (``attnmem.verdicts``: the tests, their reach and their plans):
+  greater      one statistic per seed over the claim's cells, one exact sign-flip test; with
+               ``every`` (an axis or "cell") it must hold in each group (intersection-union);
+  equivalent   each cell's published value matched within ``margin`` (TOST) or missed beyond
+               it, a single published run treated as one more draw (prediction-interval SE), a
+               published mean of ``published_runs`` runs with its SD by Welch's SE; every cell
+               must match, one cell beyond its margin (Holm over cells) contradicts;
+  band         as equivalent, against a published [low, high];
+  at_least     each cell's median run reaches the published value (exact sign test), or the
+               published runs lie above what the replication reaches (exact ranks, combined).
+Each cell row is a description: its estimate with a 95% interval, and its own test (for a
+comparison, Holm over the claim's cells), whose verdict the overall row does not count.
+An inconclusive claim says what would decide it (``to_decide``): the missing cells, the budget,
+the seeds its test needs at the claim's declared effect (or margin) from the observed spread,
+and the CPU-hours, projected from the measured cost of the study's jobs (config/costs.yaml).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
-import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
+from attnmem import verdicts
 from attnmem.published import lookup
-from attnmem.stats.compare import holm
+from attnmem.stats.compare import holm, probability_of_improvement, sign_flip_p
+from attnmem.stats.describe import t_interval
 
 VERDICTS = ("supported", "contradicted", "inconclusive")
+#: The rules that compare each cell with a published number (the others compare two cells).
+VALUE_KINDS = ("equivalent", "band", "at_least")
 #: A study's note on a cell (axis -> value, the axes a row names), or "" for none.
 Note = Callable[[Mapping[str, str]], str]
 COLUMNS = (
@@ -73,28 +67,87 @@ COLUMNS = (
     "diff",
     "diff_low",
     "diff_high",
-    "p_holm",
+    "p_for",
+    "p_against",
     "prob_improvement",
     "verdict",
     "rule",
+    "scope",
+    "to_decide",
 )
 
 
-def overall_verdict(
-    verdicts: Sequence[str], min_fraction: float, groups: Sequence[str] | None = None
-) -> str:
-    """The claim's verdict from its cells' (see the module docstring)."""
-    if not verdicts:
-        return "inconclusive"
-    groups = list(groups) if groups is not None else [""] * len(verdicts)
-    by_group: dict[str, list[str]] = {}
-    for group, verdict in zip(groups, verdicts, strict=True):
-        by_group.setdefault(group, []).append(verdict)
-    if any(v.count("contradicted") / len(v) > 1 - min_fraction for v in by_group.values()):
-        return "contradicted"
-    if all(v.count("supported") / len(v) >= min_fraction for v in by_group.values()):
-        return "supported"
-    return "inconclusive"
+def where_cells(claim: Mapping[str, Any], axes: Sequence[str]) -> list[dict[str, str]]:
+    """Every combination of the claim's ``where`` values over ``axes`` (as text)."""
+    where = claim.get("where", {})
+    lists = [[str(v) for v in where.get(axis, [])] for axis in axes]
+    return [dict(zip(axes, combo, strict=True)) for combo in itertools.product(*lists)]
+
+
+def pairs_of(claim: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    compare = claim.get("compare")
+    return compare if isinstance(compare, list) else [compare] if compare else []
+
+
+@dataclass
+class Cell:
+    """One required cell of a claim: a value cell, or a comparison's (a, b) pair of cells."""
+
+    label: str
+    sides: list[dict[str, str]]  # one cell (value claims) or [a, b]
+    group: str = ""
+    published: list[float | None] = field(default_factory=list)
+    values: list[dict[int, float]] = field(default_factory=list)  # per side: seed -> value
+    diverged: int = 0
+    ran: bool = False
+    gate: str = ""
+    floored: str = ""  # why the cell is shown but not tested: the budget alone reaches it
+
+
+def required_cells(
+    claim: Mapping[str, Any],
+    published: Mapping[str, Any],
+    axes: Sequence[str],
+    has_cell: Callable[[Mapping[str, str]], bool] | None = None,
+) -> list[Cell]:
+    """The cells a claim speaks about (its declared scope), before any result is read."""
+    exists = has_cell or (lambda cell: True)
+    rule, study = claim["verdict"], claim["study"]
+    name = claim.get("published_metric", claim["metric"])
+    every = rule.get("every")
+    cells = []
+    if rule["kind"] in VALUE_KINDS:
+        for cell in where_cells(claim, axes):
+            if not exists(cell):
+                continue
+            pub = lookup(published, study, list(cell.values()), name)
+            if rule["kind"] != "band" and pub is None:
+                continue  # the source published nothing here: not part of the claim
+            cells.append(Cell("/".join(cell.values()), [cell], "", [pub]))
+        return cells
+    pairs = pairs_of(claim)
+    for pair in pairs:
+        others = [a for a in axes if a != pair["axis"]]
+        for context in where_cells(claim, others):
+            # at_a / at_b: a side that differs on another axis too (a conv net has 0 glimpses)
+            sides = [
+                {**context, pair["axis"]: str(pair[s]), **_text(pair.get(f"at_{s}", {}))}
+                for s in ("a", "b")
+            ]
+            sides = [{a: side[a] for a in axes} for side in sides]
+            if not all(exists(side) for side in sides):
+                continue
+            label = "/".join(context.values())
+            if len(pairs) > 1:
+                label += f"{'/' if label else ''}{pair['a']} vs {pair['b']}"
+            group = label if every == "cell" else context.get(every, "") if every else ""
+            pubs = [lookup(published, study, list(side.values()), name) for side in sides]
+            cells.append(Cell(label, sides, group, pubs))
+    return cells
+
+
+def _text(mapping: Mapping[str, Any]) -> dict[str, str]:
+    return {str(k): str(v) for k, v in mapping.items()}
 
 
 def _setting(run: Mapping[str, Any], dotted: str) -> Any:
@@ -104,294 +157,470 @@ def _setting(run: Mapping[str, Any], dotted: str) -> Any:
     return node
 
 
-def _gates(
-    rule: Mapping[str, Any], seeds: int, diverged: int, spent: float | None, run: Mapping
-) -> str:
-    """Why a cell cannot be decided ("" when it can), as the note its label carries."""
+def setting_for(run: Mapping[str, Any], dotted: str, cell: Mapping[str, str]) -> float | None:
+    """A run setting for one cell: a number, or a mapping keyed by one of the cell's axis values
+    (with ``default``), as per-env and per-network budgets are written."""
+    value = _setting(run, dotted)
+    if isinstance(value, Mapping):
+        keyed = {str(k): v for k, v in value.items()}
+        value = next((keyed[v] for v in cell.values() if v in keyed), keyed.get("default"))
+    return None if value is None or isinstance(value, Mapping) else float(value)
+
+
+def run_gates(rule: Mapping[str, Any], run: Mapping[str, Any], cell: Mapping[str, str]) -> list[str]:
+    """The ``min_run`` settings (and ``budget_setting``) a cell's run block falls short of."""
     notes = []
-    if seeds < rule.get("min_seeds", 2):
-        notes.append(f"n={seeds} < {rule.get('min_seeds', 2)} seeds")
-    if diverged:
-        notes.append(f"{diverged} diverged")
-    if spent is not None and spent < rule["min_budget"]:
-        notes.append(f"budget {spent:g} < {rule['min_budget']:g}")
     for key, least in rule.get("min_run", {}).items():
-        value = _setting(run, key)
+        value = setting_for(run, key, cell)
         if value is None:
             notes.append(f"run.{key} not set")
         elif value < least:
             notes.append(f"run.{key} {value:g} < {least:g}")
-    return f" ({'; '.join(notes)})" if notes else ""
+    key = rule.get("budget_setting")
+    if key is not None and "min_budget" in rule:
+        value = setting_for(run, key, cell)
+        if value is not None and value < rule["min_budget"]:
+            notes.append(f"run.{key} {value:g} < {rule['min_budget']:g}")
+    return notes
 
 
-def _tied_cell(n: int, alpha: float) -> tuple[str, str]:
-    """A cell whose seeds all gave one value (a collapsed teacher's 100% accuracy): a zero-width
-    interval is no evidence, so decide by the exact two-sided sign test of the seeds against the
-    published value instead — all n on one side has p = 2 · 2^-n (n >= 6 for p < 0.05)."""
-    p = min(1.0, 2.0 * 0.5**n)
-    if p < alpha:
-        return "contradicted", f" (all {n} seeds equal: sign test p = {p:.3g})"
-    return "inconclusive", f" (all {n} seeds equal: sign test p = {p:.3g} >= {alpha:g})"
+def trivial_floor(rule: Mapping[str, Any], run: Mapping[str, Any], cell: Mapping[str, str]):
+    """With ``floor_from_run`` {numerator, denominator}: the value the budget reaches alone."""
+    spec = rule.get("floor_from_run")
+    if spec is None:
+        return None
+    top, bottom = (setting_for(run, spec[k], cell) for k in ("numerator", "denominator"))
+    return None if top is None or not bottom else math.floor(top / bottom)
 
 
-def _band_cell(
-    band: Sequence[float], centre: float, low: float, high: float, n: int, alpha: float
-) -> tuple[str, str]:
-    """An equivalence test: the mean's interval [low, high] against the published band."""
-    lo, hi = band
-    if low == high and not lo <= centre <= hi:
-        return _tied_cell(n, alpha)
-    if lo <= low and high <= hi:
-        return "supported", ""
-    if high < lo or low > hi:
-        return "contradicted", ""
-    return "inconclusive", f" (interval [{low:.3g}, {high:.3g}] straddles the band's edge)"
+def _values(table: pd.DataFrame | None, cell: Mapping[str, str], metric: str):
+    """seed -> value of the cell's finished runs, the number of diverged runs, and the runs'
+    budget column (all of it) when asked."""
+    if table is None or table.empty or metric not in table.columns:
+        return {}, 0, table.iloc[0:0] if table is not None else None
+    keep = pd.Series(True, index=table.index)
+    for axis, value in cell.items():
+        keep &= table[axis].astype(str) == value
+    rows = table[keep]
+    ok = rows[(rows["status"] == "ok") & rows[metric].notna()]
+    return dict(zip(ok["seed"].astype(int), ok[metric].astype(float), strict=True)), int(
+        (rows["status"] == "diverged").sum()
+    ), rows
 
 
-_BAND = re.compile(r"^within_band: .* inside \[([^,\]]+), ([^\]]+)\]")
+def _fill(
+    cell: Cell,
+    claim: Mapping[str, Any],
+    table: pd.DataFrame | None,
+    run: Mapping[str, Any],
+) -> None:
+    """Read a cell's runs and say why it cannot be decided ("" when it can)."""
+    rule, metric = claim["verdict"], claim["metric"]
+    notes, spent, ran = [], [], []
+    for side in cell.sides:
+        values, diverged, rows = _values(table, side, metric)
+        cell.values.append(values)
+        cell.diverged += diverged
+        ran.append(rows is not None and not rows.empty)
+        budget = rule.get("budget_metric")
+        if budget is not None and rows is not None and budget in rows.columns:
+            spent += rows[budget].dropna().astype(float).tolist()
+    cell.ran = all(ran)
+    seeds = len(set.intersection(*(set(v) for v in cell.values))) if cell.values else 0
+    if seeds < rule.get("min_seeds", 2):
+        notes.append(f"n={seeds} < {rule.get('min_seeds', 2)} seeds")
+    if cell.diverged:
+        notes.append(f"{cell.diverged} diverged")
+    if "min_budget" in rule and (not spent or min(spent) < rule["min_budget"]):
+        least = min(spent) if spent else 0
+        notes.append(f"{rule['budget_metric']} {least:g} < {rule['min_budget']:g}")
+    if "max_budget" in rule and spent and max(spent) > rule["max_budget"]:
+        notes.append(
+            f"{rule['budget_metric']} {max(spent):g} > {rule['max_budget']:g}: the published "
+            "value is at that budget"
+        )
+    notes += run_gates(rule, run, cell.sides[0])
+    floor = trivial_floor(rule, run, cell.sides[0])
+    if floor is not None and cell.published[0] is not None and cell.published[0] <= floor:
+        spec = rule["floor_from_run"]
+        cell.floored = (
+            f"published {cell.published[0]:g} <= {floor:g} = run.{spec['numerator']} / "
+            f"run.{spec['denominator']}: the budget alone reaches it, shown, not tested"
+        )
+    cell.gate = "; ".join(notes)
 
 
-def band_of(rule_text: str) -> tuple[float, float] | None:
-    """The published band a ``within_band`` rule's text names (None for other rules)."""
-    match = _BAND.match(rule_text)
-    return (float(match[1]), float(match[2])) if match else None
+# ---- the rules ----------------------------------------------------------------------------------
 
 
 def _rule_text(rule: Mapping[str, Any]) -> str:
-    kind = rule["kind"]
-    if kind == "within_range":
-        text = "within_range: published single run inside the seeds' [min, max]"
-    elif kind == "within_ci":
-        text = "within_ci: published mean inside the replicated mean's 95% t-interval"
-    elif kind == "within_band":
+    kind, alpha = rule["kind"], rule.get("alpha", 0.05)
+    if kind == "greater":
+        every = rule.get("every")
+        text = "greater: one exact sign-flip test over seeds of the mean over cells of sign(a − b)"
+        if every:
+            text += f", in every {every} (intersection-union)"
+        text += f", p < {alpha:g}"
+    elif kind == "equivalent":
+        runs = rule.get("published_runs", 1)
+        source = "a single published run" if runs == 1 else f"a published mean of {runs} runs"
+        margin = _margin_text(rule)
+        text = f"equivalent: {source} matched within {margin} (TOST) or missed beyond it, α {alpha:g}"
+    elif kind == "band":
         low, high = rule["band"]
-        text = f"within_band: the replicated mean's 95% t-interval inside [{low:g}, {high:g}]"
+        text = f"band: the replicated mean inside [{low:g}, {high:g}] (TOST) or outside, α {alpha:g}"
     else:
-        alpha = rule["alpha"]
-        text = f"greater: exact sign-flip test of a − b, Holm over the claim's cells, p < {alpha}"
+        text = (
+            "at_least: each cell's median run reaches the published value (exact sign test), "
+            f"or the published runs lie above the seeds (exact ranks, Fisher), α {alpha:g}"
+        )
     text += f"; >= {rule.get('min_seeds', 2)} seeds per cell"
-    if "min_budget" in rule:
+    if rule.get("max_budget") == rule.get("min_budget") and "max_budget" in rule:
+        text += f", {rule['budget_metric']} = {rule['min_budget']:g}"
+    elif "min_budget" in rule:
         text += f", {rule['budget_metric']} >= {rule['min_budget']:g}"
     for key, least in rule.get("min_run", {}).items():
         text += f", run.{key} >= {least:g}"
-    if rule.get("grows_with_budget"):
-        text += "; every seed above the published value: inconclusive (grows with the budget)"
-    text += f"; overall: >= {rule['min_fraction']:g} of the cells"
-    if "group_by" in rule:
-        text += f" of every {rule['group_by']}"
     return text
 
 
-def _budget(
-    summary: pd.DataFrame | None, rule: Mapping[str, Any], axes: list[str], cells: list[list[str]]
-) -> float | None:
-    """The smallest ``budget_metric`` any run of ``cells`` trained (None: rule sets no budget)."""
-    if "min_budget" not in rule:
+def _margin_text(rule: Mapping[str, Any]) -> str:
+    if "margin_rel" in rule:
+        return f"±{rule['margin_rel']:.0%} of the published value"
+    return f"±{rule['margin']:g}"
+
+
+def margin_of(rule: Mapping[str, Any], published: float) -> float:
+    if "margin_rel" in rule:
+        return abs(published) * rule["margin_rel"]
+    return float(rule["margin"])
+
+
+def band_of(rule_text: str) -> tuple[float, float] | None:
+    """The published band a ``band`` rule's text names (None for other rules)."""
+    if not rule_text.startswith("band: "):
         return None
-    if summary is None or summary.empty:
-        return 0.0
-    rows = summary[summary["metric"] == rule["budget_metric"]]
-    spent = []
-    for cell in cells:
-        match = rows
-        for axis, value in zip(axes, cell, strict=True):
-            match = match[match[axis].astype(str) == str(value)]
-        spent += match["min"].tolist()
-    return min(spent) if spent else 0.0
+    inside = rule_text.split("[", 1)[1].split("]", 1)[0]
+    low, high = inside.split(", ")
+    return float(low), float(high)
 
 
-def _keep(table: pd.DataFrame, where: Mapping[str, Sequence[Any]]) -> pd.Series:
-    keep = pd.Series(True, index=table.index)
-    for axis, allowed in where.items():
-        if axis not in table.columns:  # e.g. the compared axis of a comparison table
-            return keep & False
-        keep &= table[axis].astype(str).isin([str(v) for v in allowed])
-    return keep
+def _published_sd(claim: Mapping[str, Any], published: Mapping[str, Any], cell: Cell):
+    name = claim["verdict"].get("published_sd")
+    if name is None:
+        return None
+    return lookup(published, claim["study"], list(cell.sides[0].values()), name)
 
 
-def _context(notes: Note | None, cell: Mapping[str, str]) -> str:
-    """What the study says the reader must know about a cell, in brackets ("" when nothing)."""
-    text = notes(cell) if notes is not None else ""
-    return f" [{text}]" if text else ""
-
-
-def _value_rows(
-    claim: Mapping[str, Any],
-    base: dict[str, Any],
-    published: Mapping[str, Any],
-    summary: pd.DataFrame | None,
-    axes: list[str],
-    run: Mapping[str, Any],
-    notes: Note | None = None,
-) -> list[dict[str, Any]]:
-    """One row per cell of the study's summary for a ``within_*`` claim."""
-    rule, metric = claim["verdict"], claim["metric"]
-    band = rule.get("band")
-    if summary is None or summary.empty:
-        return []
-    rows = []
-    chosen = summary[(summary["metric"] == metric) & _keep(summary, claim.get("where", {}))]
-    for _, row in chosen.iterrows():
-        context = [str(row[a]) for a in axes]
-        if band is not None:  # the band's centre stands for it in the figure and tables
-            pub = (band[0] + band[1]) / 2
-        else:
-            pub = lookup(published, claim["study"], context, claim["published_metric"])
-        n, diverged = int(row["n"]), int(row["n_diverged"])
-        note = _gates(rule, n, diverged, _budget(summary, rule, axes, [context]), run)
-        cell_note = _context(notes, dict(zip(axes, context, strict=True)))
-        if rule["kind"] in ("within_ci", "within_band"):
-            centre, low, high = row["mean"], row["t_low"], row["t_high"]
-        else:
-            centre, low, high = row["median"], row["min"], row["max"]
-        if pub is None or note or math.isnan(low):
-            verdict = "inconclusive"
-        elif rule.get("grows_with_budget") and pub < row["min"]:
-            verdict = "inconclusive"
-            note = " (every seed above: the metric grows with the budget, the source's is unknown)"
-        elif band is not None:
-            verdict, note = _band_cell(band, centre, low, high, n, rule.get("alpha", 0.05))
-        elif low == high and centre != pub:
-            verdict, note = _tied_cell(n, rule.get("alpha", 0.05))
-        else:
-            verdict = "supported" if low <= pub <= high else "contradicted"
-        rows.append(
-            {
-                **base,
-                "cell": "/".join(context) + cell_note + note,
-                "published_a": pub,
-                "n_seeds": n,
-                "n_diverged": diverged,
-                "mean_a": centre,
-                # the interval relative to the published value: the figure and table read both
-                "diff": None if pub is None else centre - pub,
-                "diff_low": None if pub is None else low - pub,
-                "diff_high": None if pub is None else high - pub,
-                "verdict": verdict,
-                "_group": row.get(rule.get("group_by", ""), ""),
-            }
+def _value_row(claim, published, cell: Cell, base) -> dict[str, Any]:
+    """A value cell's row: its estimate, interval and its own test."""
+    rule, alpha = claim["verdict"], claim["verdict"].get("alpha", 0.05)
+    x = np.array(list(cell.values[0].values()), dtype=float)
+    pub = cell.published[0]
+    if rule["kind"] == "band":
+        pub = sum(rule["band"]) / 2  # the band's centre stands for it in the figure and tables
+    row = {**base, "cell": cell.label, "published_a": pub, "n_seeds": int(x.size),
+           "n_diverged": cell.diverged, "verdict": "inconclusive"}  # fmt: skip
+    if x.size == 0:
+        return row
+    low, high = t_interval(x)
+    row.update(mean_a=float(x.mean()), diff=float(x.mean()) - pub)
+    row.update(diff_low=low - pub, diff_high=high - pub)
+    if cell.gate or x.size < 2:
+        return row
+    if rule["kind"] == "equivalent":
+        runs = rule.get("published_runs", 1)
+        outcome, _ = verdicts.equivalent(
+            x, pub, margin_of(rule, pub), alpha, runs, _published_sd(claim, published, cell)
         )
-    return rows
+    elif rule["kind"] == "band":
+        outcome, _ = verdicts.band(x, *rule["band"], alpha)
+    else:
+        outcome = verdicts.at_least([x], [pub], alpha)
+    row.update(p_for=outcome.p_for, p_against=outcome.p_against, verdict=outcome.verdict)
+    return row
 
 
-def _pair_rows(
+def _value_claim(claim, cells: list[Cell], rows: list[dict]) -> verdicts.Outcome:
+    """Every cell matches (intersection-union), or one misses (Holm over the cells)."""
+    alpha = claim["verdict"].get("alpha", 0.05)
+    if claim["verdict"]["kind"] == "at_least":
+        samples = [list(c.values[0].values()) for c in cells]
+        return verdicts.at_least(samples, [c.published[0] for c in cells], alpha)
+    p_for = max(row["p_for"] for row in rows)
+    p_against = min(holm([row["p_against"] for row in rows]))
+    return verdicts.decide(p_for, p_against, alpha)
+
+
+def _pair_row(claim, cell: Cell, base) -> dict[str, Any]:
+    a, b = cell.values
+    seeds = sorted(set(a) & set(b))
+    diff = np.array([a[s] - b[s] for s in seeds], dtype=float)
+    pub_a, pub_b = cell.published
+    row = {
+        **base,
+        "cell": cell.label,
+        "published_a": pub_a,
+        "published_b": pub_b,
+        "published_diff": None if pub_a is None or pub_b is None else round(pub_a - pub_b, 6),
+        "n_seeds": len(seeds),
+        "n_diverged": cell.diverged,
+        "verdict": "inconclusive",
+    }
+    if seeds:
+        low, high = t_interval(diff)
+        row.update(mean_a=float(np.mean(list(a.values()))), mean_b=float(np.mean(list(b.values()))))
+        row.update(diff=float(diff.mean()), diff_low=low, diff_high=high)
+        row["prob_improvement"] = probability_of_improvement(list(a.values()), list(b.values()))
+        row["_diff"] = diff
+    return row
+
+
+def _pair_claim(claim, cells: list[Cell]) -> verdicts.Outcome:
+    """The claim-level test over the seeds every cell shares."""
+    seeds = sorted(set.intersection(*(set(c.values[0]) & set(c.values[1]) for c in cells)))
+    groups: dict[str, list[np.ndarray]] = {}
+    for c in cells:
+        groups.setdefault(c.group, []).append(
+            np.array([c.values[0][s] - c.values[1][s] for s in seeds], dtype=float)
+        )
+    arrays = {g: np.column_stack(d) for g, d in groups.items()}
+    return verdicts.greater(arrays, claim["verdict"]["alpha"])
+
+
+def _describe_cells(claim, rows: list[dict]) -> None:
+    """Each comparison cell's own one-sided tests, Holm over the claim's cells: a description
+    beside the claim-level verdict, never counted in it."""
+    alpha = claim["verdict"]["alpha"]
+    tested = [r for r in rows if "_diff" in r and r["n_seeds"] >= 2 and not r.get("_gate")]
+    for side, key in (("greater", "p_for"), ("less", "p_against")):
+        adjusted = holm([sign_flip_p(r["_diff"], side) for r in tested])
+        for row, p in zip(tested, adjusted, strict=True):
+            row[key] = p
+    for row in tested:
+        if row["p_for"] < alpha:
+            row["verdict"] = "supported"
+        elif row["p_against"] < alpha:
+            row["verdict"] = "contradicted"
+
+
+# ---- what it would take -------------------------------------------------------------------------
+
+
+def _needed_seeds(claim, cells: list[Cell], rows: list[dict], published) -> tuple[int | None, str]:
+    """Seeds the claim's test needs (power 0.8) from the observed spread; why, in words."""
+    rule, alpha = claim["verdict"], claim["verdict"].get("alpha", 0.05)
+    least = max(rule.get("min_seeds", 2), verdicts.seeds_to_reach(alpha))
+    observed = [r for r in rows if r.get("n_seeds", 0) >= 2 and r.get("mean_a") is not None]
+    if rule["kind"] == "greater":
+        spreads: dict[str, list[float]] = {}
+        for c, r in zip(cells, rows, strict=True):
+            if "_diff" in r and len(r["_diff"]) >= 2:
+                spreads.setdefault(c.group, []).append(float(np.std(r["_diff"], ddof=1)))
+        if not spreads:
+            return least, "the least its exact test can decide with"
+        n = verdicts.greater_seeds(spreads, rule["min_effect"], alpha)
+        return (max(n, least) if n else None), f"for a − b = {rule['min_effect']:g} per cell"
+    if not observed:
+        return least, "the least its test can decide with"
+    need = least
+    for c, r in zip(cells, rows, strict=True):
+        x = np.array(list(c.values[0].values()), dtype=float)
+        if x.size < 2:
+            continue
+        pub = r["published_a"]
+        if rule["kind"] == "at_least":
+            n = verdicts.at_least_seeds(float((x >= pub).mean()), alpha)
+        elif rule["kind"] == "band":
+            low, high = rule["band"]
+            n = verdicts.equivalence_seeds(
+                float(x.std(ddof=1)), float(x.mean()) - pub, (high - low) / 2, alpha, math.inf
+            )
+        else:
+            n = verdicts.equivalence_seeds(
+                float(x.std(ddof=1)), float(x.mean()) - pub, margin_of(rule, pub), alpha,
+                rule.get("published_runs", 1), _published_sd(claim, published, c),
+            )  # fmt: skip
+        if n is None:
+            return None, f"cell {c.label}: no number of seeds decides at the observed spread"
+        need = max(need, n)
+    return need, "at the observed estimates and spread"
+
+
+def _scale(claim, run: Mapping[str, Any], cost: Mapping[str, Any]) -> float:
+    """How much longer a run at the claim's budget takes than the measured one (linear in the
+    largest budget ratio)."""
+    rule, ratios = claim["verdict"], [1.0]
+    if "min_budget" in rule and cost.get("budget"):
+        ratios.append(rule["min_budget"] / cost["budget"])
+    measured = cost.get("run", {})
+    for key, least in rule.get("min_run", {}).items():
+        value = measured.get(key)
+        if value:
+            ratios.append(least / value)
+    return max(ratios)
+
+
+def _cpu_hours(claim, cells: list[Cell], seeds: int, run, costs) -> float | None:
+    study = (costs or {}).get(claim["study"])
+    if not study:
+        return None
+    total = 0.0
+    for c in cells:
+        for side in c.sides:
+            cost = study.get("cells", {}).get("/".join(side.values()), study)
+            total += seeds * cost["cpu_s"] * _scale(claim, run, cost)
+    return total / 3600
+
+
+def to_decide(claim, cells: list[Cell], rows: list[dict], published, run, costs) -> str:
+    """What would decide an inconclusive claim: cells, budget, seeds, CPU-hours."""
+    rule = claim["verdict"]
+    parts = []
+    missing = [c for c in cells if not c.ran]
+    if missing:
+        names = ", ".join(c.label or "the cell" for c in missing[:3])
+        more = f" and {len(missing) - 3} more" if len(missing) > 3 else ""
+        parts.append(f"run {len(missing)} of {len(cells)} required cells ({names}{more})")
+    budget = []
+    if "min_budget" in rule:
+        budget.append(f"{rule['budget_metric']} >= {rule['min_budget']:g}")
+    budget += [f"run.{k} >= {v:g}" for k, v in rule.get("min_run", {}).items()]
+    gated = [c.gate for c in cells if c.gate]
+    if budget and any(("<" in g and "seeds" not in g) or "not set" in g for g in gated):
+        parts.append("at " + ", ".join(budget))
+    seeds, why = _needed_seeds(claim, cells, rows, published)
+    if seeds is None:
+        parts.append(f"no seed count suffices ({why})")
+    else:
+        parts.append(f"{seeds} seeds ({why})")
+        hours = _cpu_hours(claim, cells, seeds, run, costs)
+        if hours is not None:
+            parts.append(f"≈ {_hours(hours)} CPU-h ({seeds} seeds × {len(cells)} cells)")
+    floors = [c.gate for c in cells if "the budget alone" in c.gate]
+    if floors:
+        parts.append("a budget whose floor lies below the published value")
+    return "; ".join(parts)
+
+
+def _hours(hours: float) -> str:
+    if hours < 1:
+        return f"{hours:.2f}"
+    return f"{hours:,.0f}" if hours >= 10 else f"{hours:.1f}"
+
+
+# ---- the table -------------------------------------------------------------------------------
+
+
+def evaluate_claim(
     claim: Mapping[str, Any],
-    base: dict[str, Any],
     published: Mapping[str, Any],
     table: pd.DataFrame | None,
-    axes: list[str],
-    summary: pd.DataFrame | None,
-    run: Mapping[str, Any],
-    notes: Note | None = None,
+    axes: Sequence[str],
+    run: Mapping[str, Any] | None = None,
+    note: Note | None = None,
+    has_cell: Callable[[Mapping[str, str]], bool] | None = None,
+    costs: Mapping[str, Any] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per matching comparison of each {axis, a, b} pair a ``greater`` claim names."""
-    rule, study = claim["verdict"], claim["study"]
-    pairs = claim["compare"] if isinstance(claim["compare"], list) else [claim["compare"]]
-    if table is None or table.empty:
-        return []
-    rows, tests = [], []
-    for spec in pairs:
-        a, b = str(spec["a"]), str(spec["b"])
-        k = axes.index(spec["axis"])
-        others = [name for name in axes if name != spec["axis"]]
-        keep = (
-            (table["axis"] == spec["axis"])
-            & (table["a"].astype(str) == a)
-            & (table["b"].astype(str) == b)
-            & (table["metric"] == claim["metric"])
-            & _keep(table, claim.get("where", {}))
+    """One claim's cell rows and its overall row."""
+    rule, run = claim["verdict"], run or {}
+    base = {
+        "claim": claim["id"],
+        "study": claim["study"],
+        "statement": claim["statement"],
+        "source": claim["source"],
+        "metric": claim["metric"],
+        "rule": _rule_text(rule),
+    }
+    cells = required_cells(claim, published, axes, has_cell)
+    for cell in cells:
+        _fill(cell, claim, table, run)
+    value = rule["kind"] in VALUE_KINDS
+    rows = []
+    for cell in cells:
+        row = _value_row(claim, published, cell, base) if value else _pair_row(claim, cell, base)
+        row["_gate"] = cell.gate
+        rows.append(row)
+    if not value:
+        _describe_cells(claim, rows)
+    # a cell the budget reaches by itself carries no evidence: shown, outside the test
+    tested = [(c, r) for c, r in zip(cells, rows, strict=True) if not c.floored]
+    ran = sum(c.ran for c, _ in tested)
+    scope = f"{ran} of {len(tested)} required cells run"
+    if len(tested) < len(cells):
+        scope += f" ({len(cells) - len(tested)} more shown, reached by the budget alone)"
+    gated = [c for c, _ in tested if c.gate]
+    outcome = None
+    if not tested:
+        reason = "no testable cells: check the claim's where and budget"
+    elif ran < len(tested):
+        reason = scope
+    elif gated:
+        reason = f"{len(gated)} of {len(tested)} cells cannot be decided"
+    else:
+        kept_cells, kept_rows = [c for c, _ in tested], [r for _, r in tested]
+        outcome = (
+            _value_claim(claim, kept_cells, kept_rows) if value else _pair_claim(claim, kept_cells)
         )
-        for _, row in table[keep].iterrows():
-            context = [str(row[name]) for name in others]
-            sides = [[*context[:k], side, *context[k:]] for side in (a, b)]
-            pub_a, pub_b = (
-                lookup(published, study, cell, claim.get("published_metric", claim["metric"]))
-                for cell in sides
-            )
-            diverged = int(row["n_diverged_a"]) + int(row["n_diverged_b"])
-            note = _gates(
-                rule, int(row["n_pairs"]), diverged, _budget(summary, rule, axes, sides), run
-            )
-            label = "/".join(context) + (f": {a} vs {b}" if len(pairs) > 1 else "")
-            label += _context(notes, dict(zip(others, context, strict=True)))
-            rows.append(
-                {
-                    **base,
-                    "cell": label + note,
-                    "published_a": pub_a,
-                    "published_b": pub_b,
-                    "published_diff": None
-                    if pub_a is None or pub_b is None
-                    else round(pub_a - pub_b, 6),
-                    "n_seeds": int(row["n_pairs"]),
-                    "n_diverged": diverged,
-                    "mean_a": row["mean_a"],
-                    "mean_b": row["mean_b"],
-                    "diff": row["diff"],
-                    "diff_low": row["diff_low"],
-                    "diff_high": row["diff_high"],
-                    "prob_improvement": row["prob_improvement"],
-                    "verdict": "inconclusive",
-                    "_group": str(row[rule["group_by"]]) if "group_by" in rule else "",
-                }
-            )
-            tests.append(None if note else (row["p_greater"], row["p_less"]))
-    decided = [i for i, t in enumerate(tests) if t is not None]
-    # Holm over the cells the claim decides: its own family of tests, in each direction
-    support = holm([tests[i][0] for i in decided])
-    against = holm([tests[i][1] for i in decided])
-    for i, p_for, p_against in zip(decided, support, against, strict=True):
-        rows[i]["p_holm"] = p_for
-        if p_for < rule["alpha"]:
-            rows[i]["verdict"] = "supported"
-        elif p_against < rule["alpha"]:
-            rows[i]["verdict"] = "contradicted"
-    return rows
+        reason = ""
+    verdict = outcome.verdict if outcome else "inconclusive"
+    tally = ", ".join(f"{[r['verdict'] for r in rows].count(v)} {v}" for v in VERDICTS)
+    overall = {
+        **base,
+        "cell": f"overall ({reason})" if reason else f"overall (cells: {tally})",
+        "verdict": verdict,
+        "p_for": outcome.p_for if outcome else None,
+        "p_against": outcome.p_against if outcome else None,
+        "scope": scope,
+        "to_decide": ""
+        if verdict != "inconclusive"
+        else to_decide(
+            claim, [c for c, _ in tested], [r for _, r in tested], published, run, costs
+        ),
+    }
+    for cell, row in zip(cells, rows, strict=True):
+        context = dict(zip([a for a in axes if a in cell.sides[0]], cell.sides[0].values()))
+        text = note(context) if note is not None else ""
+        row["cell"] += (f" [{text}]" if text else "") + (f" ({cell.gate})" if cell.gate else "")
+        if cell.floored:
+            row["cell"] += f" ({cell.floored})"
+            row["verdict"] = "inconclusive"
+        if not cell.ran:
+            row["cell"] += " (not run)"
+        row.pop("_diff", None)
+        row.pop("_gate", None)
+    return [*rows, overall]
 
 
 def evaluate(
     claims: list[Mapping[str, Any]],
     published: Mapping[str, Any],
-    comparisons: Mapping[str, pd.DataFrame],
+    runs: Mapping[str, pd.DataFrame],
     axes: Mapping[str, Sequence[str]],
-    summaries: Mapping[str, pd.DataFrame] | None = None,
-    runs: Mapping[str, Mapping[str, Any]] | None = None,
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
     notes: Mapping[str, Note] | None = None,
+    has_cell: Mapping[str, Callable[[Mapping[str, str]], bool]] | None = None,
+    costs: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """One row per claim and cell, then one ``overall`` row per claim.
+    """One row per claim and required cell, then one ``overall`` row per claim.
 
-    ``runs[study]`` is the study's ``run:`` block (for ``min_run``); ``notes[study]`` maps a
-    cell (the axes a row names) to what a reader must know beside its verdict (the teacher
-    study: the teacher's greedy return), shown in brackets after the cell.
+    ``runs[study]``: the study's runs.csv (axis values as text).  ``settings[study]``: its
+    ``run:`` block (for ``min_run``).  ``notes[study]`` maps a cell (the axes a row names) to
+    what a reader must know beside its verdict (the teacher study: the teacher's return).
+    ``has_cell[study]``: which axis combinations the study has.  ``costs``: config/costs.yaml.
     """
     rows: list[dict[str, Any]] = []
     for claim in claims:
-        study, rule = claim["study"], claim["verdict"]
-        base = {
-            "claim": claim["id"],
-            "study": study,
-            "statement": claim["statement"],
-            "source": claim["source"],
-            "metric": claim["metric"],
-            "rule": _rule_text(rule),
-        }
-        summary = (summaries or {}).get(study)
-        run, note = (runs or {}).get(study, {}), (notes or {}).get(study)
-        if rule["kind"].startswith("within"):
-            cells = _value_rows(claim, base, published, summary, list(axes[study]), run, note)
-        else:
-            table = comparisons.get(study)
-            cells = _pair_rows(claim, base, published, table, list(axes[study]), summary, run, note)
-        verdicts = [row["verdict"] for row in cells]
-        groups = [row.pop("_group") for row in cells]
-        rows += cells
-        tally = ", ".join(f"{verdicts.count(v)} {v}" for v in VERDICTS)
-        rows.append(
-            {
-                **base,
-                "cell": f"overall ({tally})" if verdicts else "overall (no cells run)",
-                "verdict": overall_verdict(verdicts, rule["min_fraction"], groups),
-            }
+        study = claim["study"]
+        rows += evaluate_claim(
+            claim,
+            published,
+            runs.get(study),
+            list(axes[study]),
+            (settings or {}).get(study, {}),
+            (notes or {}).get(study),
+            (has_cell or {}).get(study),
+            costs,
         )
     return pd.DataFrame(rows, columns=list(COLUMNS))
 
@@ -402,17 +631,20 @@ def _fmt(value: Any, digits: int = 2, signed: bool = False) -> str:
     return f"{value:+.{digits}f}" if signed else f"{value:.{digits}f}"
 
 
-def _value_markdown(group: pd.DataFrame, kind: str) -> list[str]:
-    spread = "[min, max]" if kind == "within_range" else "95% t-interval"
-    centre = "median" if kind == "within_range" else "mean"
-    lines = ["", f"| cell | published | replicated {centre} {spread} | n | verdict |"]
+def _overall_line(r: pd.Series, columns: int) -> str:
+    pad = " |" * (columns - 2)
+    return f"| **{r['cell']}** |{pad} **{r['verdict']}** |"
+
+
+def _value_markdown(group: pd.DataFrame) -> list[str]:
+    lines = ["", "| cell | published | replicated mean [95% t-interval] | n | verdict |"]
     lines.append("|---|---|---|---|---|")
     for _, r in group.iterrows():
         if str(r["cell"]).startswith("overall"):
-            lines.append(f"| **{r['cell']}** | | | | **{r['verdict']}** |")
+            lines.append(_overall_line(r, 5))
             continue
         pub = r["published_a"]
-        known = pub is not None and not pd.isna(pub)
+        known = pub is not None and not pd.isna(pub) and not pd.isna(r["diff_low"])
         low, high = (pub + r["diff_low"], pub + r["diff_high"]) if known else (None, None)
         lines.append(
             f"| {r['cell']} | {_fmt(pub)} | {_fmt(r['mean_a'])} [{_fmt(low)}, {_fmt(high)}] | "
@@ -421,45 +653,54 @@ def _value_markdown(group: pd.DataFrame, kind: str) -> list[str]:
     return lines
 
 
+def _pair_markdown(group: pd.DataFrame) -> list[str]:
+    lines = ["", "| cell | published a − b | replicated a − b [95% CI] | n | p (Holm) | verdict |"]
+    lines.append("|---|---|---|---|---|---|")
+    for _, r in group.iterrows():
+        if str(r["cell"]).startswith("overall"):
+            lines.append(_overall_line(r, 6))
+            continue
+        published = (
+            f"{_fmt(r['published_diff'], signed=True)} ({_fmt(r['published_a'])} vs "
+            f"{_fmt(r['published_b'])})"
+            if r["published_diff"] is not None and not pd.isna(r["published_diff"])
+            else "not published for this cell"
+        )
+        replicated = (
+            f"{_fmt(r['diff'], signed=True)} [{_fmt(r['diff_low'], signed=True)}, "
+            f"{_fmt(r['diff_high'], signed=True)}]"
+        )
+        lines.append(
+            f"| {r['cell']} | {published} | {replicated} | {int(r['n_seeds'])} | "
+            f"{_fmt(r['p_for'], 3)} | {r['verdict']} |"
+        )
+    return lines
+
+
 def to_markdown(table: pd.DataFrame) -> str:
-    """claims.md: one section per claim, one line per cell."""
+    """claims.md: one section per claim, one line per cell, the claim's verdict and, for an
+    inconclusive one, what would decide it."""
     lines = ["# Claims: published vs replicated", ""]
     lines.append(
-        "Differences are a − b in the metric's units (accuracy: percentage points), paired by "
-        "seed, with 95% intervals (t; percentile bootstrap over seeds for the plasticity study, "
-        "whose R is an integer) as descriptions; the verdicts come from exact sign-flip tests, "
-        "Holm-adjusted over each claim's cells (p below: for a > b).  A cell that cannot be "
-        "decided says why in brackets."
+        "Each claim is decided by one test over its required cells (its rule says which); the "
+        "cell rows are descriptions: differences a − b in the metric's units, paired by seed, "
+        "with 95% t-intervals, and each cell's own test (Holm over the claim's cells).  A cell "
+        "that cannot be decided says why in brackets; an undecided claim says what would "
+        "decide it.  How the rules work and their measured error rates: docs/verdicts.md."
     )
     for claim_id, group in table.groupby("claim", sort=False):
         first = group.iloc[0]
         lines += ["", f"## {claim_id}", "", f"**{first['statement']}** ({first['source']})", ""]
         lines.append(f"Rule: {first['rule']}.")
+        overall = group[group["cell"].astype(str).str.startswith("overall")].iloc[-1]
         kind = str(first["rule"]).split(":")[0]
-        if kind.startswith("within"):
-            lines += _value_markdown(group, kind)
-            continue
-        lines += [
-            "",
-            "| cell | published a − b | replicated a − b [95% CI] | n | p (Holm) | verdict |",
-        ]
-        lines.append("|---|---|---|---|---|---|")
-        for _, r in group.iterrows():
-            if str(r["cell"]).startswith("overall"):
-                lines.append(f"| **{r['cell']}** | | | | | **{r['verdict']}** |")
-                continue
-            published = (
-                f"{_fmt(r['published_diff'], signed=True)} ({_fmt(r['published_a'])} vs "
-                f"{_fmt(r['published_b'])})"
-                if r["published_diff"] is not None and not pd.isna(r["published_diff"])
-                else "not published for this cell"
-            )
-            replicated = (
-                f"{_fmt(r['diff'], signed=True)} [{_fmt(r['diff_low'], signed=True)}, "
-                f"{_fmt(r['diff_high'], signed=True)}]"
-            )
-            lines.append(
-                f"| {r['cell']} | {published} | {replicated} | {int(r['n_seeds'])} | "
-                f"{_fmt(r['p_holm'], 3)} | {r['verdict']} |"
-            )
+        lines += _value_markdown(group) if kind in VALUE_KINDS else _pair_markdown(group)
+        p = overall["p_for"]
+        verdict = f"**Verdict: {overall['verdict']}**"
+        if p is not None and not pd.isna(p):
+            verdict += f" (p for {_fmt(p, 3)}, against {_fmt(overall['p_against'], 3)})"
+        lines += ["", verdict + f"; scope: {overall['scope']}."]
+        todo = overall["to_decide"]
+        if isinstance(todo, str) and todo:
+            lines.append(f"To decide: {todo}.")
     return "\n".join(lines) + "\n"

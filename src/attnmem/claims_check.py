@@ -117,9 +117,33 @@ def _check_claim(
             if axis in study_values:
                 _allowed(f"{label}.where.{axis}[{k}]", value, list(study_values[axis]))
 
-    if "group_by" in claim["verdict"]:
-        key = f"{label}.verdict.group_by"
-        _allowed(key, claim["verdict"]["group_by"], study_axes, f"axes of {study}")
+    for j, pair in enumerate(pairs):
+        for side in ("at_a", "at_b"):
+            for axis in pair.get(side, {}):
+                key = f"{label}.compare" + (f"[{j}]" if isinstance(compare, list) else "")
+                _allowed(f"{key}.{side}", axis, study_axes, f"axes of {study}")
+    # the claim's scope is declared: every axis it does not compare along is listed in where,
+    # so its required cells are known before any run (and no cell that happened to run widens
+    # or narrows it)
+    compared = {pair["axis"] for pair in pairs}
+    unlisted = [a for a in study_axes if a not in compared and a not in claim.get("where", {})]
+    if unlisted:
+        raise ConfigError(
+            f"{PREFIX}{label}.where: must list the values of every axis the claim speaks "
+            f"about; missing: {unlisted}"
+        )
+    every = claim["verdict"].get("every")
+    if every is not None:
+        groups = ["cell", *[a for a in study_axes if a not in compared]]
+        _allowed(f"{label}.verdict.every", every, groups, "groups")
+    if "published_sd" in claim["verdict"]:
+        names = _published_metrics(published.get(study, {}).get("values", {}), len(study_axes))
+        _allowed(
+            f"{label}.verdict.published_sd",
+            claim["verdict"]["published_sd"],
+            sorted(names),
+            f"metrics of published.{study}",
+        )
     if study in metrics:
         _allowed(f"{label}.metric", claim["metric"], list(metrics[study]), f"metrics of {study}")
         if "budget_metric" in claim["verdict"]:

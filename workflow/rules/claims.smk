@@ -9,9 +9,10 @@ rule claims_table:
             for study in STUDIES
             for name, path in study_tables(study).items()
         },
-        comparisons=[f"{RESULTS}/{study}/comparisons.csv" for study in STUDIES],
-        summaries=[f"{RESULTS}/{study}/summary.csv" for study in STUDIES],
+        runs=[f"{RESULTS}/{study}/runs.csv" for study in STUDIES],
         claims=str(CLAIMS_YAML),
+        # measured CPU cost of each study's jobs: what an undecided claim would take
+        costs=str(COSTS_YAML),
         # the studies' extra tables, named <study>_<table>: notes beside verdicts read them
     output:
         csv=f"{RESULTS}/claims.csv",

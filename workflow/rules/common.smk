@@ -18,6 +18,7 @@ from attnmem.studies import REGISTRY, study_comparisons  # noqa: E402
 
 SCHEMAS = ROOT / "workflow" / "schemas"
 CLAIMS_YAML = ROOT / "config" / "claims.yaml"
+COSTS_YAML = ROOT / "config" / "costs.yaml"
 CLAIMS_SPEC = yaml.safe_load(CLAIMS_YAML.read_text())
 try:
     validate_config(config, SCHEMAS)
@@ -26,6 +27,21 @@ except ConfigError as error:
     # Exit here, before any job, with the one message; Snakemake 9 sometimes drops the text of an
     # exception raised while parsing, so it is not left to Snakemake's logger.
     sys.exit(f"attnmem: {error}")
+
+# Which claims this config can decide, said once before any job (not again in each job, which
+# parses this file too); a claim the config runs in full but cannot decide stops the run.
+if "--target-jobs" not in sys.argv:
+    from attnmem.decidability import report as decidability_report  # noqa: E402
+
+    _lines, _broken = decidability_report(CLAIMS_SPEC, config, REGISTRY)
+    print("\n".join(_lines), file=sys.stderr)
+    if _broken:
+        sys.exit(
+            "attnmem: claims undecidable by construction under this config (every required "
+            "cell runs at the source's budget, but the test cannot reach alpha; add seeds or "
+            "mark the claim descriptive: true):\n"
+            + "\n".join(f"  {b.line()}" for b in _broken)
+        )
 
 RESULTS = config["results"]
 FIGURES = config["figures"]

@@ -1,5 +1,7 @@
 """Snakemake entry point: the claim-by-claim verdicts."""
 
+from pathlib import Path
+
 import pandas as pd
 import yaml
 
@@ -13,17 +15,13 @@ smk = snakemake  # noqa: F821 - injected by Snakemake's script: directive
 
 with logged_job(smk.log[0]) as log:
     spec = yaml.safe_load(open(smk.input.claims))
+    costs = yaml.safe_load(Path(smk.input.costs).read_text()) or {}
     # axis values are names: read them as text (a size of 50 must not become 50.0 next to NaN)
-    comparisons = {
-        study: pd.read_csv(path, dtype=dict.fromkeys([*AXES[study], "a", "b"], str))
-        for study, path in zip(smk.params.studies, smk.input.comparisons, strict=True)
-    }
-    summaries = {
+    runs = {
         study: pd.read_csv(path, dtype=dict.fromkeys(AXES[study], str))
-        for study, path in zip(smk.params.studies, smk.input.summaries, strict=True)
+        for study, path in zip(smk.params.studies, smk.input.runs, strict=True)
     }
-    claims = [c for c in spec["claims"] if c["study"] in comparisons]
-    runs = smk.params.runs
+    claims = [c for c in spec["claims"] if c["study"] in runs]
     # a study may say what a reader must know beside a verdict (teacher: the teacher's return)
     notes = {}
     for study in smk.params.studies:
@@ -32,7 +30,10 @@ with logged_job(smk.log[0]) as log:
             names = REGISTRY[study].extra_tables
             tables = {n: pd.read_csv(smk.input[f"{study}_{n}"]) for n in names}
             notes[study] = module.claim_notes(tables)
-    table = evaluate(claims, spec["published"], comparisons, AXES, summaries, runs, notes)
+    has_cell = {study: REGISTRY[study].has_cell for study in smk.params.studies}
+    table = evaluate(
+        claims, spec["published"], runs, AXES, smk.params.runs, notes, has_cell, costs
+    )
     log.info("%d claims, %d rows", len(claims), len(table))
     write_table(smk.output.csv, table)
     files.write_text(smk.output.md, to_markdown(table))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -76,6 +77,19 @@ COMPARE_KEYS = (
 EXACT_PAIRS = 16
 
 
+@functools.cache
+def _sign_patterns(n: int) -> np.ndarray:
+    """Every sign pattern of n pairs, or above EXACT_PAIRS 2^16 drawn with a fixed seed (the
+    same draws every call: cached, as drawing them costs more than the test)."""
+    if n <= EXACT_PAIRS:
+        signs = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1) * 2 - 1
+    else:
+        signs = np.random.default_rng(0).choice([-1, 1], size=(2**16, n))
+    signs = signs.astype(float)
+    signs.flags.writeable = False
+    return signs
+
+
 def sign_flip_p(diff: Sequence[float], alternative: str = "two-sided") -> float:
     """Paired randomisation test of "the mean difference is 0", exact over all 2^n sign patterns.
 
@@ -90,11 +104,7 @@ def sign_flip_p(diff: Sequence[float], alternative: str = "two-sided") -> float:
     n = d.size
     if n == 0:
         return NAN
-    if n <= EXACT_PAIRS:
-        signs = ((np.arange(2**n)[:, None] >> np.arange(n)) & 1) * 2 - 1
-    else:
-        signs = np.random.default_rng(0).choice([-1, 1], size=(2**16, n))
-    means = (signs * d).mean(axis=1)
+    means = _sign_patterns(n) @ d / n
     observed = d.mean()
     # floating sums of the same terms in another order differ in the last bits
     tol = 1e-12 * max(1.0, float(np.abs(d).max()))

@@ -93,8 +93,8 @@ class Study:
     extra_tables: tuple[str, ...] = ()
     #: The summary metric that says how much a run trained (the claims' budget guard).
     budget_metric: str | None = None
-    #: runs.csv's metric columns (default: the metrics); ``config_columns`` come from the run's
-    #: config in final.json.
+    #: runs.csv's first metric columns (every metric follows); ``config_columns`` come from the
+    #: run's config in final.json.
     run_columns: tuple[str, ...] | None = None
     config_columns: tuple[str, ...] = ()
     #: curves.csv keeps only the metrics.csv rows whose column (first) is one of the values.
@@ -134,7 +134,10 @@ class Study:
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return self.metric_names if self.run_columns is None else self.run_columns
+        """runs.csv's metric columns: ``run_columns`` and then every metric (the claims read
+        each run's value of any metric from it)."""
+        first = () if self.run_columns is None else self.run_columns
+        return (*first, *(m for m in self.metric_names if m not in first))
 
     def job(self, rule: str) -> Job:
         for job in self.jobs:

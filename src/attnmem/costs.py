@@ -1,0 +1,128 @@
+"""What the studies' jobs cost, measured from a finished run's ``benchmark:`` files.
+
+The claims project from this table what an undecided claim would take in CPU-hours.  It lives in
+a committed file (config/costs.yaml), not in the run being judged, so that claims.csv and
+claims.md stay byte-identical across reruns (DESIGN.md): a benchmark file's seconds differ
+every time.  Refresh it after a run on the machine whose costs you want:
+
+    python -m attnmem.costs results config/config.yaml config/costs.yaml
+
+Each job's seconds (Snakemake's ``s``: wall time of a one-thread job) go to the runs it trained:
+a per-seed job's to its seed, a job that trains every seed of a cell shared among them, and a
+job several cells share (a DQN teacher behind three predictors) shared among those.
+"""
+
+from __future__ import annotations
+
+import platform
+import re
+import sys
+from collections.abc import Mapping
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+_SEED = re.compile(r"^seed(\d+)$")
+
+
+def flat(block: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """A run block's numeric settings under dotted keys (epochs.mnist28, dqn.steps)."""
+    out: dict[str, float] = {}
+    for key, value in block.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out |= flat(value, f"{name}.")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool):
+            out[name] = float(value)
+    return out
+
+
+def _median(values: list[float]) -> float:
+    ordered = sorted(values)
+    mid = len(ordered) // 2
+    return ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+
+
+def study_costs(
+    results: Path, study: str, axes: list[str], budget_metric: str | None, run: Mapping
+) -> dict[str, Any] | None:
+    """One study's measured cost per run (median) and per cell, with the budget it ran at."""
+    import pandas as pd
+
+    runs_csv, bench = results / study / "runs.csv", results / study / "benchmarks"
+    if not runs_csv.exists() or not bench.is_dir():
+        return None
+    runs = pd.read_csv(runs_csv, dtype=dict.fromkeys(axes, str))
+    keys = [(tuple(str(r[a]) for a in axes), int(r["seed"])) for _, r in runs.iterrows()]
+    spent = dict.fromkeys(keys, 0.0)
+    for path in sorted(bench.rglob("*.tsv")):
+        parts = list(path.relative_to(bench).with_suffix("").parts)
+        seed = next((int(m[1]) for p in parts if (m := _SEED.match(p))), None)
+        names = {p for p in parts if not _SEED.match(p)}
+        owners = [
+            (cell, s)
+            for cell, s in keys
+            if (seed is None or s == seed) and names - {"runs", "teachers"} <= set(cell)
+        ]
+        if not owners:
+            continue  # a job no summarised run depends on (atman's reference MLP)
+        seconds = float(pd.read_csv(path, sep="\t")["s"].iloc[0])
+        for owner in owners:
+            spent[owner] += seconds / len(owners)
+    by_cell: dict[str, list[float]] = {}
+    budget_of: dict[str, list[float]] = {}
+    for (cell, seed), seconds in spent.items():
+        by_cell.setdefault("/".join(cell), []).append(seconds)
+    if budget_metric is not None and budget_metric in runs.columns:
+        for _, r in runs.iterrows():
+            if pd.notna(r[budget_metric]):
+                key = "/".join(str(r[a]) for a in axes)
+                budget_of.setdefault(key, []).append(float(r[budget_metric]))
+    cells = {
+        key: {"cpu_s": round(_median(v), 1)}
+        | ({"budget": _median(budget_of[key])} if key in budget_of else {})
+        for key, v in sorted(by_cell.items())
+    }
+    every = [s for v in by_cell.values() for s in v]
+    budgets = [b for v in budget_of.values() for b in v]
+    return {
+        "cpu_s": round(_median(every), 1),
+        **({"budget": _median(budgets)} if budgets else {}),
+        "run": flat(run),
+        "cells": cells,
+    }
+
+
+def measure(results: str | Path, config: Mapping[str, Any]) -> dict[str, Any]:
+    """Every configured study's costs, with where and when they were measured."""
+    from attnmem.studies import REGISTRY
+
+    table: dict[str, Any] = {
+        "_about": {
+            "measured": date.today().isoformat(),
+            "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
+            "note": "wall seconds of one-thread jobs (Snakemake benchmark 's')",
+        }
+    }
+    for name, block in config["studies"].items():
+        study = REGISTRY[name]
+        costs = study_costs(Path(results), name, list(study.axes), study.budget_metric, block["run"])
+        if costs is not None:
+            table[name] = costs
+    return table
+
+
+def main(argv: list[str]) -> None:
+    import yaml
+
+    results, config_path, out = argv
+    config = yaml.safe_load(Path(config_path).read_text())
+    table = measure(results, config)
+    Path(out).write_text(
+        "# Measured job costs (python -m attnmem.costs; see src/attnmem/costs.py).\n"
+        + yaml.safe_dump(table, sort_keys=True, width=100)
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
