@@ -233,10 +233,16 @@ def test_aggregate_and_claims_over_tiny_runs(tmp_path):
     # memo_AA has no published Max R: not part of the claim; two seeds at R = 3 against a
     # published 3 reach p = 1/4 at best: a description, not a verdict
     grid = table[table.claim == "table1"].set_index("cell")
-    assert list(grid.index) == ["memo_MA/8", "overall (cells: 0 supported, 0 contradicted, 1 inconclusive)"]
+    assert list(grid.index) == [
+        "memo_MA/8",
+        "overall (cells: 0 supported, 0 contradicted, 1 inconclusive)",
+    ]
     assert grid.loc["memo_MA/8", "p_for"] == 0.25
     pairs = table[(table.claim == "m_beats_a")]
-    assert list(pairs.cell)[:2] == ["8/memo_MA vs memo_AA", "8/fc_M vs fc_A (n=0 < 2 seeds) (not run)"]
+    assert list(pairs.cell)[:2] == [
+        "8/memo_MA vs memo_AA",
+        "8/fc_M vs fc_A (n=0 < 2 seeds) (not run)",
+    ]
     assert pairs.iloc[-1].cell == "overall (1 of 2 required cells run)"
     final = json.loads((dirs[0] / "final.json").read_text())
     assert final["config"]["network"] == "memo_MA"

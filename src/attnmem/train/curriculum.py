@@ -179,3 +179,16 @@ def r_stalled(progress: CurriculumState) -> tuple[int, int]:
 def r_converged(progress: CurriculumState) -> int:
     """The largest R whose stage converged (0 if none)."""
     return max((s["r"] for s in progress.stages if s["converged"]), default=0)
+
+
+def r_at(progress: CurriculumState, sequences: int) -> int:
+    """The R the curriculum was training at after ``sequences`` sequences: the report's step
+    plot (current R against iterations) at that x, i.e. 1 + the stages finished by then.  A run
+    that stopped before has its last R (the claims guard the budget)."""
+    r, done = 1, 0
+    for stage in progress.stages:
+        done += stage["sequences"]
+        if done > sequences:
+            break
+        r = stage["r"] + 1
+    return r

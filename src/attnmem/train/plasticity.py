@@ -34,6 +34,7 @@ from attnmem.train.curriculum import (
     Curriculum,
     CurriculumState,
     advance,
+    r_at,
     r_converged,
     r_reached,
     r_stalled,
@@ -41,6 +42,9 @@ from attnmem.train.curriculum import (
 )
 
 STUDY = "plasticity"
+#: Budgets (thousands of sequences) at which the step plot's claims read the current R:
+#: Memo M_A 50/50 at R = 14 within ~1e5 iterations, Dyn M_A 50/50 at R = 13 by ~2.5e5.
+STEP_PLOT_BUDGETS = (100, 250)
 CURRICULUM = Curriculum(batch=16)  # a run's curriculum unless its config says otherwise
 
 
@@ -452,6 +456,8 @@ def _finish(
         "stages_converged": sum(s["converged"] for s in state.stages),
         # over the fixed range 1..test_r_max, so it compares across networks
         "gen_accuracy": sum(r["accuracy"] for r in curve[: run.test_r_max]) / run.test_r_max,
+        # the report's step plot (Fig. "all_p") read at the source's own iteration counts
+        **{f"r_at_{k}k": r_at(state, 1000 * k) for k in STEP_PLOT_BUDGETS},
         "r_stalled": r_max,
         "stall_sequences": stalled_for,
         **{
