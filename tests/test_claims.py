@@ -141,10 +141,7 @@ def test_cells_without_a_published_value_are_not_part_of_a_value_claim():
     glimpse counts the paper never reported counted in the denominator."""
     data = runs({("E", "clean", "x"): [10.1, 9.9, 10.0, 10.2, 9.8], ("F", "clean", "x"): [3] * 5})
     table = evaluate([value_claim("equivalent", margin=1.0)], PUBLISHED, {"sac": data}, AXES)
-    assert list(table.cell) == [
-        "E/clean/x",
-        "overall (cells: 1 supported, 0 contradicted, 0 inconclusive)",
-    ]
+    assert list(table.cell) == ["E/clean/x", "overall (cells: 1 supported, 0 contradicted, 0 inconclusive)"]
     assert overall(table).verdict == "supported"
 
 
@@ -178,18 +175,14 @@ def test_seeds_that_all_tie_get_no_special_case():
         for published_mean in (95.07, 90.0):
             cell = {"E": {"clean": {"x": {"m": published_mean, "m_sd": 2.2}}}}
             data = {"sac": runs({("E", "clean", "x"): seeds})}
-            verdicts.append(
-                overall(evaluate([rule], {"sac": {"values": cell}}, data, AXES)).verdict
-            )
+            verdicts.append(overall(evaluate([rule], {"sac": {"values": cell}}, data, AXES)).verdict)
     # 4.9 pp above a 5-run mean with SD 2.2 is within its own uncertainty of a 3 pp margin; 10 pp
     # is not; ties and near-ties read the same
     assert verdicts == ["inconclusive", "contradicted"] * 2
 
 
 def test_a_band_and_its_text():
-    data = runs(
-        {("E", "clean", "x"): [0.97, 0.98, 0.99, 0.98, 0.975], ("F", "clean", "x"): [0.5] * 5}
-    )
+    data = runs({("E", "clean", "x"): [0.97, 0.98, 0.99, 0.98, 0.975], ("F", "clean", "x"): [0.5] * 5})
     table = evaluate([value_claim("band", band=[0.962, 1.0])], {}, {"sac": data}, AXES)
     assert list(table.verdict[:2]) == ["supported", "contradicted"]
     assert overall(table).verdict == "contradicted"
@@ -200,9 +193,7 @@ def test_a_value_reached_by_the_budget_alone_is_shown_not_tested():
     """Table 1 at 5e6 sequences and a 1e6 stage cap: every run reaches R = 5, so the Max-R-5
     cells were supported exactly when a seed learned nothing."""
     data = runs({("E", "clean", "x"): [5.0] * 5, ("F", "clean", "x"): [9.0, 9, 10, 9, 11]})
-    published = {
-        "sac": {"values": {"E": {"clean": {"x": {"m": 5}}}, "F": {"clean": {"x": {"m": 9}}}}}
-    }
+    published = {"sac": {"values": {"E": {"clean": {"x": {"m": 5}}}, "F": {"clean": {"x": {"m": 9}}}}}}
     rule = value_claim(
         "at_least", floor_from_run={"numerator": "total_cap", "denominator": "stage_cap"}
     )
@@ -221,9 +212,7 @@ def test_what_would_decide_names_seeds_budget_and_cpu_hours():
     seeds = int(row.to_decide.split(" seeds")[0].rsplit(" ", 1)[-1])
     assert seeds > 5 and "at steps >= 1e+06" in row.to_decide
     # 360 s per run at 5e4 steps is 2 h per run at 1e6: both sides of the pair, every seed
-    assert (
-        f"≈ {4 * seeds:,} CPU-h" in row.to_decide or f"≈ {4.0 * seeds:.1f} CPU-h" in row.to_decide
-    )
+    assert f"≈ {4 * seeds:,} CPU-h" in row.to_decide or f"≈ {4.0 * seeds:.1f} CPU-h" in row.to_decide
 
 
 def test_the_thesis_claim_as_written_holds_on_its_own_numbers():

@@ -35,10 +35,7 @@ def test_the_default_names_what_it_cannot_decide_and_why():
     lines, _ = report(SPEC, load("config"), REGISTRY)
     text = "\n".join(lines)
     assert lines[0].startswith("attnmem: this config can decide ")
-    assert (
-        "optim.orthadam_gt_adamw: 0 of 12 required cells configured; budget: run.epochs 30 < 186"
-        in text
-    )
+    assert "optim.orthadam_gt_adamw: 0 of 12 required cells configured; budget: run.epochs 30 < 186" in text
     assert "[>= 5 seeds, run.epochs >= 186]" in text
     assert "teacher.table4: 3 of 9 required cells configured" in text
     decided = {r.claim for r in assess_all(SPEC, load("config"), REGISTRY) if r.decidable}

@@ -167,9 +167,7 @@ def setting_for(run: Mapping[str, Any], dotted: str, cell: Mapping[str, str]) ->
     return None if value is None or isinstance(value, Mapping) else float(value)
 
 
-def run_gates(
-    rule: Mapping[str, Any], run: Mapping[str, Any], cell: Mapping[str, str]
-) -> list[str]:
+def run_gates(rule: Mapping[str, Any], run: Mapping[str, Any], cell: Mapping[str, str]) -> list[str]:
     """The ``min_run`` settings (and ``budget_setting``) a cell's run block falls short of."""
     notes = []
     for key, least in rule.get("min_run", {}).items():
@@ -205,11 +203,9 @@ def _values(table: pd.DataFrame | None, cell: Mapping[str, str], metric: str):
         keep &= table[axis].astype(str) == value
     rows = table[keep]
     ok = rows[(rows["status"] == "ok") & rows[metric].notna()]
-    return (
-        dict(zip(ok["seed"].astype(int), ok[metric].astype(float), strict=True)),
-        int((rows["status"] == "diverged").sum()),
-        rows,
-    )
+    return dict(zip(ok["seed"].astype(int), ok[metric].astype(float), strict=True)), int(
+        (rows["status"] == "diverged").sum()
+    ), rows
 
 
 def _fill(
@@ -269,14 +265,10 @@ def _rule_text(rule: Mapping[str, Any]) -> str:
         runs = rule.get("published_runs", 1)
         source = "a single published run" if runs == 1 else f"a published mean of {runs} runs"
         margin = _margin_text(rule)
-        text = (
-            f"equivalent: {source} matched within {margin} (TOST) or missed beyond it, α {alpha:g}"
-        )
+        text = f"equivalent: {source} matched within {margin} (TOST) or missed beyond it, α {alpha:g}"
     elif kind == "band":
         low, high = rule["band"]
-        text = (
-            f"band: the replicated mean inside [{low:g}, {high:g}] (TOST) or outside, α {alpha:g}"
-        )
+        text = f"band: the replicated mean inside [{low:g}, {high:g}] (TOST) or outside, α {alpha:g}"
     else:
         text = (
             "at_least: each cell's median run reaches the published value (exact sign test), "

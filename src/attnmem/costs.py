@@ -106,9 +106,7 @@ def measure(results: str | Path, config: Mapping[str, Any]) -> dict[str, Any]:
     }
     for name, block in config["studies"].items():
         study = REGISTRY[name]
-        costs = study_costs(
-            Path(results), name, list(study.axes), study.budget_metric, block["run"]
-        )
+        costs = study_costs(Path(results), name, list(study.axes), study.budget_metric, block["run"])
         if costs is not None:
             table[name] = costs
     return table

@@ -108,9 +108,7 @@ def _t_test_seeds(effect_size: float, alpha: float, least: int) -> int | None:
     return None
 
 
-def greater_seeds(
-    spreads: Mapping[str, Sequence[float]], effect: float, alpha: float
-) -> int | None:
+def greater_seeds(spreads: Mapping[str, Sequence[float]], effect: float, alpha: float) -> int | None:
     """Seeds for a ``greater`` claim to reach POWER when a beats b by ``effect`` in every cell.
 
     ``spreads``: group -> the SD over seeds of a - b in each of its cells (observed).  Under a
@@ -193,9 +191,7 @@ def equivalent(
     return _tost(diff, margin, alpha), diff
 
 
-def band(
-    values: Sequence[float], low: float, high: float, alpha: float
-) -> tuple[Outcome, Difference]:
+def band(values: Sequence[float], low: float, high: float, alpha: float) -> tuple[Outcome, Difference]:
     """The replicated mean inside a published band [low, high], or outside it."""
     x = np.asarray(values, dtype=float)
     centre, half = (low + high) / 2, (high - low) / 2
