@@ -125,3 +125,19 @@ def test_max_r_stops_after_that_stage():
         torch.Generator().manual_seed(2),
     )
     assert [s["r"] for s in progress.stages] == [1, 2] and r_reached(progress) == 2
+
+
+def test_r_at_reads_the_step_plot_at_a_budget():
+    from attnmem.train.curriculum import r_at
+
+    state = CurriculumState(
+        r=4,
+        stage_sequences=7,
+        total_sequences=37,
+        stages=[
+            {"r": 1, "sequences": 10, "converged": True},
+            {"r": 2, "sequences": 10, "converged": True},
+            {"r": 3, "sequences": 10, "converged": False},
+        ],
+    )
+    assert [r_at(state, n) for n in (0, 9, 10, 19, 20, 29, 30, 10**6)] == [1, 1, 2, 2, 3, 3, 4, 4]
