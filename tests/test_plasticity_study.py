@@ -257,7 +257,7 @@ def test_step_plot_draws_the_reports_points(tmp_path):
             "size": ["100"] * 2,
             "seed": [0, 1],
             "sequences": [120_000, 120_000],
-        }  # fmt: skip
+        }
     )
     stages = pd.DataFrame(
         {
@@ -268,7 +268,7 @@ def test_step_plot_draws_the_reports_points(tmp_path):
             "sequences": [500, 900, 700, 800],
             "converged": [True] * 4,
             "cumulative": [500, 1400, 700, 1500],
-        }  # fmt: skip
+        }
     )
     published = {"plasticity": {"values": {"memo_MA": {100: {"max_r": 14, "r_at_100k": 14}}}}}
     points = as_frame(published, "plasticity", ("network", "size"), ("r_at_100k", "r_at_250k"))
