@@ -145,6 +145,14 @@ def test_make_run_takes_the_config_section():
     }
 
 
+def test_hebbff_takes_hebbffs_convergence_rule_where_configured():
+    settings = {"convergence": {"default": "streak", "hebbff": "hebbff"}}
+    cells = {n: {"network": n, "size": "50"} for n in ("hebbff", "fc_A")}
+    rules = {n: make_run("train_plasticity", settings, c, 0).curriculum.convergence
+             for n, c in cells.items()}  # fmt: skip
+    assert rules == {"hebbff": "hebbff", "fc_A": "streak"}
+
+
 def test_curriculum_state_restores_in_place():
     state = CurriculumState()
     alias = state

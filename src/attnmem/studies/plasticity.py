@@ -156,6 +156,7 @@ CURRICULUM_KEYS = (
     "stage_cap",
     "total_cap",
     "max_r",
+    "convergence",
 )
 RUN_KEYS = (
     "eta",
@@ -179,6 +180,9 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
 
     task = settings.get("task", {})
     chosen = {k: settings[k] for k in CURRICULUM_KEYS if k in settings}
+    if isinstance(chosen.get("convergence"), Mapping):  # per network, with a default
+        rules = chosen["convergence"]
+        chosen["convergence"] = rules.get(cell["network"], rules["default"])
     if isinstance(chosen.get("total_cap"), Mapping):  # per cell or network, with a default
         caps = chosen["total_cap"]
         chosen["total_cap"] = caps.get(
