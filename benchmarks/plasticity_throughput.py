@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numba
 import torch
 
 from attnmem.data.familiarity import generate, train_length
@@ -153,7 +152,6 @@ def main() -> None:
     parser.add_argument("--lanes", type=int, default=5, help="networks in the population")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    numba.set_num_threads(1)
     rate64, rate32 = matmul_rate(torch.float64), matmul_rate(torch.float32)
     print("faithful protocol (1 sequence per Adam step), R = 1: 400 frames, 1 thread")
     print(f"single-core matmul: {rate64 / 1e9:.1f} GFLOP/s float64, {rate32 / 1e9:.1f} float32")

@@ -37,7 +37,9 @@ torch models and optimizers (for checkpoints, stage snapshots and evaluation), b
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
@@ -56,9 +58,18 @@ from attnmem.models.plastic_fast import (
     checkpoint_interval,
 )
 
-# parallel: the lanes are independent, so a job given several threads runs them side by side
-# (numba.prange); a lane's arithmetic is the same on any thread, so its bytes do not change.
-_JIT = {"cache": True, "fastmath": _FASTMATH, "parallel": True}
+# nogil: a job given several threads runs groups of lanes side by side (Python threads, one
+# compiled call per group); a lane's arithmetic is the same on any thread, so are its bytes.
+# (numba's parallel=True / prange made the kernels it wraps 2-4x slower per lane.)
+_JIT = {"cache": True, "fastmath": _FASTMATH, "nogil": True}
+
+
+@numba.njit(inline="always", cache=True)
+def _rows(a, lane, s):  # pragma: no cover
+    """The first s rows of lane ``lane`` of a (L, T, n) C array as a C-contiguous (s, n) view
+    (a[lane, :s] would be typed as any-layout, and the kernels it feeds would not vectorise)."""
+    n = a.shape[2]
+    return a[lane].ravel()[: s * n].reshape(s, n)
 
 
 @numba.njit(**_JIT)
@@ -67,12 +78,13 @@ def _forward(
 ):  # pragma: no cover
     """Every lane's plastic layer forward over its own first steps[l] frames: the fast
     engine's kernel, lane by lane (a lane's arrays are contiguous blocks)."""
-    for lane in numba.prange(wt.shape[0]):
+    for lane in range(wt.shape[0]):
         s = steps[lane]
         if s == 0:
             continue
-        _plastic_forward(wt[lane], b[lane], et[lane], keep[lane], u[lane, :s], multiplicative,
-                         use_tanh, h[lane, :s], ckpt[lane], every[lane])  # fmt: skip
+        _plastic_forward(wt[lane], b[lane], et[lane], keep[lane], _rows(u, lane, s),
+                         multiplicative, use_tanh, _rows(h, lane, s), ckpt[lane],
+                         every[lane])  # fmt: skip
 
 
 @numba.njit(**_JIT)
@@ -83,15 +95,15 @@ def _backward(
     """Every lane's backward pass: the fast engine's kernel, then (under A) the two terms it
     leaves to matmuls, Σ_t ∂a_t u_tᵀ into dwt and Wᵀ∂a_t into grad_u, as compiled loops."""
     lanes, m, n = wt.shape
-    for lane in numba.prange(lanes):
+    for lane in range(lanes):
         s = steps[lane]
         if s == 0:
             continue
-        gu = grad_u[lane, :s] if need_grad_u else np.empty((s, 0))
+        gu = _rows(grad_u, lane, s) if need_grad_u else np.empty((s, 0))
         dkeep[lane] += _plastic_backward(
-            wt[lane], et[lane], keep[lane], u[lane, :s], h[lane, :s], ckpt[lane], every[lane],
-            grad_h[lane, :s], multiplicative, use_tanh, gu, dwt[lane], db[lane], det[lane],
-            ga[lane, :s],
+            wt[lane], et[lane], keep[lane], _rows(u, lane, s), _rows(h, lane, s), ckpt[lane],
+            every[lane], _rows(grad_h, lane, s), multiplicative, use_tanh, gu, dwt[lane],
+            db[lane], det[lane], _rows(ga, lane, s),
         )  # fmt: skip
         if multiplicative:
             continue
@@ -113,13 +125,13 @@ def _backward(
 def _readout(top, wf, bf, idx, scenes, y, count, grad_top, dwf, out, loss, dbf):  # pragma: no cover
     """σ readout and BCE of every lane at its scored frames idx[:scenes[l]]: the fast
     engine's _readout_loss, lane by lane; adds to loss, dbf and dwf."""
-    for lane in numba.prange(top.shape[0]):
+    for lane in range(top.shape[0]):
         s = scenes[lane]
         if s == 0:
             continue
         total, db = _readout_loss(
-            top[lane], wf[lane], bf[lane], idx[:s], y[lane, :s], count[lane], grad_top[lane],
-            dwf[lane], out[lane, :s],
+            top[lane], wf[lane], bf[lane], idx[:s], y[lane][:s], count[lane], grad_top[lane],
+            dwf[lane], out[lane][:s],
         )  # fmt: skip
         loss[lane] += total
         dbf[lane] += db
@@ -218,8 +230,14 @@ class Population:
         lr: float = 1e-3,
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
+        threads: int = 1,
     ) -> None:
         self.lanes = len(models)
+        # groups of lanes run side by side on this many threads (each group one compiled call)
+        self.threads = max(1, min(int(threads), self.lanes))
+        bounds = [round(k * self.lanes / self.threads) for k in range(self.threads + 1)]
+        self.groups = list(itertools.pairwise(bounds))
+        self.pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
         self.plastic, self.statics, self.parallel = _layers(models[0])
         self.names = [name for name, _ in models[0].named_parameters()]
         self.shapes = {name: tuple(p.shape) for name, p in models[0].named_parameters()}
@@ -282,6 +300,24 @@ class Population:
 
     # -- one training step -----------------------------------------------------------------
 
+    def _call(self, kernel, *args) -> None:
+        """kernel(*args) over all lanes; arguments that are np.ndarray with a leading lane
+        axis are split by lane group, and the groups run on the pool's threads."""
+        if self.pool is None:
+            kernel(*args)
+            return
+
+        def part(lo, hi):
+            return [
+                a[lo:hi] if isinstance(a, np.ndarray) and a.ndim and a.shape[0] == self.lanes
+                else a
+                for a in args
+            ]  # fmt: skip
+
+        futures = [self.pool.submit(kernel, *part(lo, hi)) for lo, hi in self.groups]
+        for future in futures:
+            future.result()
+
     def _load(self) -> tuple[list[dict], list[dict]]:
         """Every layer's numbers in float64, as the fast engine loads them: W and E
         transposed, (L, n_in, n_out); b (L, n_out); λ (L,)."""
@@ -338,8 +374,8 @@ class Population:
             )
             count = max(-(-max(s, 1) // e) for s, e in zip(steps, every, strict=True))
             ckpt = np.empty((lanes, count, layer.n_in, layer.n_out))
-            _forward(arrays["wt"], arrays["b"], arrays["et"], arrays["keep"], u, steps,
-                     layer.multiplicative, layer.use_tanh, h, ckpt, every)  # fmt: skip
+            self._call(_forward, arrays["wt"], arrays["b"], arrays["et"], arrays["keep"], u,
+                       steps, layer.multiplicative, layer.use_tanh, h, ckpt, every)  # fmt: skip
             tape.append((u, h, every, ckpt))
             return h
 
@@ -371,10 +407,10 @@ class Population:
                 width = h.shape[2]
                 part = np.ascontiguousarray(grad[:, :, start : start + width])
                 start += width
-                _backward(arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt, every, part,
-                          steps, layer.multiplicative, layer.use_tanh, False,
-                          np.empty((0, 0, 0)), g["dwt"], g["db"], g["det"], g["dkeep"],
-                          np.empty_like(h))  # fmt: skip
+                self._call(_backward, arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt,
+                           every, part, steps, layer.multiplicative, layer.use_tanh, False,
+                           np.empty((self.lanes, 0, 0)), g["dwt"], g["db"], g["det"],
+                           g["dkeep"], np.empty_like(h))  # fmt: skip
             return
         for i in range(len(self.statics) - 1, -1, -1):
             u, out = outs[i]
@@ -391,10 +427,10 @@ class Population:
         for i in range(len(self.plastic) - 1, -1, -1):
             layer, arrays, g = self.plastic[i], loaded[i], grads["plastic"][i]
             u, h, every, ckpt = tape[i]
-            grad_u = np.zeros_like(u) if i > 0 else np.empty((0, 0, 0))
-            _backward(arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt, every, grad,
-                      steps, layer.multiplicative, layer.use_tanh, i > 0, grad_u, g["dwt"],
-                      g["db"], g["det"], g["dkeep"], np.empty_like(h))  # fmt: skip
+            grad_u = np.zeros_like(u) if i > 0 else np.empty((self.lanes, 0, 0))
+            self._call(_backward, arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt, every,
+                       grad, steps, layer.multiplicative, layer.use_tanh, i > 0, grad_u,
+                       g["dwt"], g["db"], g["det"], g["dkeep"], np.empty_like(h))  # fmt: skip
             grad = grad_u
 
     def step(

@@ -266,12 +266,8 @@ def train_cell(
             finals.append(train(run, out_dir, threads=threads, device=device, log=log,
                                 checkpoint_every=checkpoint_every))  # fmt: skip
         return finals
-    import numba
-
     from attnmem.models.plastic_pop import Population
 
-    # the lanes run side by side on the job's threads (and on no more)
-    numba.set_num_threads(max(1, min(int(threads), numba.config.NUMBA_NUM_THREADS)))
     every = 50 if checkpoint_every is None else checkpoint_every
     log = log or file_logger(None)
     out_dirs = [Path(d) for d in out_dirs]
@@ -303,8 +299,12 @@ def train_cell(
         *(run.cell, len(runs), curriculum.mode, curriculum.sequences_per_step),
         *(curriculum.stage_cap, curriculum.total_cap),
     )
+    # groups of lanes run side by side on the job's threads
     population = Population(
-        [loop.model for loop in loops], [loop.optimizer for loop in loops], lr=curriculum.lr
+        [loop.model for loop in loops],
+        [loop.optimizer for loop in loops],
+        lr=curriculum.lr,
+        threads=threads,
     )
     status = ["ok"] * len(runs)
     states = [loop.progress for loop in loops]
