@@ -92,9 +92,10 @@ def _backward(
     wt, et, keep, u, h, ckpt, every, grad_h, steps, multiplicative, use_tanh, need_grad_u,
     grad_u, dwt, db, det, dkeep, ga,
 ):  # pragma: no cover  # fmt: skip
-    """Every lane's backward pass: the fast engine's kernel, then (under A) the two terms it
-    leaves to matmuls, Σ_t ∂a_t u_tᵀ into dwt and Wᵀ∂a_t into grad_u, as compiled loops."""
-    lanes, m, n = wt.shape
+    """Every lane's backward pass: the fast engine's kernel, lane by lane.  Under A the two
+    terms it leaves to matmuls (Σ_t ∂a_t u_tᵀ into dwt, Wᵀ∂a_t into grad_u) are the caller's,
+    from ∂a_t left in ga."""
+    lanes = wt.shape[0]
     for lane in range(lanes):
         s = steps[lane]
         if s == 0:
@@ -105,20 +106,6 @@ def _backward(
             every[lane], _rows(grad_h, lane, s), multiplicative, use_tanh, gu, dwt[lane],
             db[lane], det[lane], _rows(ga, lane, s),
         )  # fmt: skip
-        if multiplicative:
-            continue
-        for t in range(s):
-            for j in range(m):
-                uj = u[lane, t, j]
-                for i in range(n):
-                    dwt[lane, j, i] += uj * ga[lane, t, i]
-        if need_grad_u:
-            for t in range(s):
-                for j in range(m):
-                    acc = 0.0
-                    for i in range(n):
-                        acc += ga[lane, t, i] * wt[lane, j, i]
-                    grad_u[lane, t, j] += acc
 
 
 @numba.njit(**_JIT)
@@ -346,6 +333,7 @@ class Population:
             loaded.append(
                 {
                     "wt": np.ascontiguousarray(wt, dtype=np.float64),
+                    "w": v[f"{layer.prefix}.weight"].astype(np.float64).reshape(lanes, n, m),
                     "b": v[f"{layer.prefix}.bias"].astype(np.float64),
                     "et": np.ascontiguousarray(et, dtype=np.float64),
                     "keep": keep,
@@ -407,10 +395,13 @@ class Population:
                 width = h.shape[2]
                 part = np.ascontiguousarray(grad[:, :, start : start + width])
                 start += width
+                ga = np.empty_like(h)
                 self._call(_backward, arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt,
                            every, part, steps, layer.multiplicative, layer.use_tanh, False,
                            np.empty((self.lanes, 0, 0)), g["dwt"], g["db"], g["det"],
-                           g["dkeep"], np.empty_like(h))  # fmt: skip
+                           g["dkeep"], ga)  # fmt: skip
+                if not layer.multiplicative:
+                    self._additive_terms(arrays, u, ga, steps, g["dwt"], None)
             return
         for i in range(len(self.statics) - 1, -1, -1):
             u, out = outs[i]
@@ -428,10 +419,23 @@ class Population:
             layer, arrays, g = self.plastic[i], loaded[i], grads["plastic"][i]
             u, h, every, ckpt = tape[i]
             grad_u = np.zeros_like(u) if i > 0 else np.empty((self.lanes, 0, 0))
+            ga = np.empty_like(h)
             self._call(_backward, arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt, every,
                        grad, steps, layer.multiplicative, layer.use_tanh, i > 0, grad_u,
-                       g["dwt"], g["db"], g["det"], g["dkeep"], np.empty_like(h))  # fmt: skip
+                       g["dwt"], g["db"], g["det"], g["dkeep"], ga)  # fmt: skip
+            if not layer.multiplicative:
+                self._additive_terms(arrays, u, ga, steps, g["dwt"], grad_u if i > 0 else None)
             grad = grad_u
+
+    def _additive_terms(self, arrays, u, ga, steps, dwt, grad_u) -> None:
+        """Under A, the parts of ∂W and ∂u that P does not touch, as the fast engine computes
+        them (two matmuls per lane, the same calls: the same bits)."""
+        for k in range(self.lanes):
+            s = steps[k]
+            if s:
+                dwt[k] += _mm(u[k, :s].T, ga[k, :s])
+                if grad_u is not None:
+                    grad_u[k, :s] += _mm(ga[k, :s], arrays["w"][k])
 
     def step(
         self,
