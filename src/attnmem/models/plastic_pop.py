@@ -225,6 +225,7 @@ class Population:
         bounds = [round(k * self.lanes / self.threads) for k in range(self.threads + 1)]
         self.groups = list(itertools.pairwise(bounds))
         self.pool = ThreadPoolExecutor(self.threads) if self.threads > 1 else None
+        self._buffers: dict[tuple, np.ndarray] = {}
         self.plastic, self.statics, self.parallel = _layers(models[0])
         self.names = [name for name, _ in models[0].named_parameters()]
         self.shapes = {name: tuple(p.shape) for name, p in models[0].named_parameters()}
@@ -286,6 +287,15 @@ class Population:
             }
 
     # -- one training step -----------------------------------------------------------------
+
+    def _buffer(self, tag: tuple, shape: tuple) -> np.ndarray:
+        """A float64 work array kept from step to step (fresh megabytes every step cost page
+        faults).  Its old contents are never read: every kernel reads a lane's first
+        steps[l] frames only, which the step writes first."""
+        held = self._buffers.get(tag)
+        if held is None or held.shape != shape:
+            held = self._buffers[tag] = np.empty(shape)
+        return held
 
     def _call(self, kernel, *args) -> None:
         """kernel(*args) over all lanes; arguments that are np.ndarray with a leading lane
@@ -356,12 +366,12 @@ class Population:
         tape = []
 
         def run(layer, arrays, u):
-            h = np.empty((lanes, longest, layer.n_out))
+            h = self._buffer(("h", layer.prefix), (lanes, longest, layer.n_out))
             every = np.array(
                 [checkpoint_interval(max(s, 1), layer.n_out, layer.n_in) for s in steps]
             )
             count = max(-(-max(s, 1) // e) for s, e in zip(steps, every, strict=True))
-            ckpt = np.empty((lanes, count, layer.n_in, layer.n_out))
+            ckpt = self._buffer(("ckpt", layer.prefix), (lanes, count, layer.n_in, layer.n_out))
             self._call(_forward, arrays["wt"], arrays["b"], arrays["et"], arrays["keep"], u,
                        steps, layer.multiplicative, layer.use_tanh, h, ckpt, every)  # fmt: skip
             tape.append((u, h, every, ckpt))
@@ -395,7 +405,7 @@ class Population:
                 width = h.shape[2]
                 part = np.ascontiguousarray(grad[:, :, start : start + width])
                 start += width
-                ga = np.empty_like(h)
+                ga = self._buffer(("ga", layer.prefix), h.shape)
                 self._call(_backward, arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt,
                            every, part, steps, layer.multiplicative, layer.use_tanh, False,
                            np.empty((self.lanes, 0, 0)), g["dwt"], g["db"], g["det"],
@@ -418,8 +428,12 @@ class Population:
         for i in range(len(self.plastic) - 1, -1, -1):
             layer, arrays, g = self.plastic[i], loaded[i], grads["plastic"][i]
             u, h, every, ckpt = tape[i]
-            grad_u = np.zeros_like(u) if i > 0 else np.empty((self.lanes, 0, 0))
-            ga = np.empty_like(h)
+            grad_u = (
+                self._buffer(("grad_u", layer.prefix), u.shape)
+                if i > 0
+                else np.empty((self.lanes, 0, 0))
+            )
+            ga = self._buffer(("ga", layer.prefix), h.shape)
             self._call(_backward, arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt, every,
                        grad, steps, layer.multiplicative, layer.use_tanh, i > 0, grad_u,
                        g["dwt"], g["db"], g["det"], g["dkeep"], ga)  # fmt: skip
@@ -478,14 +492,14 @@ class Population:
         outputs = np.zeros((batch, lanes, longest))
         d = self.plastic[0].n_in
         for b in range(batch):
-            x = np.zeros((lanes, longest * frames_per_scene, d))
+            x = self._buffer(("x",), (lanes, longest * frames_per_scene, d))
             y = np.zeros((lanes, longest))
             for k in range(lanes):
                 if active[k]:
                     x[k, : steps[k]] = frames[k][b]
                     y[k, : scenes[k]] = labels[k][b]
             top, tape, outs = self._forward(x, steps, loaded, statics)
-            grad_top = np.zeros_like(top)
+            grad_top = self._buffer(("grad_top",), top.shape)
             _readout(top, self.wf, self.bf, idx, scenes, y, count, grad_top, dwf, outputs[b],
                      loss, dbf)  # fmt: skip
             self._backward(grad_top, steps, tape, outs, loaded, statics, grads)
