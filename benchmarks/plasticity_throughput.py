@@ -1,23 +1,29 @@
-"""Faithful-protocol training speed: the fast engine against today's per-sequence autograd loop.
+"""Faithful-protocol training speed: the population engine and the fast engine against the
+per-sequence autograd loop.
 
-The faithful protocol (spec seed003 §3) is one fresh sequence per Adam step.  Both sides run
-exactly that step (attnmem.train.curriculum.step in ``faithful`` mode: draw the sequence, loss
-and gradients, Adam) on the same network, the same initial weights and the same sequence stream,
-at R = 1 (T = 100 scenes = 400 frames), on one thread, in one process, in alternating blocks.
-Time is this process's CPU time (time.process_time): on a shared machine wall time counts
-other people's work, CPU time does not; on an idle core the two agree, so the rates read as
-sequences per second of one core.  ``autograd`` is the torch reference (per-op autograd over
-400 frames, torch's multi-tensor Adam); ``fast`` is attnmem.models.plastic_fast (hand-derived
-BPTT with checkpointed plastic matrices, compiled, float64; the sequence assembled and torch's
-Adam update run in compiled code, same draws and same update).
+The faithful protocol (spec seed003 §3) is one fresh sequence per Adam step.  All three sides run
+exactly that step (draw the sequence, loss and gradients, Adam) on the same network, the same
+initial weights and the same sequence stream, at R = 1 (T = 100 scenes = 400 frames), on one
+thread, in one process, in alternating blocks.  Time is this process's CPU time
+(time.process_time): on a shared machine wall time counts other people's work, CPU time does
+not; on an idle core the two agree, so the rates read as sequences per second of one core.
+``autograd`` is the torch reference (per-op autograd over 400 frames, torch's multi-tensor
+Adam); ``fast`` is attnmem.models.plastic_fast (hand-derived BPTT with checkpointed plastic
+matrices, compiled, float64; the sequence assembled and torch's Adam update run in compiled
+code, same draws and same update); ``population`` is attnmem.models.plastic_pop, the engine a
+plasticity job trains a cell's seeds on: ``--lanes`` networks (default 5, the seeds of a cell;
+each its own weights, data stream and Adam state) advance together, one compiled call per layer
+and step for all of them, each lane's numbers the fast engine's (tests/test_plastic_pop.py).
 
 For each network (named with its plastic layer widths: "size" counts plastic neurons, so Memo
-size 100 is Memo [50,50]) it prints sequences/s of both, their ratio, and the arithmetic floor:
-the engine's floating-point operations per sequence divided by this core's measured float64
-matmul rate (what the arithmetic alone would cost at dense-BLAS efficiency).  On a shared
-machine run several blocks and read the ratio (both sides are timed in the same blocks).
+size 100 is Memo [50,50]) it prints sequences/s per core of the three, each compiled engine's
+ratio to autograd, and the arithmetic floor: the engine's floating-point operations per sequence
+divided by this core's measured float64 matmul rate (what the arithmetic alone would cost at
+dense-BLAS efficiency; both engines compute in float64), with the population engine's fraction
+of it.  On a shared machine run several blocks and read the ratios (all sides are timed in the
+same blocks).
 
-    python benchmarks/plasticity_throughput.py [--blocks 3] [--seconds 12]
+    python benchmarks/plasticity_throughput.py [--blocks 3] [--seconds 12] [--lanes 5]
 """
 
 from __future__ import annotations
@@ -27,7 +33,9 @@ import time
 
 import torch
 
+from attnmem.data.familiarity import generate, train_length
 from attnmem.models.plastic import Memo, NonlRO, Stack, build_network
+from attnmem.models.plastic_pop import Population
 from attnmem.train.curriculum import Curriculum, step
 
 #: (network, size): "size" counts plastic neurons (spec §0), so Memo size 100 is Memo [50, 50]
@@ -83,28 +91,55 @@ def matmul_rate(dtype: torch.dtype, size: int = 384, seconds: float = 1.0) -> fl
     return 2 * size**3 * count / (time.process_time() - start)
 
 
-def measure(name: str, size: int, blocks: int, seconds: float) -> dict:
+class _Lanes:
+    """``lanes`` networks (seeds 0..lanes-1 of the cell's construction) as one population,
+    each lane with its own sequence stream; ``step()`` trains every lane on one sequence."""
+
+    def __init__(self, name: str, size: int, lanes: int, first: torch.nn.Module) -> None:
+        models = [first]
+        for k in range(1, lanes):
+            torch.manual_seed(k)
+            models.append(build_network(name, size))
+        self.population = Population(models, lr=Curriculum().lr)
+        self.generators = [torch.Generator().manual_seed(k) for k in range(lanes)]
+
+    def step(self) -> int:
+        seqs = [generate(1, train_length(1), 1, g) for g in self.generators]
+        self.population.step([s.frames.numpy() for s in seqs], [s.labels.numpy() for s in seqs], 4)
+        return len(seqs)
+
+
+def measure(name: str, size: int, blocks: int, seconds: float, lanes: int) -> dict:
     torch.manual_seed(0)
     model = build_network(name, size)
     sides = {}
     for engine in ("autograd", "fast"):
-        torch.manual_seed(0)  # the same initial weights, optimizer and sequences on both sides
+        torch.manual_seed(0)  # the same initial weights, optimizer and sequences on every side
         net = build_network(name, size)
         net.load_state_dict(model.state_dict())
         curriculum = Curriculum(mode="faithful", engine=engine)
         optimizer = torch.optim.Adam(net.parameters(), lr=curriculum.lr, foreach=True)
         generator = torch.Generator().manual_seed(0)
-        step(net, optimizer, curriculum, 1, generator)  # warm-up (and numba's first call)
-        sides[engine] = [net, optimizer, curriculum, generator, 0, 0.0]
+
+        def one(net=net, optimizer=optimizer, curriculum=curriculum, generator=generator):
+            step(net, optimizer, curriculum, 1, generator)
+            return 1
+
+        one()  # warm-up (and numba's first call)
+        sides[engine] = [one, 0, 0.0]
+    torch.manual_seed(0)
+    first = build_network(name, size)
+    first.load_state_dict(model.state_dict())
+    population = _Lanes(name, size, lanes, first)
+    population.step()
+    sides["population"] = [population.step, 0, 0.0]
     for _ in range(blocks):
         for side in sides.values():
-            net, optimizer, curriculum, generator = side[:4]
             start = time.process_time()
-            while time.process_time() - start < seconds / blocks / 2:
-                step(net, optimizer, curriculum, 1, generator)
-                side[4] += 1
-            side[5] += time.process_time() - start
-    rates = {engine: side[4] / side[5] for engine, side in sides.items()}
+            while time.process_time() - start < seconds / blocks / 3:
+                side[1] += side[0]()
+            side[2] += time.process_time() - start
+    rates = {engine: side[1] / side[2] for engine, side in sides.items()}
     rates["flops"] = flops_per_sequence(model, 400)
     rates["dims"] = layer_dims(model)
     return rates
@@ -113,24 +148,28 @@ def measure(name: str, size: int, blocks: int, seconds: float) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--blocks", type=int, default=3, help="alternations per network")
-    parser.add_argument("--seconds", type=float, default=12.0, help="per network, both sides")
+    parser.add_argument("--seconds", type=float, default=12.0, help="per network, all sides")
+    parser.add_argument("--lanes", type=int, default=5, help="networks in the population")
     args = parser.parse_args()
     torch.set_num_threads(1)
     rate64, rate32 = matmul_rate(torch.float64), matmul_rate(torch.float32)
     print("faithful protocol (1 sequence per Adam step), R = 1: 400 frames, 1 thread")
     print(f"single-core matmul: {rate64 / 1e9:.1f} GFLOP/s float64, {rate32 / 1e9:.1f} float32")
+    print(f"population: {args.lanes} lanes (seeds) per step; rates are sequences/s per core")
     header = (
         f"{'network':<14}{'dims':<10}{'autograd seq/s':>15}{'fast seq/s':>12}{'ratio':>8}"
-        f"{'MFLOP/seq':>11}{'floor seq/s':>13}{'fast/floor':>11}"
+        f"{'pop seq/s':>11}{'ratio':>8}{'MFLOP/seq':>11}{'floor seq/s':>13}{'fast/floor':>11}"
+        f"{'pop/floor':>10}"
     )
     print(header)
     for name, size in NETWORKS:
-        r = measure(name, size, args.blocks, args.seconds)
+        r = measure(name, size, args.blocks, args.seconds, args.lanes)
         floor = rate64 / r["flops"]
         print(
             f"{f'{name} {size}':<14}{r['dims']:<10}{r['autograd']:>15.1f}{r['fast']:>12.1f}"
-            f"{r['fast'] / r['autograd']:>7.1f}x{r['flops'] / 1e6:>11.1f}{floor:>13.0f}"
-            f"{r['fast'] / floor:>11.2f}",
+            f"{r['fast'] / r['autograd']:>7.1f}x{r['population']:>11.1f}"
+            f"{r['population'] / r['autograd']:>7.1f}x{r['flops'] / 1e6:>11.1f}{floor:>13.0f}"
+            f"{r['fast'] / floor:>11.2f}{r['population'] / floor:>10.2f}",
             flush=True,
         )
 

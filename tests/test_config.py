@@ -69,18 +69,20 @@ def test_default_config_meets_its_promises():
     assert len(paper["axes"]["dataset"]) * len(paper["axes"]["arch"]) == 15
     assert set(paper["axes"]["optimizer"]) == {"adamw", "adamp", "orthadam"} <= set(OPTIMIZERS)
     assert paper["resources"]["gpu"] >= 1
-    # plasticity: Table 1's 13 columns + HebbFF at size 50, 2 seeds, in the source's protocol
-    # (faithful, lr 1e-3) on the fast engine; the source's budget and both sizes at paper scale
+    # plasticity: the step plot's Memo M_A [50,50] cell with 5 seeds beside a small M-vs-A
+    # grid at size 50, in the source's protocol (faithful, lr 1e-3) on the population engine;
+    # every column, both sizes and the source's budget at paper scale, 5 seeds
     default = load("config")["studies"]["plasticity"]
-    assert set(default["axes"]["network"]) == set(NETWORKS)
-    assert default["axes"]["size"] == [50] and len(default["seeds"]) >= 2
+    assert {"memo_MA", "memo_AA", "fc_M", "fc_A"} <= set(default["axes"]["network"])
+    assert default["axes"]["size"] == [50, 100] and len(default["seeds"]) >= 5
+    assert default["run"]["total_cap"]["memo_MA/100"] >= 30_000
     assert default["run"]["mode"] == "faithful" and default["run"]["lr"] == 1e-3
-    assert default["run"]["engine"] == "fast"
+    assert default["run"]["engine"] == "population"
     paper = load("paper")["studies"]["plasticity"]
     assert paper["run"]["mode"] == "faithful" and paper["run"]["stage_cap"] == 1_000_000
-    assert paper["axes"]["size"] == [50, 100] and paper["run"]["engine"] == "fast"
+    assert paper["axes"]["size"] == [50, 100] and paper["run"]["engine"] == "population"
     assert paper["run"]["acc_num"] == 5 and paper["run"]["acc_threshold"] == 0.99
-    assert set(paper["axes"]["network"]) == set(NETWORKS) and len(paper["seeds"]) >= 3
+    assert set(paper["axes"]["network"]) == set(NETWORKS) and len(paper["seeds"]) >= 5
     # teacher: paper.yaml every env, mode and predictor; the default a slice of Table 4 at the
     # thesis's own budget (every run setting as paper.yaml's), every predictor, >= 5 seeds
     teacher = load("paper")["studies"]["teacher"]

@@ -125,3 +125,37 @@ def test_max_r_stops_after_that_stage():
         torch.Generator().manual_seed(2),
     )
     assert [s["r"] for s in progress.stages] == [1, 2] and r_reached(progress) == 2
+
+
+def test_r_at_reads_the_step_plot_at_a_budget():
+    from attnmem.train.curriculum import r_at
+
+    state = CurriculumState(
+        r=4,
+        stage_sequences=7,
+        total_sequences=37,
+        stages=[
+            {"r": 1, "sequences": 10, "converged": True},
+            {"r": 2, "sequences": 10, "converged": True},
+            {"r": 3, "sequences": 10, "converged": False},
+        ],
+    )
+    assert [r_at(state, n) for n in (0, 9, 10, 19, 20, 29, 30, 10**6)] == [1, 1, 2, 2, 3, 3, 4, 4]
+
+
+def test_hebbffs_rule_averages_five_accuracies_logged_every_ten_sequences():
+    from attnmem.train.curriculum import advance
+
+    curriculum = Curriculum(convergence="hebbff")
+    state = CurriculumState()
+    # a streak of 5 perfect sequences is not enough: HebbFF logs every 10th
+    assert not advance(state, [1.0] * 5, curriculum)
+    assert not advance(state, [1.0] * 44, curriculum)  # 4 logged values so far
+    assert advance(state, [1.0], curriculum)  # the 5th, at sequence 50
+    assert state.stages[-1] == {"r": 1, "sequences": 50, "converged": True}
+    assert state.logged == []
+    # one logged 0.98 keeps the mean of its windows at 0.996 until it drops out
+    assert not advance(state, [1.0] * 39 + [0.98], curriculum)
+    assert not advance(state, [1.0] * 49, curriculum)  # windows up to 0.98, 1, 1, 1, 1
+    assert advance(state, [1.0], curriculum)  # sequence 90: 1, 1, 1, 1, 1
+    assert state.stages[-1]["sequences"] == 90

@@ -78,11 +78,10 @@ def test_hebbffs_shape_is_measured_where_training_stalled(tmp_path):
     metrics = train(TINY, tmp_path)["metrics"]
     assert (metrics["r_stalled"], metrics["stall_sequences"]) == (1, 4)
     test = TINY.test_sequences, TINY.test_min_scenes, TINY.test_scenes_per_r
-    data = torch.Generator().manual_seed(derive_seed("plasticity", "test-data", TINY.seed))
-    final, stalled = build_network("memo_MA", 8), build_network("memo_MA", 8)
-    final.load_state_dict(torch.load(tmp_path / "model.pt"))
+    # its own test stream (derived from the seed), whatever the curve before it drew
+    data = torch.Generator().manual_seed(derive_seed("plasticity", "test-data-shape", TINY.seed))
+    stalled = build_network("memo_MA", 8)
     stalled.load_state_dict(torch.load(tmp_path / "stages" / "R1.pt"))
-    generalisation(final, [1, 2, 3], *test, data)  # the curve draws its test sequences first
     expected = [row["accuracy"] for row in generalisation(stalled, [1, 2, 4], *test, data)]
     measured = [metrics[f"gen_acc_{k}rmax"] for k in ("", "2", "4")]
     assert measured == pytest.approx(expected, abs=1e-12)
@@ -144,6 +143,14 @@ def test_make_run_takes_the_config_section():
         "hebbff": 60000,
         "memo_MA": 6000,
     }
+
+
+def test_hebbff_takes_hebbffs_convergence_rule_where_configured():
+    settings = {"convergence": {"default": "streak", "hebbff": "hebbff"}}
+    cells = {n: {"network": n, "size": "50"} for n in ("hebbff", "fc_A")}
+    rules = {n: make_run("train_plasticity", settings, c, 0).curriculum.convergence
+             for n, c in cells.items()}  # fmt: skip
+    assert rules == {"hebbff": "hebbff", "fc_A": "streak"}
 
 
 def test_curriculum_state_restores_in_place():
@@ -243,3 +250,32 @@ def test_aggregate_and_claims_over_tiny_runs(tmp_path):
     assert pairs.iloc[-1].cell == "overall (1 of 2 required cells run)"
     final = json.loads((dirs[0] / "final.json").read_text())
     assert final["config"]["network"] == "memo_MA"
+
+
+def test_step_plot_draws_the_reports_points(tmp_path):
+    from attnmem.plots.plasticity import r_vs_sequences
+    from attnmem.published import as_frame
+
+    runs = pd.DataFrame(
+        {
+            "network": ["memo_MA"] * 2,
+            "size": ["100"] * 2,
+            "seed": [0, 1],
+            "sequences": [120_000, 120_000],
+        }
+    )
+    stages = pd.DataFrame(
+        {
+            "network": ["memo_MA"] * 4,
+            "size": ["100"] * 4,
+            "seed": [0, 0, 1, 1],
+            "r": [1, 2, 1, 2],
+            "sequences": [500, 900, 700, 800],
+            "converged": [True] * 4,
+            "cumulative": [500, 1400, 700, 1500],
+        }
+    )
+    published = {"plasticity": {"values": {"memo_MA": {100: {"max_r": 14, "r_at_100k": 14}}}}}
+    points = as_frame(published, "plasticity", ("network", "size"), ("r_at_100k", "r_at_250k"))
+    r_vs_sequences(runs, stages, tmp_path / "steps.png", points)
+    assert (tmp_path / "steps.png").stat().st_size > 0

@@ -1,18 +1,19 @@
-# The plasticity study (seed 003): one curriculum run per network x size x seed.
+# The plasticity study (seed 003): one job per network x size trains every configured seed of
+# it, as the lanes of one population (attnmem.models.plastic_pop) under the default engine;
+# each seed still writes its own folder, and its numbers do not depend on the other seeds.
 
-PLASTIC_RUN = "{network}/{size}/seed{seed}"
+PLASTIC_CELL = "{network}/{size}"
 
 
 rule train_plasticity:
     output:
-        metrics=f"{RESULTS}/plasticity/runs/{PLASTIC_RUN}/metrics.csv",
-        final=f"{RESULTS}/plasticity/runs/{PLASTIC_RUN}/final.json",
-        provenance=f"{RESULTS}/plasticity/runs/{PLASTIC_RUN}/provenance.json",
-        model=f"{RESULTS}/plasticity/runs/{PLASTIC_RUN}/model.pt",
+        **all_seed_outputs(
+            "plasticity", f"{RESULTS}/plasticity/runs/{PLASTIC_CELL}/", "model.pt"
+        ),
     log:
-        f"{RESULTS}/plasticity/logs/{PLASTIC_RUN}.log",
+        f"{RESULTS}/plasticity/logs/{PLASTIC_CELL}.log",
     benchmark:
-        f"{RESULTS}/plasticity/benchmarks/{PLASTIC_RUN}.tsv"
+        f"{RESULTS}/plasticity/benchmarks/{PLASTIC_CELL}.tsv"
     wildcard_constraints:
         **constraints("plasticity", ("network", "size")),
     group:
@@ -25,6 +26,7 @@ rule train_plasticity:
     params:
         study="plasticity",
         settings=run_params("plasticity"),
+        seeds=STUDIES["plasticity"]["seeds"],
         checkpoint_every=STUDIES["plasticity"].get("checkpoint_every", 50),
         device=config["device"],
     script:

@@ -54,10 +54,21 @@ def _sizes(frame: pd.DataFrame) -> list[str]:
     return sorted(frame["size"].astype(str).unique(), key=int)
 
 
-def r_vs_sequences(runs: pd.DataFrame, stages: pd.DataFrame, png: str | Path) -> None:
+#: published step-plot metrics and the x (sequences) at which the report's plot has them
+STEP_POINTS = {"r_at_100k": 100_000, "r_at_250k": 250_000}
+
+
+def r_vs_sequences(
+    runs: pd.DataFrame,
+    stages: pd.DataFrame,
+    png: str | Path,
+    published: pd.DataFrame | None = None,
+) -> None:
     """Current R against sequences trained (the report's step plot), median over seeds with the
     seeds' range as a band; one panel per size.  Every run starts at R = 1 and ends at its own
-    number of sequences, whether or not a stage finished."""
+    number of sequences, whether or not a stage finished.  ``published``: rows (network, size,
+    r_at_100k, r_at_250k), the report's step plot read at those iterations, drawn as stars in
+    the network's colour."""
     setup()
     sizes = _sizes(runs) or ["?"]
     fig, axes = plt.subplots(
@@ -67,7 +78,7 @@ def r_vs_sequences(runs: pd.DataFrame, stages: pd.DataFrame, png: str | Path) ->
     for ax, size in zip(axes[0], sizes, strict=True):
         in_size = runs[runs["size"].astype(str) == size]
         ends = stages[stages["size"].astype(str) == size]
-        grid = np.linspace(0, max(1, int(in_size["sequences"].max())), 200)
+        grid = np.linspace(0, max(1, int(in_size["sequences"].max())), 400)
         for network in _ordered(in_size["network"], order):
             seeds = in_size[in_size.network == network]["seed"]
             # R in force at each point of the grid, per seed: 1 + stages finished so far
@@ -105,6 +116,21 @@ def r_vs_sequences(runs: pd.DataFrame, stages: pd.DataFrame, png: str | Path) ->
                 alpha=0.12,
                 linewidth=0,
             )
+        for _, row in (published if published is not None else pd.DataFrame()).iterrows():
+            if str(row["size"]) != size or row["network"] not in set(in_size["network"]):
+                continue
+            for metric, x in STEP_POINTS.items():
+                if metric in row and pd.notna(row[metric]):
+                    style = _style(row["network"])
+                    ax.plot(x, row[metric], marker="*", markersize=13, color=style["color"],
+                            markeredgecolor="black", linestyle="none")  # fmt: skip
+                    ax.annotate(
+                        f"report: {row['network']} R={row[metric]:g}",
+                        (x, row[metric]),
+                        textcoords="offset points",
+                        xytext=(6, -12),
+                        fontsize=7,
+                    )
         ax.set_title(f"size {size} (plastic neurons)")
         ax.set_xlabel("training sequences")
         ax.set_ylabel("current repeat interval R")

@@ -21,6 +21,15 @@ STUDY = Study(
             "r_reached", "the report's Max R: last stage started within the budget", integer=True
         ),
         Metric("gen_accuracy", "final model's mean accuracy over test intervals 1..test_r_max"),
+        *(
+            Metric(
+                f"r_at_{k}k",
+                f"R the curriculum was training at after {k},000 sequences (the report's step "
+                "plot at that x)",
+                integer=True,
+            )
+            for k in (100, 250)
+        ),
         Metric(
             "r_stalled",
             "HebbFF's R_max: the R of the first stage that hit its cap unconverged (else the "
@@ -42,8 +51,9 @@ STUDY = Study(
             "train_plasticity",
             "runs",
             ("network", "size"),
-            "attnmem.train.plasticity:train",
+            "attnmem.train.plasticity:train_cell",
             files=("model.pt",),
+            all_seeds=True,
         ),
     ),
     figures=(
@@ -56,7 +66,9 @@ STUDY = Study(
             "band: the seeds' range), one panel per size.  A stage ends after 5 consecutive "
             "sequences at ≥ 99% accuracy or at the stage cap.  In ``batched`` mode each Adam step "
             "trains several sequences; the x axis still counts sequences, as the source (one "
-            "sequence per step) counted iterations.",
+            "sequence per step) counted iterations.  Stars: the report's step plot read at the "
+            "source's iteration counts (Memo M_A 50/50 at R = 14 by ~1e5, Dyn M_A 50/50 at R = 13 "
+            "by ~2.5e5; the claims plasticity.step_plot.*).",
         ),
         Figure(
             "grid",
@@ -105,6 +117,10 @@ AXES = STUDY.axes
 METRICS = STUDY.metric_names
 
 
+#: The step plot's published points: the report's R at 1e5 and 2.5e5 iterations.
+STEP_PLOT_METRICS = ("r_at_100k", "r_at_250k")
+
+
 def published_values(published: Mapping[str, Any]):
     """The report's Table 1 as rows (network, size, max_r)."""
     from attnmem.published import as_frame
@@ -140,6 +156,7 @@ CURRICULUM_KEYS = (
     "stage_cap",
     "total_cap",
     "max_r",
+    "convergence",
 )
 RUN_KEYS = (
     "eta",
@@ -163,9 +180,14 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
 
     task = settings.get("task", {})
     chosen = {k: settings[k] for k in CURRICULUM_KEYS if k in settings}
-    if isinstance(chosen.get("total_cap"), Mapping):  # per network, with a default
+    if isinstance(chosen.get("convergence"), Mapping):  # per network, with a default
+        rules = chosen["convergence"]
+        chosen["convergence"] = rules.get(cell["network"], rules["default"])
+    if isinstance(chosen.get("total_cap"), Mapping):  # per cell or network, with a default
         caps = chosen["total_cap"]
-        chosen["total_cap"] = caps.get(cell["network"], caps["default"])
+        chosen["total_cap"] = caps.get(
+            f"{cell['network']}/{cell['size']}", caps.get(cell["network"], caps["default"])
+        )
     curriculum = replace(
         CURRICULUM, **chosen, **{k: task[k] for k in ("d", "frames", "var") if k in task}
     )
@@ -247,7 +269,10 @@ def plot(
         return pd.read_csv(inputs[name], dtype={"size": str})
 
     if kind == "progress":
-        plots.r_vs_sequences(read("runs"), read("stages"), png)
+        from attnmem.published import as_frame
+
+        points = as_frame(published, STUDY.name, AXES, STEP_PLOT_METRICS)
+        plots.r_vs_sequences(read("runs"), read("stages"), png, points)
     elif kind == "grid":
         plots.table_heatmaps(read("summary"), published_values(published), TABLE_ORDER, png)
     elif kind == "generalisation":

@@ -32,13 +32,16 @@ from torch import nn
 from attnmem.data.familiarity import generate, train_length
 from attnmem.models.plastic_fast import adam_step, engine_for
 
+#: HebbFF's convergence rule: every 10 iterations, mean of the last 5 logged >= 0.998.
+HEBBFF_LOG_EVERY, HEBBFF_WINDOW, HEBBFF_THRESHOLD = 10, 5, 0.998
+
 
 @dataclass(frozen=True)
 class Curriculum:
     """Everything that decides how a plastic network is trained."""
 
     mode: Literal["faithful", "batched"] = "batched"
-    engine: Literal["fast", "autograd"] = "fast"
+    engine: Literal["population", "fast", "autograd"] = "fast"
     batch: int = 32
     lr: float = 1e-3
     acc_threshold: float = 0.99
@@ -46,6 +49,10 @@ class Curriculum:
     stage_cap: int = 1_000_000  # sequences per stage
     total_cap: int = 10_000_000  # sequences in all
     max_r: int | None = None
+    #: ``streak`` (the report's code): ``acc_num`` consecutive sequences at >= acc_threshold;
+    #: ``hebbff`` (HebbFF's code, for the exact HebbFF control): the mean of the last 5
+    #: training accuracies logged every 10 sequences >= 0.998.
+    convergence: Literal["streak", "hebbff"] = "streak"
     d: int = 25
     frames: int = 4
     var: float = 0.1
@@ -64,6 +71,7 @@ class CurriculumState:
     stage_sequences: int = 0
     total_sequences: int = 0
     stages: list[dict] = field(default_factory=list)  # one row per finished stage
+    logged: list[float] = field(default_factory=list)  # HebbFF's rule: the last 5 logged accuracies
 
     def state_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -117,13 +125,24 @@ def advance(progress: CurriculumState, accuracies: list[float], curriculum: Curr
         progress.streak = progress.streak + 1 if accuracy >= curriculum.acc_threshold else 0
         progress.stage_sequences += 1
         progress.total_sequences += 1
-        converged = progress.streak >= curriculum.acc_num
+        if curriculum.convergence == "hebbff":
+            # HebbFF (Tyulmankov et al. 2022, its code): accuracy logged every 10 iterations of
+            # the stage; converged when the mean of the last 5 logged values is >= 0.998
+            if progress.stage_sequences % HEBBFF_LOG_EVERY == 0:
+                progress.logged = [*progress.logged, accuracy][-HEBBFF_WINDOW:]
+            converged = (
+                len(progress.logged) == HEBBFF_WINDOW
+                and sum(progress.logged) / HEBBFF_WINDOW >= HEBBFF_THRESHOLD
+            )
+        else:
+            converged = progress.streak >= curriculum.acc_num
         if converged or progress.stage_sequences >= curriculum.stage_cap:
             progress.stages.append(
                 {"r": progress.r, "sequences": progress.stage_sequences, "converged": converged}
             )
             progress.r += 1
             progress.streak = progress.stage_sequences = 0
+            progress.logged = []
             return True
     return False
 
@@ -179,3 +198,16 @@ def r_stalled(progress: CurriculumState) -> tuple[int, int]:
 def r_converged(progress: CurriculumState) -> int:
     """The largest R whose stage converged (0 if none)."""
     return max((s["r"] for s in progress.stages if s["converged"]), default=0)
+
+
+def r_at(progress: CurriculumState, sequences: int) -> int:
+    """The R the curriculum was training at after ``sequences`` sequences: the report's step
+    plot (current R against iterations) at that x, i.e. 1 + the stages finished by then.  A run
+    that stopped before has its last R (the claims guard the budget)."""
+    r, done = 1, 0
+    for stage in progress.stages:
+        done += stage["sequences"]
+        if done > sequences:
+            break
+        r = stage["r"] + 1
+    return r

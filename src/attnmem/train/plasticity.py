@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,7 +24,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from attnmem.data.familiarity import generate
+from attnmem.data.familiarity import generate, train_length
 from attnmem.files import write_torch
 from attnmem.models.plastic import build_network
 from attnmem.models.plastic_fast import engine_for
@@ -34,6 +34,7 @@ from attnmem.train.curriculum import (
     Curriculum,
     CurriculumState,
     advance,
+    r_at,
     r_converged,
     r_reached,
     r_stalled,
@@ -41,6 +42,9 @@ from attnmem.train.curriculum import (
 )
 
 STUDY = "plasticity"
+#: Budgets (thousands of sequences) at which the step plot's claims read the current R:
+#: Memo M_A 50/50 at R = 14 within ~1e5 iterations, Dyn M_A 50/50 at R = 13 by ~2.5e5.
+STEP_PLOT_BUDGETS = (100, 250)
 CURRICULUM = Curriculum(batch=16)  # a run's curriculum unless its config says otherwise
 
 
@@ -114,7 +118,7 @@ def generalisation(
             seqs = generate(
                 sequences, max(min_scenes, scenes_per_r * r), r, generator, d, frames, var
             )
-            if engine == "fast":
+            if engine in ("fast", "population"):
                 outputs = torch.from_numpy(engine_for(model).outputs(seqs.frames))
                 outputs = outputs[:, seqs.scored_steps]
             else:
@@ -153,6 +157,12 @@ def train(
     run).  Writes metrics.csv, final.json, provenance.json, model.pt and stages/R<r>.pt;
     returns the content of final.json.
     """
+    if run.curriculum.engine == "population":  # a population of one lane: the same bytes
+        return train_cell(
+            [run], [out_dir], threads=threads, device=device, log=log,
+            checkpoint_every=checkpoint_every,
+            on_step=None if on_step is None else (lambda states: on_step(states[0])),
+        )[0]  # fmt: skip
     every = 50 if checkpoint_every is None else checkpoint_every
     log = log or file_logger(None)
     out_dir = Path(out_dir)
@@ -221,7 +231,186 @@ def train(
         status = "diverged"
         log.warning("loss is not finite at R=%d; the run ends as 'diverged'", state.r)
 
+    return _finish(run, out_dir, model, state, loop.steps, status, recorder, log, dev)
+
+
+def train_cell(
+    runs: Sequence[PlasticityRun],
+    out_dirs: Sequence[str | Path],
+    *,
+    inputs: Mapping[str, str | Path] | None = None,
+    threads: int = 1,
+    device: str = "cpu",
+    log: logging.Logger | None = None,
+    checkpoint_every: int | None = None,
+    on_step: Callable[[list[CurriculumState]], None] | None = None,
+) -> list[dict[str, Any]]:
+    """Train every seed of one cell (``runs``, one folder each in ``out_dirs``); returns
+    their final.json contents, in order.
+
+    Under the ``population`` engine the seeds advance together as the lanes of one
+    :class:`attnmem.models.plastic_pop.Population`: each keeps its own parameters, Adam state,
+    data stream, curriculum stage and sequence length, and writes the files, checkpoints
+    (``checkpoint.pt`` in its folder, every ``checkpoint_every`` steps and at every stage's
+    end) and stage snapshots a run of :func:`train` writes, with the numbers it would have
+    whichever seeds share the job.  Under ``fast`` and ``autograd`` the seeds train one after
+    another with :func:`train`.  ``on_step(states)`` runs after every step of the population
+    (tests use it to crash a job)."""
+    if len(runs) != len(out_dirs):
+        raise ValueError(f"{len(runs)} runs but {len(out_dirs)} folders")
+    if len({(r.network, r.size, r.eta, r.curriculum) for r in runs}) > 1:
+        raise ValueError("the runs of one population must share network, size, eta, curriculum")
+    if runs[0].curriculum.engine != "population":
+        finals = []
+        for run, out_dir in zip(runs, out_dirs, strict=True):
+            finals.append(train(run, out_dir, threads=threads, device=device, log=log,
+                                checkpoint_every=checkpoint_every))  # fmt: skip
+        return finals
+    from attnmem.models.plastic_pop import Population
+
+    every = 50 if checkpoint_every is None else checkpoint_every
+    log = log or file_logger(None)
+    out_dirs = [Path(d) for d in out_dirs]
+    run = runs[0]
+    curriculum = run.curriculum
+    dev = pick_device("cpu")  # a compiled CPU engine
+    loops, recorders = [], []
+    for lane_run, out_dir in zip(runs, out_dirs, strict=True):
+        make_deterministic(threads, derive_seed(STUDY, lane_run.cell, lane_run.seed))
+        model = build_network(run.network, run.size, curriculum.d, run.eta)  # type: ignore[arg-type]
+        loop = PlasticityState(
+            model,
+            torch.optim.Adam(model.parameters(), lr=curriculum.lr, foreach=True),
+            torch.Generator().manual_seed(derive_seed(STUDY, "train-data", lane_run.seed)),
+        )
+        recorder = RunRecorder(out_dir, flat_config(lane_run), threads)
+        saved = recorder.load_checkpoint(log)
+        if saved is not None:
+            loop.load_state_dict(saved)
+            log.info(
+                "resuming %s seed %d at R=%d after %d sequences",
+                *(run.cell, lane_run.seed, loop.progress.r, loop.progress.total_sequences),
+            )
+        loops.append(loop)
+        recorders.append(recorder)
+    log.info(
+        "%s: %d seeds as one population (%s mode), %d sequence(s) per step, stage cap %d, "
+        "total cap %d",
+        *(run.cell, len(runs), curriculum.mode, curriculum.sequences_per_step),
+        *(curriculum.stage_cap, curriculum.total_cap),
+    )
+    # groups of lanes run side by side on the job's threads
+    population = Population(
+        [loop.model for loop in loops],
+        [loop.optimizer for loop in loops],
+        lr=curriculum.lr,
+        threads=threads,
+    )
+    status = ["ok"] * len(runs)
+    states = [loop.progress for loop in loops]
+
+    def running(k: int) -> bool:
+        state = states[k]
+        return (
+            status[k] == "ok"
+            and state.total_sequences < curriculum.total_cap
+            and (curriculum.max_r is None or state.r <= curriculum.max_r)
+        )
+
+    total = curriculum.total_cap * len(runs)
+    progress = Progress(log, total, sum(s.total_sequences for s in states), unit="sequence")
+    active = [running(k) for k in range(len(runs))]
+    while any(active):
+        frames, labels = [], []
+        for k, loop in enumerate(loops):
+            if not active[k]:
+                frames.append(None)
+                labels.append(None)
+                continue
+            r = loop.progress.r
+            seqs = generate(curriculum.sequences_per_step, train_length(r), r, loop.data,
+                            curriculum.d, curriculum.frames, curriculum.var)  # fmt: skip
+            frames.append(seqs.frames.numpy())
+            labels.append(seqs.labels.numpy())
+        losses, accuracies = population.step(frames, labels, curriculum.frames, active)
+        logged = False
+        for k, loop in enumerate(loops):
+            if not active[k]:
+                continue
+            loss, state = float(losses[k]), loop.progress
+            if not math.isfinite(loss):
+                status[k] = "diverged"
+                log.warning(
+                    "seed %d: loss is not finite at R=%d; the run ends as 'diverged'",
+                    runs[k].seed, state.r,
+                )  # fmt: skip
+                continue
+            acc = accuracies[k].tolist()
+            loop.steps += 1
+            stage_ended = advance(state, acc, curriculum)
+            if stage_ended:
+                last = state.stages[-1]
+                population.store(k, loop.model)
+                write_torch(out_dirs[k] / "stages" / f"R{last['r']}.pt", loop.model.state_dict())
+                log.info(
+                    "seed %d: R=%d %s after %d sequences",
+                    runs[k].seed, last["r"],
+                    "converged" if last["converged"] else "capped", last["sequences"],
+                )  # fmt: skip
+            if loop.steps % run.log_every == 0 or stage_ended:
+                accuracy = sum(acc) / len(acc)
+                recorders[k].add(state.total_sequences, "train", "loss", loss)
+                recorders[k].add(state.total_sequences, "train", "accuracy", accuracy)
+                recorders[k].add(state.total_sequences, "train", "r", state.r)
+                logged = logged or loop.steps % run.log_every == 0
+            if loop.steps % every == 0 or stage_ended:
+                population.store(k, loop.model, loop.optimizer)
+                recorders[k].save_checkpoint(loop.state_dict())
+        if logged:
+            progress.update(
+                sum(s.total_sequences for s in states),
+                "R = " + " ".join(str(s.r) for s in states) + " (seeds)",
+            )
+        if on_step is not None:
+            on_step(states)
+        active = [running(k) for k in range(len(runs))]
+    finals = []
+    for k, loop in enumerate(loops):
+        population.store(k, loop.model, loop.optimizer)
+        finals.append(
+            _finish(
+                runs[k],
+                out_dirs[k],
+                loop.model,
+                states[k],
+                loop.steps,
+                status[k],
+                recorders[k],
+                log,
+                dev,
+            )
+        )
+    return finals
+
+
+def _finish(
+    run: PlasticityRun,
+    out_dir: Path,
+    model: nn.Module,
+    state: CurriculumState,
+    steps: int,
+    status: str,
+    recorder: RunRecorder,
+    log: logging.Logger,
+    dev: torch.device,
+) -> dict[str, Any]:
+    """Test the trained model (generalisation curve, HebbFF's shape) and write the run's
+    files; returns final.json's content."""
+    curriculum = run.curriculum
     converged = r_converged(state)
+    # each evaluation draws from its own stream (derived from the seed alone), so every
+    # network of a seed is tested on the same sequences (common random numbers) whatever R
+    # it converged to
     test_data = torch.Generator().manual_seed(derive_seed(STUDY, "test-data", run.seed))
     r_values = list(range(1, max(run.test_r_max, 2 * converged) + 1))
     curve = generalisation(
@@ -252,7 +441,7 @@ def train(
         run.test_sequences,
         run.test_min_scenes,
         run.test_scenes_per_r,
-        test_data,
+        torch.Generator().manual_seed(derive_seed(STUDY, "test-data-shape", run.seed)),
         curriculum.d,
         curriculum.frames,
         curriculum.var,
@@ -263,10 +452,12 @@ def train(
         "r_reached": r_reached(state),
         "r_conv": converged,
         "sequences": state.total_sequences,
-        "steps": loop.steps,
+        "steps": steps,
         "stages_converged": sum(s["converged"] for s in state.stages),
         # over the fixed range 1..test_r_max, so it compares across networks
         "gen_accuracy": sum(r["accuracy"] for r in curve[: run.test_r_max]) / run.test_r_max,
+        # the report's step plot (Fig. "all_p") read at the source's own iteration counts
+        **{f"r_at_{k}k": r_at(state, 1000 * k) for k in STEP_PLOT_BUDGETS},
         "r_stalled": r_max,
         "stall_sequences": stalled_for,
         **{
