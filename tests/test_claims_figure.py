@@ -15,7 +15,7 @@ from attnmem.claims import COLUMNS
 from attnmem.plots.claims import forest, overview
 
 GREATER = "greater: Holm p < 0.05, margin 0.0"
-WITHIN = "within_range: published value inside the seeds' [min, max]"
+WITHIN = "at_least: each cell's median run reaches the published value"
 
 
 def _cell(claim, study, cell, rule, verdict, **numbers):
@@ -33,7 +33,7 @@ def _cell(claim, study, cell, rule, verdict, **numbers):
 
 
 def synthetic() -> pd.DataFrame:
-    """Three studies: greater and within_range claims, NaNs, and a claim whose study ran nothing."""
+    """Three studies: greater and at_least claims, NaNs, and a claim whose study ran nothing."""
     nan = math.nan
     rows = [
         _cell("optim.a_gt_b", "optim", "digits/resnet", GREATER, "supported", n_seeds=5,

@@ -29,6 +29,7 @@ from typing import Any
 
 import pandas as pd
 
+from attnmem.claims import VALUE_KINDS
 from attnmem.files import config_hash, write_text
 from attnmem.studies import REGISTRY
 from attnmem.studies import notes as study_notes
@@ -399,14 +400,9 @@ def _estimate_row(claim: ClaimView, row: pd.Series) -> list[str]:
 
 
 def _estimate_header(claim: ClaimView) -> list[str]:
-    kind = claim.rule.split(":")[0]
-    if kind == "within_range":
-        what = "replicated median [seeds' min, max]"
-    elif kind.startswith("within"):
-        what = "replicated mean [95% t-interval]"
-    else:
-        what = "replicated a − b [95% interval]"
-    published = "published" if kind.startswith("within") else "published a − b"
+    value = claim.rule.split(":")[0] in VALUE_KINDS
+    what = "replicated mean [95% t-interval]" if value else "replicated a − b [95% interval]"
+    published = "published" if value else "published a − b"
     return ["cell", published, what, "n seeds", "verdict"]
 
 

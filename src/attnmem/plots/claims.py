@@ -16,7 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory, offset_copy
 
-from attnmem.claims import VERDICTS, band_of
+from attnmem.claims import VALUE_KINDS, VERDICTS, band_of
 from attnmem.plots.style import plt, save, setup
 from attnmem.report import why_undecided
 
@@ -73,8 +73,8 @@ class _Claim:
     metric: str
     within: bool
     verdict: str | None
-    kind: str = ""  # the rule: greater, within_ci, within_range or within_band
-    band: tuple[float, float] | None = None  # within_band's published [low, high]
+    kind: str = ""  # the rule: greater, equivalent, band or at_least
+    band: tuple[float, float] | None = None  # a band rule's published [low, high]
     cells: list[_Cell] = field(default_factory=list)
 
     @property
@@ -101,7 +101,8 @@ def _parse(table: pd.DataFrame) -> list[_Claim]:
     for claim_id, group in table.groupby("claim", sort=False, dropna=False):
         first = group.iloc[0]
         overall = group["cell"].astype(str).str.startswith("overall")
-        within = _text(first["rule"]).startswith("within")
+        # a claim about published values (equivalent, band, at_least) or a comparison
+        within = _text(first["rule"]).split(":")[0] in VALUE_KINDS
         verdicts = group.loc[overall, "verdict"]
         claim = _Claim(
             id=_text(claim_id, "(unnamed claim)"),
@@ -284,8 +285,8 @@ def forest(
 
     One row per claim cell under its claim's header (claim id, statement, overall verdict),
     claims grouped under study headers.  ``greater`` claims show a - b with its 95% interval
-    against a zero line and the published a - b; ``within_range`` claims show the seeds'
-    median with their [min, max] and the published value.
+    against a zero line and the published a - b; value claims show the seeds'
+    mean with its 95% t-interval and the published value.
     """
     setup()
     parsed = _parse(claims) if len(claims) else []
@@ -314,9 +315,7 @@ def forest(
     wrap = int((width - 0.2) / CHAR)
     notes = {}
     for claim in parsed:
-        if claim.kind == "within_range":
-            axis = f"x: {claim.metric}, median of the seeds with their [min, max]"
-        elif claim.within:
+        if claim.within:
             axis = f"x: {claim.metric}, mean of the seeds with its 95% t-interval"
         else:
             axis = f"x: {claim.metric}, a − b with its 95% interval"
@@ -428,7 +427,9 @@ def _reason(claim: _Claim, raw: list[str], to_decide: str) -> str:
     """A few words on why a claim is undecided ("" for a decided one), then what would decide it
     where the claims table says."""
     text = why_undecided(claim.verdict or "inconclusive", raw)
-    if text == "not significant" and not any(c.verdict == "inconclusive" for c in claim.cells):
+    if text == "not significant" and to_decide.startswith("run "):
+        text = "cells not run"  # the claim's scope is not complete: no test was made
+    elif text == "not significant" and not any(c.verdict == "inconclusive" for c in claim.cells):
         text = "too few cells decided"
     if text and to_decide:
         text += f" — {to_decide}"
