@@ -372,8 +372,7 @@ def _short_tally(text: str) -> str:
 
 def _estimate_row(claim: ClaimView, row: pd.Series) -> list[str]:
     """cell, published, replicated estimate [interval], n, verdict."""
-    within = claim.rule.startswith("within")
-    if within:
+    if claim.rule.split(":")[0] in VALUE_KINDS:  # a claim about published values
         pub = _num(row.get("published_a"))
         centre = _num(row.get("mean_a"))
         low, high = pub + _num(row.get("diff_low")), pub + _num(row.get("diff_high"))
