@@ -498,6 +498,13 @@ def to_decide(claim, cells: list[Cell], rows: list[dict], published, run, costs)
     budget += [f"run.{k} >= {v:g}" for k, v in rule.get("min_run", {}).items()]
     if budget and any(c.short for c in cells):
         parts.append("at " + ", ".join(budget))
+    diverged = [c for c in cells if c.diverged]
+    if diverged:
+        # seeds cannot fix a cell whose runs diverge: the claim is undecided by that, first
+        parts.append(
+            f"runs that do not diverge ({len(diverged)} cells have diverged runs: "
+            f"{', '.join(c.label for c in diverged[:3])}{' …' if len(diverged) > 3 else ''})"
+        )
     seeds, why = _needed_seeds(claim, cells, rows, published)
     if seeds is None:
         parts.append(f"no seed count suffices ({why})")
