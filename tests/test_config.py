@@ -75,7 +75,7 @@ def test_default_config_meets_its_promises():
     default = load("config")["studies"]["plasticity"]
     assert {"memo_MA", "memo_AA", "fc_M", "fc_A"} <= set(default["axes"]["network"])
     assert default["axes"]["size"] == [50, 100] and len(default["seeds"]) >= 5
-    assert default["run"]["total_cap"]["memo_MA/100"] >= 30_000
+    assert default["run"]["total_cap"]["memo_MA/100"] >= 10_000
     assert default["run"]["mode"] == "faithful" and default["run"]["lr"] == 1e-3
     assert default["run"]["engine"] == "population"
     paper = load("paper")["studies"]["plasticity"]
