@@ -122,6 +122,7 @@ CONFIG_KEYS = {
         "network", "size", "seed", "mode", "batch", "lr", "acc_threshold", "acc_num",
         "stage_cap", "total_cap", "max_r", "d", "frames", "var", "eta", "test_r_max",
         "test_sequences", "test_min_scenes", "test_scenes_per_r", "log_every", "engine",
+        "convergence",
     },
     "SACRun": {
         "env", "mode", "actor", "seed", "steps", "warmup", "gamma", "tau", "batch", "replay",
