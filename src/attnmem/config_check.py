@@ -44,6 +44,11 @@ def _explain(error: jsonschema.ValidationError) -> str:
         allowed = sorted(error.schema.get("properties", {}))
         extra = sorted(set(error.instance) - set(allowed))
         return f"{key}: unknown key(s) {extra}; allowed keys: {allowed}"
+    if error.validator == "pattern":  # a name that must be one of a family (network/size)
+        return (
+            f"{key}: {error.instance!r} is not allowed; allowed names match "
+            f"{error.validator_value}"
+        )
     if error.validator == "type":
         return f"{key}: {error.instance!r} has the wrong type; expected {error.validator_value}"
     bounds = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}
