@@ -46,8 +46,7 @@ def _explain(error: jsonschema.ValidationError) -> str:
         return f"{key}: unknown key(s) {extra}; allowed keys: {allowed}"
     if error.validator == "pattern":  # a name that must be one of a family (network/size)
         return (
-            f"{key}: {error.instance!r} is not allowed; allowed names match "
-            f"{error.validator_value}"
+            f"{key}: {error.instance!r} is not allowed; allowed names match {error.validator_value}"
         )
     if error.validator == "type":
         return f"{key}: {error.instance!r} has the wrong type; expected {error.validator_value}"
