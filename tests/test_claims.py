@@ -98,7 +98,9 @@ def test_a_diverged_run_makes_its_claim_inconclusive():
     """A missing run may be the very effect claimed: no verdict on the survivors."""
     table = evaluate([claim()], {}, {"sac": runs(pair([3, 4, 3, 5, 4, 3], [1] * 5 + [None]))}, AXES)
     assert "1 diverged" in table.cell.iloc[0] and overall(table).verdict == "inconclusive"
-    assert overall(table).to_decide.startswith("runs that do not diverge (1 cells")
+    assert overall(table).to_decide.startswith(
+        "runs that do not diverge (seeds alone cannot decide it: 1 cell loses runs"
+    )
 
 
 def test_the_budget_guards_read_the_runs_and_every_setting():

@@ -444,7 +444,7 @@ def _needed_seeds(claim, cells: list[Cell], rows: list[dict], published) -> tupl
         elif rule["kind"] == "band":
             low, high = rule["band"]
             n = verdicts.equivalence_seeds(
-                float(x.std(ddof=1)), float(x.mean()) - pub, (high - low) / 2, alpha, math.inf
+                float(x.std(ddof=1)), float(x.mean()) - pub, (high - low) / 2, alpha, verdicts.FIXED
             )
         else:
             n = verdicts.equivalence_seeds(
@@ -501,9 +501,11 @@ def to_decide(claim, cells: list[Cell], rows: list[dict], published, run, costs)
     diverged = [c for c in cells if c.diverged]
     if diverged:
         # seeds cannot fix a cell whose runs diverge: the claim is undecided by that, first
+        k = len(diverged)
         parts.append(
-            f"runs that do not diverge ({len(diverged)} cells have diverged runs: "
-            f"{', '.join(c.label for c in diverged[:3])}{' …' if len(diverged) > 3 else ''})"
+            f"runs that do not diverge (seeds alone cannot decide it: {k} "
+            f"{'cell loses' if k == 1 else 'cells lose'} runs to divergence, "
+            f"{', '.join(c.label for c in diverged[:3])}{' …' if k > 3 else ''})"
         )
     seeds, why = _needed_seeds(claim, cells, rows, published)
     if seeds is None:

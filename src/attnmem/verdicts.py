@@ -214,6 +214,10 @@ def equivalence_reach(margin: float, alpha: float, runs: int, published_sd: floa
     return margin > stats.t.ppf(1 - alpha, max(runs - 1, 1)) * floor
 
 
+#: ``runs`` of a published value that has no uncertainty of its own (a band's fixed edges)
+FIXED = math.inf
+
+
 def equivalence_seeds(
     spread: float,
     d: float,
@@ -223,7 +227,10 @@ def equivalence_seeds(
     published_sd: float | None = None,
 ) -> int | None:
     """Seeds at which the TOST decides (power POWER) when the true difference is ``d`` and the
-    seeds' SD is ``spread``: towards support when |d| < margin, towards contradiction otherwise."""
+    seeds' SD is ``spread``: towards support when |d| < margin, towards contradiction otherwise.
+
+    ``runs`` published runs carry uncertainty of their own (``published_sd``, or the seeds'
+    spread for a single run); ``runs=FIXED`` is a value without any (a band's edges)."""
     for n in range(2, MAX_SEEDS + 1):
         theirs = (published_sd**2 if published_sd is not None else spread**2) / runs
         se = math.sqrt(spread**2 / n + theirs)
