@@ -656,45 +656,42 @@ def _overall_line(r: pd.Series, columns: int) -> str:
     return f"| **{r['cell']}** |{pad} **{r['verdict']}** |"
 
 
-def _value_markdown(group: pd.DataFrame) -> list[str]:
-    lines = ["", "| cell | published | replicated mean [95% t-interval] | n | verdict |"]
-    lines.append("|---|---|---|---|---|")
+def _markdown_table(group: pd.DataFrame, header: Sequence[str], cells) -> list[str]:
+    """A claim's table: one line per cell from ``cells(row)``, its overall row across them."""
+    lines = ["", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, r in group.iterrows():
         if str(r["cell"]).startswith("overall"):
-            lines.append(_overall_line(r, 5))
-            continue
-        pub = r["published_a"]
-        known = pub is not None and not pd.isna(pub) and not pd.isna(r["diff_low"])
-        low, high = (pub + r["diff_low"], pub + r["diff_high"]) if known else (None, None)
-        lines.append(
-            f"| {r['cell']} | {_fmt(pub)} | {_fmt(r['mean_a'])} [{_fmt(low)}, {_fmt(high)}] | "
-            f"{int(r['n_seeds'])} | {r['verdict']} |"
-        )
+            lines.append(_overall_line(r, len(header)))
+        else:
+            lines.append("| " + " | ".join(cells(r)) + " |")
     return lines
 
 
-def _pair_markdown(group: pd.DataFrame) -> list[str]:
-    lines = ["", "| cell | published a − b | replicated a − b [95% CI] | n | p (Holm) | verdict |"]
-    lines.append("|---|---|---|---|---|---|")
-    for _, r in group.iterrows():
-        if str(r["cell"]).startswith("overall"):
-            lines.append(_overall_line(r, 6))
-            continue
-        published = (
-            f"{_fmt(r['published_diff'], signed=True)} ({_fmt(r['published_a'])} vs "
-            f"{_fmt(r['published_b'])})"
-            if r["published_diff"] is not None and not pd.isna(r["published_diff"])
-            else "not published for this cell"
-        )
-        replicated = (
-            f"{_fmt(r['diff'], signed=True)} [{_fmt(r['diff_low'], signed=True)}, "
-            f"{_fmt(r['diff_high'], signed=True)}]"
-        )
-        lines.append(
-            f"| {r['cell']} | {published} | {replicated} | {int(r['n_seeds'])} | "
-            f"{_fmt(r['p_for'], 3)} | {r['verdict']} |"
-        )
-    return lines
+def _value_cells(r: pd.Series) -> list[str]:
+    pub = r["published_a"]
+    known = pub is not None and not pd.isna(pub) and not pd.isna(r["diff_low"])
+    low, high = (pub + r["diff_low"], pub + r["diff_high"]) if known else (None, None)
+    replicated = f"{_fmt(r['mean_a'])} [{_fmt(low)}, {_fmt(high)}]"
+    return [str(r["cell"]), _fmt(pub), replicated, str(int(r["n_seeds"])), str(r["verdict"])]
+
+
+def _pair_cells(r: pd.Series) -> list[str]:
+    published = (
+        f"{_fmt(r['published_diff'], signed=True)} ({_fmt(r['published_a'])} vs "
+        f"{_fmt(r['published_b'])})"
+        if r["published_diff"] is not None and not pd.isna(r["published_diff"])
+        else "not published for this cell"
+    )
+    replicated = (
+        f"{_fmt(r['diff'], signed=True)} [{_fmt(r['diff_low'], signed=True)}, "
+        f"{_fmt(r['diff_high'], signed=True)}]"
+    )
+    n, p = str(int(r["n_seeds"])), _fmt(r["p_for"], 3)
+    return [str(r["cell"]), published, replicated, n, p, str(r["verdict"])]
+
+
+_VALUE_HEADER = ("cell", "published", "replicated mean [95% t-interval]", "n", "verdict")
+_PAIR_HEADER = ("cell", "published a − b", "replicated a − b [95% CI]", "n", "p (Holm)", "verdict")
 
 
 def to_markdown(table: pd.DataFrame) -> str:
@@ -714,7 +711,10 @@ def to_markdown(table: pd.DataFrame) -> str:
         lines.append(f"Rule: {first['rule']}.")
         overall = group[group["cell"].astype(str).str.startswith("overall")].iloc[-1]
         kind = str(first["rule"]).split(":")[0]
-        lines += _value_markdown(group) if kind in VALUE_KINDS else _pair_markdown(group)
+        if kind in VALUE_KINDS:
+            lines += _markdown_table(group, _VALUE_HEADER, _value_cells)
+        else:
+            lines += _markdown_table(group, _PAIR_HEADER, _pair_cells)
         p = overall["p_for"]
         verdict = f"**Verdict: {overall['verdict']}**"
         if p is not None and not pd.isna(p):
