@@ -33,7 +33,7 @@ except ConfigError as error:
 
 # Which claims this config can decide, said once before any job (not again in each job, which
 # parses this file too); a claim the config runs in full but cannot decide stops the run.
-if "--target-jobs" not in sys.argv:
+if workflow.is_main_process:
     from attnmem.decidability import report as decidability_report  # noqa: E402
 
     _lines, _broken = decidability_report(CLAIMS_SPEC, config, REGISTRY)
