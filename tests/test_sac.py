@@ -1,5 +1,6 @@
 """SAC (seed000 §3.3): n-step quirks, networks, both modes' updates, and a run's resume."""
 
+import dataclasses
 import json
 import math
 
@@ -255,6 +256,50 @@ def test_update_moves_every_network(mode, actor):
         assert moved, f"{net} did not change"
 
 
+def test_reference_agent_is_textbook_sac():
+    """Tianshou's MuJoCo SAC: 256x256 ReLU, state-dependent log σ, Adam 1e-3, α fixed at 0.2,
+    1-step targets; the thesis's LayerNorm, GELU and free log σ are gone."""
+    torch.manual_seed(0)
+    settings = SACSettings.reference()
+    assert (settings.n_step, settings.batch, settings.replay, settings.warmup_transitions) == (
+        1,
+        256,
+        1_000_000,
+        10_000,
+    )
+    agent = SAC(4, 2, dataclasses.replace(settings, batch=8))
+    linears = [m for m in agent.actor.mean if isinstance(m, nn.Linear)]
+    assert [m.out_features for m in linears] == [256, 256, 4]  # mean and log σ heads
+    assert not any(isinstance(m, (nn.LayerNorm, nn.GELU)) for m in agent.modules())
+    assert not hasattr(agent.actor, "log_std")
+    _, log_std, _ = agent.actor(torch.randn(5, 4))
+    assert log_std.std(0).min() > 0  # it depends on the state
+    assert all(g["lr"] == 1e-3 for opt in agent.optimizers.values() for g in opt.param_groups)
+    before = {k: v.clone() for k, v in agent.state_dict().items()}
+    for _ in range(3):
+        losses = agent.update(_batch(agent.settings, agent))
+    assert math.isclose(float(losses["alpha"]), 0.2, rel_tol=1e-6)
+    after = agent.state_dict()
+    moved = {k for k in after if not torch.equal(after[k], before[k])}
+    assert "log_alpha" not in moved
+    assert {k.split(".")[0] for k in moved} == {"actor", "critic", "target"}
+
+
+def test_make_run_gives_the_reference_its_own_settings():
+    from attnmem.studies.sac import make_run
+
+    settings = {
+        "steps": {"HalfCheetah-v5": 100},
+        "warmup": {"faithful": {"mlp": 256, "attention_split": 800}, "clean": 500},
+        "replay": 1000,
+        "batch": 64,
+    }
+    cell = {"env": "HalfCheetah-v5", "mode": "reference", "actor": "mlp"}
+    run = make_run("train_sac", settings, cell, 0)
+    assert run.sac == SACSettings.reference("mlp")
+    assert run.mode == "reference" and run.cell == "HalfCheetah-v5/reference/mlp"
+
+
 def test_faithful_mlp_target_starts_uncopied():
     torch.manual_seed(0)
     faithful = SAC(4, 2, SACSettings(mode="faithful"))
@@ -277,13 +322,22 @@ TINY = dict(
 
 
 def tiny(mode: str, actor: str, env: str = "HalfCheetah-v5", **changes) -> SACRun:
-    agent = SACSettings(mode=mode, actor=actor, warmup=20, replay=200, batch=16)  # type: ignore[arg-type]
+    small = {"warmup": 20, "replay": 200, "batch": 16}
+    if mode == "reference":
+        agent = dataclasses.replace(SACSettings.reference(actor), **small)
+    else:
+        agent = SACSettings(mode=mode, actor=actor, **small)  # type: ignore[arg-type]
     return SACRun(env, 0, agent, **{**TINY, **changes})
 
 
 @pytest.mark.parametrize(
     ("mode", "actor"),
-    [("faithful", "mlp"), ("faithful", "attention_split"), ("clean", "attention_split")],
+    [
+        ("faithful", "mlp"),
+        ("faithful", "attention_split"),
+        ("clean", "attention_split"),
+        ("reference", "mlp"),
+    ],
 )
 def test_run_resumes_to_the_same_bytes(tmp_path, mode, actor):
     run = tiny(mode, actor)

@@ -11,7 +11,7 @@ from attnmem.plots.common import mean_band
 from attnmem.plots.style import colour, plt, save, setup
 
 ACTORS = ("mlp", "attention_split")
-MODES = ("faithful", "clean")
+MODES = ("faithful", "clean", "reference")
 LABELS = {"mlp": "MLP actor (baseline)", "attention_split": "AttentionSplit actor"}
 
 
@@ -23,8 +23,9 @@ def curves(
     png: str | Path,
     published: pd.DataFrame | None = None,
 ) -> None:
-    """Rows: env; columns: faithful, clean; one line per actor with its 95% band over seeds.
-    ``published`` marks the thesis's final value (mean of its last 10 points) on the right."""
+    """Rows: env; columns: the modes run (faithful, clean, reference); one line per actor with
+    its 95% band over seeds.  ``published`` marks the thesis's final value (mean of its last 10
+    points) on the right."""
     setup()
     data = data[(data.split == split) & (data.metric == metric)]
     envs = list(dict.fromkeys(data.env))
@@ -73,7 +74,7 @@ def curves(
             ax.set_xlabel("environment steps")
             ax.set_ylabel(ylabel)
             ax.xaxis.set_major_formatter(FuncFormatter(_steps))
-    both = ", faithful and clean side by side" if len(modes) > 1 else f" ({modes[0]})"
+    both = f", {' | '.join(modes)} side by side" if len(modes) > 1 else f" ({modes[0]})"
     fig.suptitle(f"SAC: {ylabel}{both}")
     handles = {}
     for ax in axes.flat:

@@ -1,6 +1,7 @@
-"""Soft actor-critic as the thesis ran it (``faithful``) and as standard SAC (``clean``).
+"""Soft actor-critic as the thesis ran it (``faithful``), with its bugs fixed (``clean``), and as
+textbook SAC for the engine check (``reference``).
 
-Seed000 §3.3.  Both modes: batch 256, replay 100k, τ 0.005, lr 3e-4, one update per environment
+Seed000 §3.3.  The thesis's two modes: batch 256, replay 100k, τ 0.005, lr 3e-4, one update per environment
 step, tanh-squashed Gaussian policy, twin critics with the minimum, soft target updates, 5-step
 returns.
 
@@ -27,7 +28,16 @@ for both critics, orthogonal critic init, correct targets, policy loss on the sa
 (each with its own hidden), and the same warm-up (uniform random actions, no updates) for both
 actors.
 
-Both modes act with the actor in eval mode (no dropout; see :meth:`SAC.act`).  Neither source
+``reference`` is a textbook SAC to check the engine against published curves (anchors.md §2c,
+the Additions' Spinning Up runs): the clean code path with the settings of Tianshou's MuJoCo SAC,
+whose fixed-α, lr 1e-3 family Spinning Up's published runs share: actor and twin critics of
+256 × 256 ReLU without LayerNorm, log σ read off the state (clamped to [-20, 2]), torch's
+default init, Adam 1e-3, α fixed at 0.2, 1-step targets, batch 256, replay 1e6, 10,000
+uniformly random steps before the first update, one update per step (:data:`REFERENCE`; a
+run's ``replay``/``batch``/warm-up settings, the thesis's, do not apply to it).  It answers "is this SAC healthy?", which neither thesis design can: their 5-step
+LayerNorm-GELU agents have no published early curve.
+
+All modes act with the actor in eval mode (no dropout; see :meth:`SAC.act`).  Neither source
 says whether the faithful agents acted randomly before their first update; here they act with
 their policy from the first step (only updates wait).
 """
@@ -53,7 +63,8 @@ from attnmem.rl.sac_networks import (
     TwinCritic,
 )
 
-Mode = Literal["faithful", "clean"]
+Mode = Literal["faithful", "clean", "reference"]
+MODES = ("faithful", "clean", "reference")
 ACTORS = ("mlp", "attention_split")
 ACTIVATIONS = {"gelu": nn.GELU, "relu": nn.ReLU}
 
@@ -76,6 +87,17 @@ class SACSettings:
     layer_norm: bool = True
     activation: str = "gelu"
 
+    @classmethod
+    def reference(cls, actor: str = "mlp") -> SACSettings:
+        """The reference mode's agent: fixed settings, whatever a run's ``run:`` block says."""
+        return cls(mode="reference", actor=actor, **REFERENCE)
+
+    @property
+    def learn_alpha(self) -> bool:
+        """Faithful and clean tune α; the reference keeps it fixed (its code path, like its
+        state-dependent log σ and torch's init, goes with the mode)."""
+        return self.mode != "reference"
+
     @property
     def recurrent(self) -> bool:
         return self.actor == "attention_split"
@@ -84,13 +106,28 @@ class SACSettings:
     def reads_next_hidden(self) -> bool:
         """Whether updates read the next state's hidden (the faithful attention agent uses the
         first state's: see :meth:`SAC.update`), so whether the replay keeps it."""
-        return self.recurrent and self.mode == "clean"
+        return self.recurrent and self.mode != "faithful"
 
     @property
     def warmup_transitions(self) -> int:
         if self.warmup is not None:
             return self.warmup
         return 256 if self.mode == "faithful" and self.actor == "mlp" else 10_000
+
+
+#: Tianshou's MuJoCo SAC (examples/mujoco/mujoco_sac.py at 39acf209, anchors.md §2c): the
+#: reference mode's settings.
+REFERENCE: dict[str, Any] = {
+    "hidden": (256, 256),
+    "layer_norm": False,
+    "activation": "relu",
+    "lr": 1e-3,
+    "alpha": 0.2,
+    "n_step": 1,
+    "batch": 256,
+    "replay": 1_000_000,
+    "warmup": 10_000,
+}
 
 
 class Transition(NamedTuple):
@@ -270,13 +307,14 @@ class SAC(nn.Module):
         activation = ACTIVATIONS[s.activation]
         # faithful: the source's Gram-Schmidt init in both agents (SAC.py and SAC_Attention.py
         # alike: actor fc1 and fc2, critic fc1, critic fc2 ~ N(0, √(2/256)))
-        init = "gram_schmidt" if self.faithful else "orthogonal"
+        reference = s.mode == "reference"
+        init = "gram_schmidt" if self.faithful else "torch" if reference else "orthogonal"
         if s.recurrent:
             actor_init = "gram_schmidt" if self.faithful else "torch"
             self.actor: nn.Module = AttentionActor(observations, actions, s.frames, init=actor_init)
         else:
             self.actor = MLPActor(
-                observations, actions, s.hidden, s.layer_norm, activation, init=init
+                observations, actions, s.hidden, s.layer_norm, activation, init, reference
             )
         critic = {
             "hidden": s.hidden,
@@ -306,12 +344,13 @@ class SAC(nn.Module):
                 "actor": make([*self.actor.parameters(), self.alpha]),
             }
         else:
-            self.log_alpha = nn.Parameter(torch.tensor(math.log(s.alpha)))
+            self.log_alpha = nn.Parameter(
+                torch.tensor(math.log(s.alpha)), requires_grad=s.learn_alpha
+            )
+            tuned = [self.log_alpha] if s.learn_alpha else []
             self.optimizers = {
                 "critic": torch.optim.Adam(self.critic.parameters(), lr=s.lr, fused=True),
-                "actor": torch.optim.Adam(
-                    [*self.actor.parameters(), self.log_alpha], lr=s.lr, fused=True
-                ),
+                "actor": torch.optim.Adam([*self.actor.parameters(), *tuned], lr=s.lr, fused=True),
             }
         self.target_entropy = -float(actions)
         self.critic_scale = 1.0 if (self.faithful and s.recurrent) else 0.5
@@ -392,8 +431,10 @@ class SAC(nn.Module):
         entropy_gap = log_prob.detach() + self.target_entropy
         if self.faithful:
             alpha_loss = (-self.alpha * entropy_gap).mean()
-        else:
+        elif self.settings.learn_alpha:
             alpha_loss = -(self.log_alpha * entropy_gap).mean()
+        else:
+            alpha_loss = torch.zeros(())
         # one backward for both: the actor loss sees α detached and the α loss sees log π
         # detached, so each gradient is what its own backward would give
         self.optimizers["actor"].zero_grad(set_to_none=True)

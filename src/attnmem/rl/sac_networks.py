@@ -116,14 +116,26 @@ class MLPActor(nn.Module):
         layer_norm: bool = True,
         activation: type = nn.GELU,
         init: Init = "orthogonal",
+        state_std: bool = False,
     ):
         super().__init__()
-        self.mean = _mlp(observations, hidden, actions, layer_norm, activation)
+        self.actions, self.state_std = actions, state_std
+        # the thesis's actor has one free log σ per action; textbook SAC (the reference mode)
+        # reads log σ off the state, from a second head on the same trunk (here: the last
+        # layer's second half), clamped to [-20, 2] as Tianshou and Spinning Up clamp it
+        outputs = 2 * actions if state_std else actions
+        self.mean = _mlp(observations, hidden, outputs, layer_norm, activation)
         _init_linears(self.mean, init, head="gram_schmidt")
-        self.log_std = nn.Parameter(torch.randn(actions) * 0.01 + math.log(math.sqrt(2 / actions)))
+        if not state_std:
+            self.log_std = nn.Parameter(
+                torch.randn(actions) * 0.01 + math.log(math.sqrt(2 / actions))
+            )
 
     def forward(self, state: Tensor, hidden: Tensor | None = None):
         """-> (mean, log σ, context=None)."""
+        if self.state_std:
+            mean, log_std = self.mean(state).split(self.actions, dim=-1)
+            return mean, log_std.clamp(-20, 2), None
         return self.mean(state), self.log_std.clamp(-11, 11).expand(state.shape[0], -1), None
 
 

@@ -40,17 +40,19 @@ STUDY = Study(
             ("curves",),
             "Mean per-step training reward (thesis Figs. 11–12's metric, one point per "
             "reward_every steps) of the MLP and AttentionSplit actors, 95% t-band over seeds; "
-            "left: faithful (both agents as they ran, bugs included, OrthAdam), right: clean "
-            "(standard SAC, identical warm-up and critics). Dotted: the thesis's late-run mean "
-            "(v4 environments, 1.47M / 1M steps).",
+            "one column per mode run: faithful (both agents as they ran, bugs included, "
+            "OrthAdam), clean (the thesis's agents with the bugs fixed, identical warm-up and "
+            "critics), reference (textbook SAC, Tianshou's settings, for the engine check). "
+            "Dotted: the thesis's late-run mean (v4 environments, 1.47M / 1M steps).",
         ),
         Figure(
             "eval_return",
             "eval_return",
             ("curves",),
             "Return of a deterministic evaluation episode (tanh of the mean action, no dropout) "
-            "every eval_every steps, 95% t-band over seeds; faithful left, clean right. The "
-            "thesis reported no evaluation episodes.",
+            "every eval_every steps, 95% t-band over seeds; one column per mode run. The "
+            "thesis reported no evaluation episodes; the reference mode's published curves "
+            "(anchors.md) are its claims' rows.",
         ),
     ),
     budget_metric="steps",
@@ -58,7 +60,7 @@ STUDY = Study(
     curve_rows=("metric", ("reward", "return")),
     choices=(
         ("env", "attnmem.train.sac:ENVS"),
-        ("mode", "attnmem.rl.dqn:MODES"),
+        ("mode", "attnmem.rl.sac:MODES"),
         ("actor", "attnmem.rl.sac:ACTORS"),
     ),
 )
@@ -93,12 +95,15 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
 
     env, mode, actor = cell["env"], cell["mode"], cell["actor"]
     warmup = settings["warmup"]
-    agent = SACSettings(
-        mode=mode,  # type: ignore[arg-type]
-        actor=actor,
-        warmup=int(warmup["faithful"][actor] if mode == "faithful" else warmup["clean"]),
-        **{k: settings[k] for k in AGENT_KEYS if k in settings},
-    )
+    if mode == "reference":  # a textbook agent: its settings are fixed, not the thesis's
+        agent = SACSettings.reference(actor)
+    else:
+        agent = SACSettings(
+            mode=mode,  # type: ignore[arg-type]
+            actor=actor,
+            warmup=int(warmup["faithful"][actor] if mode == "faithful" else warmup["clean"]),
+            **{k: settings[k] for k in AGENT_KEYS if k in settings},
+        )
     return SACRun(
         env=env,
         seed=int(seed),

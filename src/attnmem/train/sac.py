@@ -275,7 +275,7 @@ def train(
         )
 
     progress = Progress(log, run.steps, counters["step"], unit="step")
-    clean_warmup = run.mode == "clean"
+    random_warmup = run.mode != "faithful"
     last_checkpoint = counters["step"]
     losses: dict[str, torch.Tensor] = {}
     status = "ok"
@@ -283,7 +283,7 @@ def train(
         while counters["step"] < run.steps:
             step = counters["step"] = counters["step"] + 1
             action, next_hidden = agent.act(loop.state, loop.hidden)
-            if clean_warmup and step <= settings.warmup_transitions:
+            if random_warmup and step <= settings.warmup_transitions:
                 action = torch.rand(actions, generator=loop.explore) * 2 - 1
             scaled = low + (action.numpy() + 1.0) * 0.5 * (high - low)
             loop.observation, reward, terminated, truncated, _ = env.step(scaled)
