@@ -1,9 +1,9 @@
 """Soft actor-critic as the thesis ran it (``faithful``), with its bugs fixed (``clean``), and as
 textbook SAC for the engine check (``reference``).
 
-Seed000 §3.3.  The thesis's two modes: batch 256, replay 100k, τ 0.005, lr 3e-4, one update per environment
-step, tanh-squashed Gaussian policy, twin critics with the minimum, soft target updates, 5-step
-returns.
+Seed000 §3.3.  The thesis's two modes: batch 256, replay 100k, τ 0.005, lr 3e-4, one update per
+environment step, tanh-squashed Gaussian policy, twin critics with the minimum, soft target
+updates, 5-step returns.
 
 ``faithful`` keeps every quirk of the two agents as they ran:
   - OrthAdam (AMSGrad, wd 1e-4) for the actor, each critic and α; α is a raw scalar (init 0.2);
@@ -34,8 +34,9 @@ whose fixed-α, lr 1e-3 family Spinning Up's published runs share: actor and twi
 256 × 256 ReLU without LayerNorm, log σ read off the state (clamped to [-20, 2]), torch's
 default init, Adam 1e-3, α fixed at 0.2, 1-step targets, batch 256, replay 1e6, 10,000
 uniformly random steps before the first update, one update per step (:data:`REFERENCE`; a
-run's ``replay``/``batch``/warm-up settings, the thesis's, do not apply to it).  It answers "is this SAC healthy?", which neither thesis design can: their 5-step
-LayerNorm-GELU agents have no published early curve.
+run's ``replay``/``batch``/warm-up settings, the thesis's, do not apply to it).  It answers
+"is this SAC healthy?", which neither thesis design can: their 5-step LayerNorm-GELU agents
+with a free log σ have no published early curve.
 
 All modes act with the actor in eval mode (no dropout; see :meth:`SAC.act`).  Neither source
 says whether the faithful agents acted randomly before their first update; here they act with
