@@ -13,7 +13,7 @@ from typing import Any
 import jsonschema
 import yaml
 
-from attnmem.config_check import ConfigError, _explain
+from attnmem.config_check import ConfigError, explain
 
 PREFIX = "claims.yaml: "
 
@@ -38,7 +38,7 @@ def validate_claims(
     errors = sorted(validator.iter_errors(spec), key=lambda e: [str(p) for p in e.absolute_path])
     if errors:
         deepest = max(errors, key=lambda e: len(e.absolute_path))
-        raise ConfigError(PREFIX + _with_id(_explain(deepest), deepest, spec))
+        raise ConfigError(PREFIX + _with_id(explain(deepest), deepest, spec))
     seen: dict[str, int] = {}
     for i, claim in enumerate(spec["claims"]):
         _check_claim(i, claim, spec["published"], axes, values, metrics or {})

@@ -29,11 +29,11 @@ def _key(path) -> str:
     return text or "(top level)"
 
 
-def _explain(error: jsonschema.ValidationError) -> str:
+def explain(error: jsonschema.ValidationError) -> str:
     if error.validator in ("oneOf", "anyOf") and error.context:
         # the branch written for this kind of value (a number, a mapping) says what is wrong
         fitting = [e for e in error.context if e.validator != "type"] or error.context
-        return _explain(max(fitting, key=lambda e: len(e.absolute_path)))
+        return explain(max(fitting, key=lambda e: len(e.absolute_path)))
     key = _key(error.absolute_path)
     if error.validator == "enum":
         return f"{key}: {error.instance!r} is not allowed; allowed values: {error.validator_value}"
@@ -78,7 +78,7 @@ def _first_error(
     if errors:
         deepest = max(errors, key=lambda e: len(e.absolute_path))
         deepest.path.extendleft(reversed(prefix))  # the key as the config file spells it
-        raise ConfigError(f"invalid config: {_explain(deepest)}")
+        raise ConfigError(f"invalid config: {explain(deepest)}")
 
 
 def validate(config: Mapping[str, Any], schema_dir: str | Path) -> None:

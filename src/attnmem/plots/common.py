@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import FuncFormatter
 
 from attnmem.plots.style import PUBLISHED_MARKER
 
@@ -41,3 +42,17 @@ def published_star(ax, x: float, value: float | None, label: str | None = None) 
         return False
     ax.scatter([x], [value], **PUBLISHED_MARKER, label=label)
     return True
+
+
+def step_label(value: float, _position=None) -> str:
+    """An environment-step tick: 1500 -> 1.5k, 3000000 -> 3M."""
+    for scale, suffix in ((1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"
+
+
+def step_axis(ax) -> None:
+    """Environment steps on ``ax``'s x axis as 1.5k / 3M (a formatter per axis: matplotlib
+    binds each to one)."""
+    ax.xaxis.set_major_formatter(FuncFormatter(step_label))

@@ -7,10 +7,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
 
-from attnmem.plots.common import mean_band
-from attnmem.plots.sac import _steps
+from attnmem.plots.common import mean_band, step_axis
 from attnmem.plots.style import plt, save, setup
 
 POLICIES = ("attn_faithful", "mlp", "attn_feature_tokens", "attn_history")
@@ -65,7 +63,7 @@ def curves(data: pd.DataFrame, optimizer: str, png: str | Path) -> None:
             ax.set_title(f"{env}, {mode} loop")
             ax.set_xlabel("environment steps")
             ax.set_ylabel("greedy evaluation return")
-            ax.xaxis.set_major_formatter(FuncFormatter(_steps))
+            step_axis(ax)
     fig.suptitle(f"PPO learning curves ({optimizer}): mean and 95% band over seeds")
     _legend_below(fig, axes)
     save(fig, png)
@@ -105,7 +103,7 @@ def steps_to_threshold(summary: pd.DataFrame, png: str | Path) -> None:
         ax.set_xlim(0, budget * 1.12)
         ax.set_title(f"{env} (threshold {THRESHOLDS[env]:g})")
         ax.set_xlabel("steps to threshold (censored at the budget)")
-        ax.xaxis.set_major_formatter(FuncFormatter(_steps))
+        step_axis(ax)
     fig.suptitle("Sample efficiency: steps until the greedy return first reaches the threshold")
     fig.tight_layout()
     save(fig, png)

@@ -5,9 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from matplotlib.ticker import FuncFormatter
 
-from attnmem.plots.common import mean_band
+from attnmem.plots.common import mean_band, step_axis
 from attnmem.plots.style import colour, plt, save, setup
 
 ACTORS = ("mlp", "attention_split")
@@ -73,7 +72,7 @@ def curves(
             ax.set_title(f"{env}, {mode}")
             ax.set_xlabel("environment steps")
             ax.set_ylabel(ylabel)
-            ax.xaxis.set_major_formatter(FuncFormatter(_steps))
+            step_axis(ax)
     both = f", {' | '.join(modes)} side by side" if len(modes) > 1 else f" ({modes[0]})"
     fig.suptitle(f"SAC: {ylabel}{both}")
     handles = {}
@@ -85,11 +84,3 @@ def curves(
         handles.values(), handles.keys(), loc="upper center", ncol=2, bbox_to_anchor=(0.5, 0.0)
     )
     save(fig, png)
-
-
-def _steps(value: float, _position) -> str:
-    """1500 -> 1.5k, 3000000 -> 3M."""
-    for scale, suffix in ((1e6, "M"), (1e3, "k")):
-        if abs(value) >= scale:
-            return f"{value / scale:g}{suffix}"
-    return f"{value:g}"
