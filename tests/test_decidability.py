@@ -51,6 +51,20 @@ def test_the_default_names_what_it_cannot_decide_and_why():
     assert "atman.genetic_62_5" in decided
 
 
+def test_a_per_cell_budget_is_read_for_its_cell():
+    """total_cap {default, memo_MA/100}: the step-plot claim is judged on its own cell's cap,
+    so a default that runs Memo M_A [50,50] for 1e4 sequences does not count it as decidable."""
+    config = load("config")
+    run = config["studies"]["plasticity"]["run"]
+    run["total_cap"] = {"default": 10_000, "memo_MA/100": 10_000}
+    results = {r.claim: r for r in assess_all(SPEC, config, REGISTRY)}
+    assert not results["plasticity.step_plot.memo_ma_1e5"].decidable
+    assert "run.total_cap 10000 < 100000" in results["plasticity.step_plot.memo_ma_1e5"].line()
+    run["total_cap"] = {"default": 10_000, "memo_MA/100": 100_000}
+    results = {r.claim: r for r in assess_all(SPEC, config, REGISTRY)}
+    assert results["plasticity.step_plot.memo_ma_1e5"].decidable
+
+
 def _three_optim_seeds() -> dict:
     config = load("paper")
     config["studies"]["optim"]["seeds"] = [0, 1, 2]

@@ -159,12 +159,14 @@ def _setting(run: Mapping[str, Any], dotted: str) -> Any:
 
 
 def setting_for(run: Mapping[str, Any], dotted: str, cell: Mapping[str, str]) -> float | None:
-    """A run setting for one cell: a number, or a mapping keyed by one of the cell's axis values
-    (with ``default``), as per-env and per-network budgets are written."""
+    """A run setting for one cell: a number, or a mapping keyed by the cell's axis values
+    joined with "/" (``memo_MA/100``), by one of them, or ``default``, as per-env, per-network
+    and per-cell budgets are written."""
     value = _setting(run, dotted)
     if isinstance(value, Mapping):
         keyed = {str(k): v for k, v in value.items()}
-        value = next((keyed[v] for v in cell.values() if v in keyed), keyed.get("default"))
+        keys = ["/".join(str(v) for v in cell.values()), *(str(v) for v in cell.values())]
+        value = next((keyed[k] for k in keys if k in keyed), keyed.get("default"))
     return None if value is None or isinstance(value, Mapping) else float(value)
 
 
