@@ -70,10 +70,10 @@ from attnmem.models.plastic import Memo, NonlRO, PlasticLayer, Stack
 # Reassociation (and FMA contraction) lets LLVM vectorise the row sums; NaN and inf keep their
 # IEEE meaning, so a diverged run is still seen as one.  The compiled code is fixed per machine,
 # so a run is byte-deterministic there.
-_FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
+FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH, inline="always")
+@numba.njit(cache=True, fastmath=FASTMATH, inline="always")
 def _activate(acc, use_tanh):  # pragma: no cover
     """tanh or σ through one exp (libm's tanh costs ~4 exps); tanh(x) = 2σ(2x) - 1 is off by
     at most ~4e-16 in absolute terms (near 0, where x itself carries that rounding)."""
@@ -82,8 +82,8 @@ def _activate(acc, use_tanh):  # pragma: no cover
     return 1.0 / (1.0 + np.exp(-acc))
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH)
-def _plastic_forward(
+@numba.njit(cache=True, fastmath=FASTMATH)
+def plastic_forward(
     wt, b, et, keep, u, multiplicative, use_tanh, h, ckpt, every
 ):  # pragma: no cover
     """Fill h (T, n) for inputs u (T, m); weights transposed, (m, n).  Keeps P_t for t = 0,
@@ -129,8 +129,8 @@ def _plastic_forward(
                     acc[i] += (wt[j, i] + q) * vj
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH)
-def _plastic_backward(
+@numba.njit(cache=True, fastmath=FASTMATH)
+def plastic_backward(
     wt, et, keep, u, h, ckpt, every, grad_h, multiplicative, use_tanh, grad_u, dwt, db, det, ga_hist
 ):  # pragma: no cover
     """Backward through time, one checkpoint segment at a time: P_t of the segment is rebuilt
@@ -227,8 +227,8 @@ def _plastic_backward(
     return dkeep
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH)
-def _readout_loss(top, wf, bf, idx, y, count, grad_top, dwf, out):  # pragma: no cover
+@numba.njit(cache=True, fastmath=FASTMATH)
+def readout_loss(top, wf, bf, idx, y, count, grad_top, dwf, out):  # pragma: no cover
     """The σ readout and BCE of one sequence at its scored frames idx, in one pass: fills out
     (σ outputs at idx), grad_top (∂L/∂top: (σ - y)/count · w_f on scored frames, 0 elsewhere)
     and adds to dwf; returns (BCE sum, ∂L/∂b_f).  Each log is clamped at -100 as torch's
@@ -256,11 +256,11 @@ def _readout_loss(top, wf, bf, idx, y, count, grad_top, dwf, out):  # pragma: no
     return total, dbf
 
 
-def _sigmoid(x: np.ndarray) -> np.ndarray:
+def sigmoid(x: np.ndarray) -> np.ndarray:
     return expit(x)  # accurate at both ends, no overflow warnings
 
 
-def _mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def torch_mm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b through torch, which keeps to the run's thread count (NumPy's BLAS would start a
     thread per core and, on a shared machine, spend more time waiting than computing)."""
     return (
@@ -344,7 +344,7 @@ class _Plastic:
         else:
             every, ckpt = 0, np.empty((0, m, n))
         multiplicative = self.module.kind == "M"
-        _plastic_forward(self.wt, self.b, self.et, self.keep, u, multiplicative, self.use_tanh,
+        plastic_forward(self.wt, self.b, self.et, self.keep, u, multiplicative, self.use_tanh,
                          h, ckpt, every)  # fmt: skip
         return h, every, ckpt
 
@@ -361,14 +361,14 @@ class _Plastic:
         grad_u = np.empty((steps, m if need else 0))
         ga = np.empty_like(h)
         multiplicative = self.module.kind == "M"
-        self.dkeep += _plastic_backward(
+        self.dkeep += plastic_backward(
             *(self.wt, self.et, self.keep, u, h, ckpt, every, grad_h, multiplicative),
             *(self.use_tanh, grad_u, self.dwt, self.db, self.det, ga),
         )
         if not multiplicative:
-            self.dwt += _mm(u.T, ga)
+            self.dwt += torch_mm(u.T, ga)
             if need:
-                grad_u += _mm(ga, self.w)
+                grad_u += torch_mm(ga, self.w)
         return grad_u if need else None
 
     def write_grads(self) -> None:
@@ -461,7 +461,7 @@ class FastNetwork:
             u = h
         statics = []
         for w, b in self.static_w:
-            u = _sigmoid(_mm(u, w.T) + b)
+            u = sigmoid(torch_mm(u, w.T) + b)
             statics.append(u)
         tape.append(statics)
         return u, tape
@@ -482,9 +482,9 @@ class FastNetwork:
             out = statics[k]
             below = statics[k - 1] if k else tape[-1][1]
             grad_a = grad * out * (1.0 - out)
-            self.static_grads[k][0] += _mm(grad_a.T, below)
+            self.static_grads[k][0] += torch_mm(grad_a.T, below)
             self.static_grads[k][1] += grad_a.sum(axis=0)
-            grad = _mm(grad_a, w)
+            grad = torch_mm(grad_a, w)
         for i in range(len(self.layers) - 1, -1, -1):
             u, h, every, ckpt = tape[i]
             grad = self.layers[i].backward(u, h, every, ckpt, grad, need=i > 0)
@@ -494,7 +494,7 @@ class FastNetwork:
         self._load()
         x = frames.detach().cpu().numpy().astype(np.float64)
         tops = [self._forward(np.ascontiguousarray(seq), history=False)[0] for seq in x]
-        return np.stack([_sigmoid(_mm(top, self.wf) + self.bf) for top in tops])
+        return np.stack([sigmoid(torch_mm(top, self.wf) + self.bf) for top in tops])
 
     def loss_and_grads(
         self, frames: torch.Tensor, scored: torch.Tensor, labels: torch.Tensor
@@ -516,7 +516,7 @@ class FastNetwork:
         for k, seq in enumerate(x):
             top, tape = self._forward(np.ascontiguousarray(seq))
             grad_top = np.empty_like(top)
-            loss, dbf_k = _readout_loss(top, self.wf, self.bf, idx, y[k], count, grad_top, dwf,
+            loss, dbf_k = readout_loss(top, self.wf, self.bf, idx, y[k], count, grad_top, dwf,
                                         scored_out[k])  # fmt: skip
             total += loss
             dbf += dbf_k

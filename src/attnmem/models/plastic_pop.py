@@ -49,19 +49,19 @@ from torch import nn
 
 from attnmem.models.plastic import Memo, NonlRO, Stack
 from attnmem.models.plastic_fast import (
-    _FASTMATH,
-    _mm,
-    _plastic_backward,
-    _plastic_forward,
-    _readout_loss,
-    _sigmoid,
+    FASTMATH,
     checkpoint_interval,
+    plastic_backward,
+    plastic_forward,
+    readout_loss,
+    sigmoid,
+    torch_mm,
 )
 
 # nogil: a job given several threads runs groups of lanes side by side (Python threads, one
 # compiled call per group); a lane's arithmetic is the same on any thread, so are its bytes.
 # (numba's parallel=True / prange made the kernels it wraps 2-4x slower per lane.)
-_JIT = {"cache": True, "fastmath": _FASTMATH, "nogil": True}
+_JIT = {"cache": True, "fastmath": FASTMATH, "nogil": True}
 
 
 @numba.njit(inline="always", cache=True)
@@ -82,7 +82,7 @@ def _forward(
         s = steps[lane]
         if s == 0:
             continue
-        _plastic_forward(wt[lane], b[lane], et[lane], keep[lane], _rows(u, lane, s),
+        plastic_forward(wt[lane], b[lane], et[lane], keep[lane], _rows(u, lane, s),
                          multiplicative, use_tanh, _rows(h, lane, s), ckpt[lane],
                          every[lane])  # fmt: skip
 
@@ -101,7 +101,7 @@ def _backward(
         if s == 0:
             continue
         gu = _rows(grad_u, lane, s) if need_grad_u else np.empty((s, 0))
-        dkeep[lane] += _plastic_backward(
+        dkeep[lane] += plastic_backward(
             wt[lane], et[lane], keep[lane], _rows(u, lane, s), _rows(h, lane, s), ckpt[lane],
             every[lane], _rows(grad_h, lane, s), multiplicative, use_tanh, gu, dwt[lane],
             db[lane], det[lane], _rows(ga, lane, s),
@@ -111,12 +111,12 @@ def _backward(
 @numba.njit(**_JIT)
 def _readout(top, wf, bf, idx, scenes, y, count, grad_top, dwf, out, loss, dbf):  # pragma: no cover
     """σ readout and BCE of every lane at its scored frames idx[:scenes[l]]: the fast
-    engine's _readout_loss, lane by lane; adds to loss, dbf and dwf."""
+    engine's readout_loss, lane by lane; adds to loss, dbf and dwf."""
     for lane in range(top.shape[0]):
         s = scenes[lane]
         if s == 0:
             continue
-        total, db = _readout_loss(
+        total, db = readout_loss(
             top[lane], wf[lane], bf[lane], idx[:s], y[lane][:s], count[lane], grad_top[lane],
             dwf[lane], out[lane][:s],
         )  # fmt: skip
@@ -391,7 +391,7 @@ class Population:
             for k in range(lanes):
                 if steps[k]:
                     below = u[k, : steps[k]]
-                    out[k, : steps[k]] = _sigmoid(_mm(below, arrays["w"][k].T) + arrays["b"][k])
+                    out[k, : steps[k]] = sigmoid(torch_mm(below, arrays["w"][k].T) + arrays["b"][k])
             outs.append((u, out))
             u = out
         return u, tape, outs
@@ -421,9 +421,9 @@ class Population:
                 s = steps[k]
                 if s:
                     grad_a = grad[k, :s] * out[k, :s] * (1.0 - out[k, :s])
-                    g["dw"][k] += _mm(grad_a.T, u[k, :s])
+                    g["dw"][k] += torch_mm(grad_a.T, u[k, :s])
                     g["db"][k] += grad_a.sum(axis=0)
-                    grad_u[k, :s] = _mm(grad_a, statics[i]["w"][k])
+                    grad_u[k, :s] = torch_mm(grad_a, statics[i]["w"][k])
             grad = grad_u
         for i in range(len(self.plastic) - 1, -1, -1):
             layer, arrays, g = self.plastic[i], loaded[i], grads["plastic"][i]
@@ -447,9 +447,9 @@ class Population:
         for k in range(self.lanes):
             s = steps[k]
             if s:
-                dwt[k] += _mm(u[k, :s].T, ga[k, :s])
+                dwt[k] += torch_mm(u[k, :s].T, ga[k, :s])
                 if grad_u is not None:
-                    grad_u[k, :s] += _mm(ga[k, :s], arrays["w"][k])
+                    grad_u[k, :s] += torch_mm(ga[k, :s], arrays["w"][k])
 
     def step(
         self,
