@@ -263,6 +263,15 @@ def test_every_study_rejects_a_run_setting_it_does_not_know(study):
         validate(config, SCHEMAS)
 
 
+@pytest.mark.parametrize("study", ["sac", "ppo_attn"])
+def test_a_gpu_a_cpu_only_study_would_ignore_is_refused_not_dropped(study):
+    """Their jobs step one environment at a time: a configured GPU would sit idle."""
+    config = copy.deepcopy(load("smoke"))
+    config["studies"][study]["resources"]["gpu"] = 1
+    with pytest.raises(ConfigError, match=rf"studies\.{study}\.resources\.gpu: 1 is not allowed"):
+        validate(config, SCHEMAS)
+
+
 def test_plasticity_takes_hebbff_paper_sizes_and_both_engines(tmp_path):
     """HebbFF's capacity nets (d = 25, N = 16) and either engine pass the config check."""
 

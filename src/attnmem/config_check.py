@@ -48,6 +48,11 @@ def explain(error: jsonschema.ValidationError) -> str:
         return (
             f"{key}: {error.instance!r} is not allowed; allowed names match {error.validator_value}"
         )
+    if error.validator == "const":  # a setting a study fixes: its description says why
+        why = error.schema.get("description")
+        return f"{key}: {error.instance!r} is not allowed; it must be " + (
+            why if why else repr(error.validator_value)
+        )
     if error.validator == "type":
         return f"{key}: {error.instance!r} has the wrong type; expected {error.validator_value}"
     bounds = {"minimum": ">=", "exclusiveMinimum": ">", "maximum": "<=", "exclusiveMaximum": "<"}

@@ -24,9 +24,9 @@ rule train_atman:
         "atman_train"
     conda:
         ENV
-    threads: resources("atman", threads=1)["threads"]
+    threads: job_threads("atman")
     resources:
-        **resources("atman", mem_mb=1000, runtime=30, gpu=0, slurm_partition=""),
+        **resources("atman"),
     params:
         study="atman",
         # the trainers' settings: editing the MLP reference's retrains only the reference
@@ -52,7 +52,7 @@ rule train_atman_reference:
         ENV
     threads: 1
     resources:
-        **resources("atman", mem_mb=500, runtime=5, gpu=0, slurm_partition=""),
+        **resources("atman"),
     params:
         study="atman",
         settings=run_params("atman", "reference"),

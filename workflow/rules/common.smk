@@ -85,10 +85,19 @@ def run_params(study, *keys):
     return ordered({k: block[k] for k in keys} if keys else block)
 
 
-def resources(study, **defaults):
-    """A training rule's threads and resources: the study's ``resources`` over the defaults."""
-    given = STUDIES[study].get("resources", {})
-    return {key: given.get(key, value) for key, value in defaults.items()}
+def job_threads(study):
+    """A training job's threads: the study's ``resources.threads``."""
+    return STUDIES[study]["resources"]["threads"]
+
+
+def resources(study, **fixed):
+    """A training job's resources as the study configures them (the schema requires mem_mb,
+    runtime and gpu, so nothing here falls back to a default), its SLURM partition ("" for
+    the cluster's default), and ``fixed`` for a job whose engine dictates one (the teacher's
+    DQN job runs on the CPU: gpu=0; its predictor jobs take the configured gpu)."""
+    given = STUDIES[study]["resources"]
+    chosen = {key: given[key] for key in ("mem_mb", "runtime", "gpu")}
+    return {**chosen, "slurm_partition": given.get("slurm_partition", ""), **fixed}
 
 
 def job_dirs(study, rule):

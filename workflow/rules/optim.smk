@@ -21,9 +21,9 @@ rule train_optim:
         "optim_train"
     conda:
         ENV
-    threads: resources("optim", threads=1)["threads"]
+    threads: job_threads("optim")
     resources:
-        **resources("optim", mem_mb=2000, runtime=60, gpu=0, slurm_partition=""),
+        **resources("optim"),
     params:
         study="optim",
         settings=run_params("optim"),

@@ -20,9 +20,9 @@ rule train_plasticity:
         "plasticity_train"
     conda:
         ENV
-    threads: resources("plasticity", threads=1)["threads"]
+    threads: job_threads("plasticity")
     resources:
-        **resources("plasticity", mem_mb=1000, runtime=60, gpu=0, slurm_partition=""),
+        **resources("plasticity"),
     params:
         study="plasticity",
         settings=run_params("plasticity"),

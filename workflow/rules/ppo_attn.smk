@@ -18,11 +18,10 @@ rule train_ppo_attn:
         "ppo_attn_train"
     conda:
         ENV
-    threads: resources("ppo_attn", threads=1)["threads"]
+    threads: job_threads("ppo_attn")
     resources:
-        # gpu 0: one environment step at a time on a 0.2M-parameter network, the CPU is faster
-        **resources("ppo_attn", mem_mb=1000, runtime=10, slurm_partition=""),
-        gpu=0,
+        # gpu: 0 by the study schema (one environment step at a time: the CPU is faster)
+        **resources("ppo_attn"),
     params:
         study="ppo_attn",
         settings=run_params("ppo_attn"),

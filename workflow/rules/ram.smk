@@ -22,9 +22,9 @@ rule train_ram:
         "ram_train"
     conda:
         ENV
-    threads: resources("ram", threads=1)["threads"]
+    threads: job_threads("ram")
     resources:
-        **resources("ram", mem_mb=2000, runtime=60, gpu=0, slurm_partition=""),
+        **resources("ram"),
     params:
         study="ram",
         settings=run_params("ram"),

@@ -19,11 +19,10 @@ rule train_sac:
         "sac_train"
     conda:
         ENV
-    threads: resources("sac", threads=1)["threads"]
+    threads: job_threads("sac")
     resources:
-        # gpu 0: one environment step per update on a small network, the CPU is faster
-        **resources("sac", mem_mb=2000, runtime=60, slurm_partition=""),
-        gpu=0,
+        # gpu: 0 by the study schema (one environment step at a time: the CPU is faster)
+        **resources("sac"),
     params:
         study="sac",
         settings=run_params("sac"),

@@ -22,11 +22,11 @@ rule train_teacher:
         "teacher_train"
     conda:
         ENV
-    threads: resources("teacher", threads=1)["threads"]
+    threads: job_threads("teacher")
     resources:
-        # gpu 0: one environment step per update, a GPU would only add transfers
-        **resources("teacher", mem_mb=1000, runtime=30, slurm_partition=""),
-        gpu=0,
+        # gpu 0: one environment step per update, a GPU would only add transfers (the
+        # configured gpu goes to the predictor jobs)
+        **resources("teacher", gpu=0),
     params:
         study="teacher",
         # the teacher's own settings only: a new predictor setting never retrains the teachers
@@ -52,9 +52,9 @@ rule train_predictor:
         "teacher_train"
     conda:
         ENV
-    threads: resources("teacher", threads=1)["threads"]
+    threads: job_threads("teacher")
     resources:
-        **resources("teacher", mem_mb=1000, runtime=30, gpu=0, slurm_partition=""),
+        **resources("teacher"),
     params:
         study="teacher",
         settings=run_params("teacher", "predictor"),
