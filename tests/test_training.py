@@ -9,6 +9,7 @@ import pytest
 
 from attnmem.run import file_logger
 from attnmem.seeding import derive_seed
+from attnmem.studies import REGISTRY
 from attnmem.train.image_classification import OptimRun, train
 
 RUN = OptimRun("digits", "shufflenet_v2_x0_5", "orthadam", seed=3, epochs=3, train_limit=256)
@@ -218,13 +219,11 @@ def test_every_training_job_has_the_same_signature():
         assert keyword_only["device"].default == "cpu"
 
 
-@pytest.mark.parametrize("study", ["optim", "plasticity", "sac", "teacher"])
+@pytest.mark.parametrize("study", sorted(REGISTRY))
 def test_make_run_names_an_unknown_job(study):
-    import importlib
-
-    module = importlib.import_module(f"attnmem.studies.{study}")
-    with pytest.raises(ValueError, match=f"the {study} study has no training job 'train_x'"):
-        module.make_run("train_x", {}, {}, 0)
+    jobs = [j.rule for j in REGISTRY[study].jobs]
+    with pytest.raises(KeyError, match=rf"study '{study}' has no job 'train_x'; jobs: .*{jobs[0]}"):
+        REGISTRY[study].make_run("train_x", {}, {}, 0)
 
 
 def test_an_optim_run_without_its_data_fails_clearly(tmp_path):

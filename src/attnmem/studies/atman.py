@@ -156,11 +156,6 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
     if job == "train_atman_reference":
         reference = settings.get("reference", {})
         return ReferenceRun(seed=int(seed), **reference)
-    if job != "train_atman":
-        raise ValueError(
-            f"the atman study has no training job {job!r}; its jobs: train_atman, "
-            "train_atman_reference"
-        )
     return AtmanRun(
         **{axis: str(cell[axis]) for axis in AXES},
         seed=int(seed),

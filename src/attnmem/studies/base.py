@@ -9,7 +9,7 @@ in the same module behind functions that import their heavy dependencies when ca
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
@@ -152,6 +152,12 @@ class Study:
             if figure.kind == kind:
                 return figure
         raise KeyError(f"study {self.name!r} has no figure {kind!r}")
+
+    def make_run(self, rule: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
+        """The run (settings object) of one cell and seed of the job ``rule``: the study
+        module's ``make_run``, once the rule is known to be one of the study's jobs."""
+        self.job(rule)  # an unknown rule stops here, naming the study's jobs
+        return self.module().make_run(rule, settings, cell, seed)
 
     def module(self) -> ModuleType:
         """The study's module (run builders, extra tables, tables, figures)."""

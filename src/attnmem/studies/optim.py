@@ -57,8 +57,6 @@ METRICS = STUDY.metric_names
 
 def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
     """The OptimRun of one cell and seed under the study's ``run:`` settings."""
-    if job != "train_optim":
-        raise ValueError(f"the optim study has no training job {job!r}; its job: train_optim")
     from attnmem.train.image_classification import OptimRun
 
     return OptimRun(

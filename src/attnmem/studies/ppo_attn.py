@@ -112,8 +112,6 @@ LOOP_KEYS = ("steps", "eval_every", "eval_episodes", "log_every")
 
 def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
     """The PPORun of one cell and seed under the study's ``run:`` settings."""
-    if job != "train_ppo_attn":
-        raise ValueError(f"the ppo_attn study has no training job {job!r}; its job: train_ppo_attn")
     from attnmem.rl.ppo import PPOSettings
     from attnmem.train.ppo_attn import PPORun
 

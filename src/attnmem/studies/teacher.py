@@ -106,18 +106,14 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
             window=rollout["window"],
             **{k: v for k, v in dqn.items() if k not in agent},
         )
-    if job == "train_predictor":
-        from attnmem.train.teacher import PredictorRun
+    from attnmem.train.teacher import PredictorRun  # train_predictor
 
-        return PredictorRun(
-            env=cell["env"],
-            mode=cell["mode"],
-            predictor=cell["predictor"],
-            seed=int(seed),
-            **settings["predictor"],
-        )
-    raise ValueError(
-        f"the teacher study has no training job {job!r}; its jobs: train_teacher, train_predictor"
+    return PredictorRun(
+        env=cell["env"],
+        mode=cell["mode"],
+        predictor=cell["predictor"],
+        seed=int(seed),
+        **settings["predictor"],
     )
 
 
