@@ -34,7 +34,7 @@ rule train_atman:
             "atman", *(key for key in STUDIES["atman"]["run"] if key != "reference")
         ),
         seeds=ATMAN_SEEDS,
-        checkpoint_every=STUDIES["atman"].get("checkpoint_every", 500),
+        checkpoint_every=checkpoint_every("atman"),
     script:
         "../scripts/train.py"
 

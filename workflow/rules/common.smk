@@ -85,6 +85,12 @@ def run_params(study, *keys):
     return ordered({k: block[k] for k in keys} if keys else block)
 
 
+def checkpoint_every(study):
+    """The study's ``checkpoint_every``, or None: the training function's own default (written
+    once, there)."""
+    return STUDIES[study].get("checkpoint_every")
+
+
 def job_threads(study):
     """A training job's threads: the study's ``resources.threads``."""
     return STUDIES[study]["resources"]["threads"]

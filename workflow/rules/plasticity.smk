@@ -27,7 +27,7 @@ rule train_plasticity:
         study="plasticity",
         settings=run_params("plasticity"),
         seeds=STUDIES["plasticity"]["seeds"],
-        checkpoint_every=STUDIES["plasticity"].get("checkpoint_every", 50),
+        checkpoint_every=checkpoint_every("plasticity"),
         device=config["device"],
     script:
         "../scripts/train.py"

@@ -25,6 +25,6 @@ rule train_ppo_attn:
     params:
         study="ppo_attn",
         settings=run_params("ppo_attn"),
-        checkpoint_every=STUDIES["ppo_attn"].get("checkpoint_every", 20000),
+        checkpoint_every=checkpoint_every("ppo_attn"),
     script:
         "../scripts/train.py"

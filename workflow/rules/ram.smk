@@ -29,6 +29,6 @@ rule train_ram:
         study="ram",
         settings=run_params("ram"),
         device=config["device"],
-        checkpoint_every=STUDIES["ram"].get("checkpoint_every", 1),
+        checkpoint_every=checkpoint_every("ram"),
     script:
         "../scripts/train.py"

@@ -26,6 +26,6 @@ rule train_sac:
     params:
         study="sac",
         settings=run_params("sac"),
-        checkpoint_every=STUDIES["sac"].get("checkpoint_every", 50000),
+        checkpoint_every=checkpoint_every("sac"),
     script:
         "../scripts/train.py"
