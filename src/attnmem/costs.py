@@ -7,9 +7,10 @@ every time.  Refresh it after a run on the machine whose costs you want:
 
     python -m attnmem.costs results config/config.yaml config/costs.yaml
 
-Each job's seconds (Snakemake's ``s``: wall time of a one-thread job) go to the runs it trained:
-a per-seed job's to its seed, a job that trains every seed of a cell shared among them, and a
-job several cells share (a DQN teacher behind three predictors) shared among those.
+Each job's core-seconds (Snakemake's ``s``, its wall time, times the threads it held) go to the
+runs it trained: a per-seed job's to its seed, a job that trains every seed of a cell shared
+among them, and a job several cells share (a DQN teacher behind three predictors) shared among
+those.
 """
 
 from __future__ import annotations
@@ -44,9 +45,15 @@ def _median(values: list[float]) -> float:
 
 
 def study_costs(
-    results: Path, study: str, axes: list[str], budget_metric: str | None, run: Mapping
+    results: Path,
+    study: str,
+    axes: list[str],
+    budget_metric: str | None,
+    run: Mapping,
+    threads: int = 1,
 ) -> dict[str, Any] | None:
-    """One study's measured cost per run (median) and per cell, with the budget it ran at."""
+    """One study's measured cost per run (median) and per cell, with the budget it ran at: a
+    job's wall seconds times the ``threads`` it held (a plasticity job runs its seeds on 2)."""
     import pandas as pd
 
     runs_csv, bench = results / study / "runs.csv", results / study / "benchmarks"
@@ -66,7 +73,7 @@ def study_costs(
         ]
         if not owners:
             continue  # a job no summarised run depends on (atman's reference MLP)
-        seconds = float(pd.read_csv(path, sep="\t")["s"].iloc[0])
+        seconds = float(pd.read_csv(path, sep="\t")["s"].iloc[0]) * threads
         for owner in owners:
             spent[owner] += seconds / len(owners)
     by_cell: dict[str, list[float]] = {}
@@ -101,13 +108,18 @@ def measure(results: str | Path, config: Mapping[str, Any]) -> dict[str, Any]:
         "_about": {
             "measured": date.today().isoformat(),
             "machine": f"{platform.machine()} {platform.processor() or ''}".strip(),
-            "note": "wall seconds of one-thread jobs (Snakemake benchmark 's')",
+            "note": "core-seconds: a job's wall seconds (Snakemake benchmark 's') x its threads",
         }
     }
     for name, block in config["studies"].items():
         study = REGISTRY[name]
         costs = study_costs(
-            Path(results), name, list(study.axes), study.budget_metric, block["run"]
+            Path(results),
+            name,
+            list(study.axes),
+            study.budget_metric,
+            block["run"],
+            block.get("resources", {}).get("threads", 1),
         )
         if costs is not None:
             table[name] = costs
