@@ -18,7 +18,7 @@ with logged_job(smk.log[0]) as log:
         smk.rule if smk.rule in [j.rule for j in study.jobs] or not renamed else renamed[0]
     )
     cell = {axis: str(smk.wildcards[axis]) for axis in job.axes}
-    make_run = study.make_run
+    make_run = study.module().make_run
     if job.all_seeds:  # one job trains every seed of the cell (Job.all_seeds)
         seeds = [int(seed) for seed in smk.params.seeds]
         run = [make_run(job.rule, smk.params.settings, cell, seed) for seed in seeds]
