@@ -219,7 +219,9 @@ def test_a_value_reached_by_the_budget_alone_is_shown_not_tested():
 def test_what_would_decide_names_seeds_budget_and_cpu_hours():
     data = runs(pair([1.5, 0.5, 1.0, 2.0, 0.0], [1.0] * 5), steps=50000)
     rule = claim(budget_metric="steps", min_budget=1e6, min_effect=0.5)
-    costs = {"sac": {"cpu_s": 360.0, "budget": 50000, "run": {}, "cells": {}}}
+    measured = {"cpu_s": 360.0, "budget": 50000}
+    cells = {"E/clean/x": measured, "E/clean/y": measured}
+    costs = {"sac": {"cpu_s": 360.0, "budget": 50000, "run": {}, "cells": cells}}
     row = overall(evaluate([rule], {}, {"sac": data}, AXES, costs=costs))
     seeds = int(row.to_decide.split(" seeds")[0].rsplit(" ", 1)[-1])
     assert seeds > 5 and "at steps >= 1e+06" in row.to_decide
@@ -227,6 +229,17 @@ def test_what_would_decide_names_seeds_budget_and_cpu_hours():
     assert (
         f"≈ {4 * seeds:,} CPU-h" in row.to_decide or f"≈ {4.0 * seeds:.1f} CPU-h" in row.to_decide
     )
+    # a cell the table never measured has no cost: not the study's median, which comes from
+    # other cells (the default's digits ShuffleNet is not a CIFAR ResNet)
+    costs["sac"]["cells"] = {"E/clean/x": measured}
+    row = overall(evaluate([rule], {}, {"sac": data}, AXES, costs=costs))
+    assert f"≈ {2 * seeds:,} CPU-h for the cells config/costs.yaml measured" in row.to_decide or (
+        f"≈ {2.0 * seeds:.1f} CPU-h for the cells config/costs.yaml measured" in row.to_decide
+    )
+    assert "plus 1 never measured here (E/clean/y)" in row.to_decide
+    costs["sac"]["cells"] = {}
+    row = overall(evaluate([rule], {}, {"sac": data}, AXES, costs=costs))
+    assert "CPU-h unknown: config/costs.yaml measured none of its cells" in row.to_decide
 
 
 def test_the_thesis_claim_as_written_holds_on_its_own_numbers():

@@ -473,16 +473,21 @@ def _scale(claim, run: Mapping[str, Any], cost: Mapping[str, Any]) -> float:
     return max(ratios)
 
 
-def _cpu_hours(claim, cells: list[Cell], seeds: int, run, costs) -> float | None:
-    study = (costs or {}).get(claim["study"])
-    if not study:
-        return None
-    total = 0.0
+def _cpu_hours(claim, cells: list[Cell], seeds: int, run, costs) -> tuple[float, list[str]]:
+    """CPU-hours of ``seeds`` runs of every cell the costs table measured, projected to the
+    claim's budget, and the cells it never measured: their cost is unknown, not borrowed from
+    another cell (a digits ShuffleNet says nothing of a CIFAR ResNet)."""
+    measured = ((costs or {}).get(claim["study"]) or {}).get("cells", {})
+    total, unknown = 0.0, []
     for c in cells:
         for side in c.sides:
-            cost = study.get("cells", {}).get("/".join(side.values()), study)
-            total += seeds * cost["cpu_s"] * _scale(claim, run, cost)
-    return total / 3600
+            key = "/".join(side.values())
+            if key in measured:
+                cost = measured[key]
+                total += seeds * cost["cpu_s"] * _scale(claim, run, cost)
+            elif key not in unknown:
+                unknown.append(key)
+    return total / 3600, unknown
 
 
 def to_decide(claim, cells: list[Cell], rows: list[dict], published, run, costs) -> str:
@@ -514,9 +519,18 @@ def to_decide(claim, cells: list[Cell], rows: list[dict], published, run, costs)
         parts.append(f"no seed count suffices ({why})")
     else:
         parts.append(f"{seeds} seeds ({why})")
-        hours = _cpu_hours(claim, cells, seeds, run, costs)
-        if hours is not None:
+        hours, unknown = _cpu_hours(claim, cells, seeds, run, costs)
+        sides = sum(len(c.sides) for c in cells)
+        if not unknown:
             parts.append(f"≈ {_hours(hours)} CPU-h ({seeds} seeds × {len(cells)} cells)")
+        elif len(unknown) < sides:
+            parts.append(
+                f"≈ {_hours(hours)} CPU-h for the cells config/costs.yaml measured, plus "
+                f"{len(unknown)} never measured here ({', '.join(unknown[:3])}"
+                f"{' …' if len(unknown) > 3 else ''})"
+            )
+        else:
+            parts.append("CPU-h unknown: config/costs.yaml measured none of its cells")
     floors = [c.gate for c in cells if "the budget alone" in c.gate]
     if floors:
         parts.append("a budget whose floor lies below the published value")
