@@ -443,7 +443,13 @@ def _estimate(claim: _Claim) -> tuple[str, str]:
     signed = not claim.within
 
     def fmt(value: float) -> str:
-        return (f"{value:+.3g}" if signed else f"{value:.3g}").replace("-", "−")
+        # returns and other large numbers in whole units (3,459, not 3.46e+03: the column
+        # has room for a value and its interval only without exponents)
+        if abs(value) >= 1000:
+            text = f"{value:+,.0f}" if signed else f"{value:,.0f}"
+        else:
+            text = f"{value:+.3g}" if signed else f"{value:.3g}"
+        return text.replace("-", "−")
 
     def span(values: list[float]) -> str:
         low, high = min(values), max(values)
@@ -451,7 +457,7 @@ def _estimate(claim: _Claim) -> tuple[str, str]:
 
     published = [c.published for c in cells if math.isfinite(c.published)]
     if claim.band is not None:
-        pub = f"[{claim.band[0]:g}, {claim.band[1]:g}]"
+        pub = f"[{fmt(claim.band[0])}, {fmt(claim.band[1])}]"
     else:
         pub = span(published) if published else "–"
     if not cells:
