@@ -56,3 +56,15 @@ def step_axis(ax) -> None:
     """Environment steps on ``ax``'s x axis as 1.5k / 3M (a formatter per axis: matplotlib
     binds each to one)."""
     ax.xaxis.set_major_formatter(FuncFormatter(step_label))
+
+
+def legend_of_all(axes, anchor, **style) -> None:
+    """One legend beside ``anchor`` naming every line of every panel once: a legend read off
+    one panel leaves out what only the others draw (the size-50 networks of the step plot)."""
+    handles: dict[str, object] = {}
+    for ax in np.ravel(axes):
+        for handle, label in zip(*ax.get_legend_handles_labels(), strict=True):
+            handles.setdefault(label, handle)
+    anchor.legend(
+        list(handles.values()), list(handles), loc="upper left", bbox_to_anchor=(1.0, 1.0), **style
+    )

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 from matplotlib.ticker import MaxNLocator
 
-from attnmem.plots.common import mean_band
+from attnmem.plots.common import legend_of_all, mean_band
 from attnmem.plots.style import plt, save, setup
 
 # Table 1 groups networks by memory-layer plasticity: M networks in cool colours, A in warm,
@@ -124,11 +124,12 @@ def r_vs_sequences(
                     style = _style(row["network"])
                     ax.plot(x, row[metric], marker="*", markersize=13, color=style["color"],
                             markeredgecolor="black", linestyle="none")  # fmt: skip
-                    ax.annotate(
+                    ax.annotate(  # to the star's left: it sits at the axis' right end
                         f"report: {row['network']} R={row[metric]:g}",
                         (x, row[metric]),
                         textcoords="offset points",
-                        xytext=(6, -12),
+                        xytext=(-8, -12),
+                        ha="right",
                         fontsize=7,
                     )
         ax.set_title(f"size {size} (plastic neurons)")
@@ -136,7 +137,7 @@ def r_vs_sequences(
         ax.set_ylabel("current repeat interval R")
         ax.set_ylim(0.5, max(ax.get_ylim()[1], 1.5) + 0.5)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
-    axes[0][-1].legend(fontsize=8, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    legend_of_all(axes, axes[0][-1], fontsize=8, ncol=2)
     fig.suptitle("Curriculum progress: median R over seeds (band: range of seeds)")
     save(fig, png)
 
@@ -240,7 +241,7 @@ def generalisation(curves: pd.DataFrame, order: Sequence[str], png: str | Path) 
             ax.set_ylim(-0.02, 1.02)
             ax.set_xlabel("test repeat interval R")
             ax.xaxis.get_major_locator().set_params(integer=True)
-    axes[0][-1].legend(fontsize=7, ncol=2, loc="upper left", bbox_to_anchor=(1.0, 1.0))
+    legend_of_all(axes, axes[0][-1], fontsize=7, ncol=2)
     fig.suptitle("Generalisation of the final models (mean over seeds, 95% t-band)")
     save(fig, png)
 
