@@ -74,12 +74,14 @@ FASTMATH = {"reassoc", "contract", "nsz", "arcp"}
 
 
 @numba.njit(cache=True, fastmath=FASTMATH, inline="always")
-def _activate(acc, use_tanh):  # pragma: no cover
+def _activate(acc, use_tanh, one):  # pragma: no cover
     """tanh or σ through one exp (libm's tanh costs ~4 exps); tanh(x) = 2σ(2x) - 1 is off by
-    at most ~4e-16 in absolute terms (near 0, where x itself carries that rounding)."""
+    at most ~4e-16 in absolute terms (near 0, where x itself carries that rounding).  ``one``
+    is 1 in the arrays' dtype (a float literal would widen float32 arithmetic to float64)."""
+    two = one + one
     if use_tanh:
-        return 2.0 / (1.0 + np.exp(-2.0 * acc)) - 1.0
-    return 1.0 / (1.0 + np.exp(-acc))
+        return two / (one + np.exp(-two * acc)) - one
+    return one / (one + np.exp(-acc))
 
 
 @numba.njit(cache=True, fastmath=FASTMATH)
@@ -95,8 +97,9 @@ def plastic_forward(
     costs numba two atomic reference-count updates, more than the row's arithmetic."""
     steps, m = u.shape
     n = wt.shape[1]
-    p = np.zeros((m, n))
-    acc = np.empty(n)
+    one = np.ones(1, wt.dtype)[0]
+    p = np.zeros((m, n), wt.dtype)
+    acc = np.empty(n, wt.dtype)
     for i in range(n):
         acc[i] = b[i]
     for j in range(m):  # P_0 = 0: a_0 = W u_0 + b under A and M alike
@@ -109,7 +112,7 @@ def plastic_forward(
                 for i in range(n):
                     ckpt[k, j, i] = p[j, i]
         for i in range(n):
-            h[t, i] = _activate(acc[i], use_tanh)
+            h[t, i] = _activate(acc[i], use_tanh, one)
         if t + 1 == steps:
             break
         for i in range(n):
@@ -121,7 +124,7 @@ def plastic_forward(
                 for i in range(n):
                     q = keep * p[j, i] + et[j, i] * h[t, i] * uj
                     p[j, i] = q
-                    acc[i] += wt[j, i] * (1.0 + q) * vj
+                    acc[i] += wt[j, i] * (one + q) * vj
             else:
                 for i in range(n):
                     q = keep * p[j, i] + et[j, i] * h[t, i] * uj
@@ -142,11 +145,13 @@ def plastic_backward(
     steps, m = u.shape
     n = wt.shape[1]
     need_grad_u = grad_u.shape[1] > 0
-    g = np.zeros((m, n))  # ∂L/∂P_{t+1}
-    seg = np.empty((every, m, n))
-    s = np.zeros(n)  # (G⊙E) u_t: the Hebbian term's share of ∂h_t (G = 0 after the last frame)
-    ga = np.empty(n)
-    dkeep = 0.0
+    one = np.ones(1, wt.dtype)[0]  # the arrays' dtype: float literals would widen float32
+    zero = one - one
+    g = np.zeros((m, n), wt.dtype)  # ∂L/∂P_{t+1}
+    seg = np.empty((every, m, n), wt.dtype)
+    s = np.zeros(n, wt.dtype)  # (G⊙E) u_t: the Hebbian term's share of ∂h_t (0 after the end)
+    ga = np.empty(n, wt.dtype)
+    dkeep = zero
     segments = (steps + every - 1) // every
     for k in range(segments - 1, -1, -1):
         start = k * every
@@ -166,18 +171,18 @@ def plastic_backward(
                 hi = h[t, i]
                 gh = grad_h[t, i] + s[i]
                 if use_tanh:
-                    ga[i] = gh * (1.0 - hi * hi)
+                    ga[i] = gh * (one - hi * hi)
                 else:
-                    ga[i] = gh * hi * (1.0 - hi)
+                    ga[i] = gh * hi * (one - hi)
                 db[i] += ga[i]
                 ga_hist[t, i] = ga[i]
-                s[i] = 0.0
+                s[i] = zero
             prev = max(t - 1, 0)  # s for frame t-1 (unused at t = 0)
             for j in range(m):
                 uj = u[t, j]
                 vj = u[prev, j]
-                gu = 0.0
-                dk = 0.0
+                gu = zero
+                dk = zero
                 # four copies of the loop (M or A, ∂u wanted or not: the first layer's input
                 # needs none), so that none carries a branch or work it does not need
                 if multiplicative and need_grad_u:
@@ -187,8 +192,8 @@ def plastic_backward(
                         det[j, i] += gij * h[t, i] * uj
                         dk += gij * pij
                         gw = ga[i] * uj
-                        dwt[j, i] += gw * (1.0 + pij)
-                        gu += gij * et[j, i] * h[t, i] + wt[j, i] * (1.0 + pij) * ga[i]
+                        dwt[j, i] += gw * (one + pij)
+                        gu += gij * et[j, i] * h[t, i] + wt[j, i] * (one + pij) * ga[i]
                         gn = keep * gij + gw * wt[j, i]
                         g[j, i] = gn
                         s[i] += gn * et[j, i] * vj
@@ -199,7 +204,7 @@ def plastic_backward(
                         det[j, i] += gij * h[t, i] * uj
                         dk += gij * pij
                         gw = ga[i] * uj
-                        dwt[j, i] += gw * (1.0 + pij)
+                        dwt[j, i] += gw * (one + pij)
                         gn = keep * gij + gw * wt[j, i]
                         g[j, i] = gn
                         s[i] += gn * et[j, i] * vj

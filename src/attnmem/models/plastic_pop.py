@@ -100,7 +100,7 @@ def _backward(
         s = steps[lane]
         if s == 0:
             continue
-        gu = _rows(grad_u, lane, s) if need_grad_u else np.empty((s, 0))
+        gu = _rows(grad_u, lane, s) if need_grad_u else np.empty((s, 0), wt.dtype)
         dkeep[lane] += plastic_backward(
             wt[lane], et[lane], keep[lane], _rows(u, lane, s), _rows(h, lane, s), ckpt[lane],
             every[lane], _rows(grad_h, lane, s), multiplicative, use_tanh, gu, dwt[lane],
@@ -218,8 +218,13 @@ class Population:
         betas: tuple[float, float] = (0.9, 0.999),
         eps: float = 1e-8,
         threads: int = 1,
+        dtype: str = "float64",
     ) -> None:
         self.lanes = len(models)
+        if dtype not in ("float64", "float32"):
+            raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+        # the dtype of the arithmetic (parameters and Adam state stay float32, as torch's)
+        self.dtype = np.dtype(dtype)
         # groups of lanes run side by side on this many threads (each group one compiled call)
         self.threads = max(1, min(int(threads), self.lanes))
         bounds = [round(k * self.lanes / self.threads) for k in range(self.threads + 1)]
@@ -294,7 +299,7 @@ class Population:
         steps[l] frames only, which the step writes first."""
         held = self._buffers.get(tag)
         if held is None or held.shape != shape:
-            held = self._buffers[tag] = np.empty(shape)
+            held = self._buffers[tag] = np.empty(shape, self.dtype)
         return held
 
     def _call(self, kernel, *args) -> None:
@@ -316,9 +321,9 @@ class Population:
             future.result()
 
     def _load(self) -> tuple[list[dict], list[dict]]:
-        """Every layer's numbers in float64, as the fast engine loads them: W and E
+        """Every layer's numbers in the engine's dtype, as the fast engine loads them: W and E
         transposed, (L, n_in, n_out); b (L, n_out); λ (L,)."""
-        lanes, v = self.lanes, self.values
+        lanes, v, dtype = self.lanes, self.values, self.dtype
         loaded = []
         for layer in self.plastic:
             n, m = layer.n_out, layer.n_in
@@ -342,23 +347,23 @@ class Population:
                 keep = np.zeros(lanes)
             loaded.append(
                 {
-                    "wt": np.ascontiguousarray(wt, dtype=np.float64),
-                    "w": v[f"{layer.prefix}.weight"].astype(np.float64).reshape(lanes, n, m),
-                    "b": v[f"{layer.prefix}.bias"].astype(np.float64),
-                    "et": np.ascontiguousarray(et, dtype=np.float64),
-                    "keep": keep,
+                    "wt": np.ascontiguousarray(wt, dtype=dtype),
+                    "w": v[f"{layer.prefix}.weight"].astype(dtype).reshape(lanes, n, m),
+                    "b": v[f"{layer.prefix}.bias"].astype(dtype),
+                    "et": np.ascontiguousarray(et, dtype=dtype),
+                    "keep": keep.astype(dtype),
                     "slope": slope,
                 }
             )
         statics = [
             {
-                "w": v[f"{prefix}.weight"].astype(np.float64).reshape(lanes, n, m),
-                "b": v[f"{prefix}.bias"].astype(np.float64),
+                "w": v[f"{prefix}.weight"].astype(dtype).reshape(lanes, n, m),
+                "b": v[f"{prefix}.bias"].astype(dtype),
             }
             for prefix, n, m in self.statics
         ]
-        self.wf = v["readout.weight"].astype(np.float64)
-        self.bf = v["readout.bias"][:, 0].astype(np.float64)
+        self.wf = v["readout.weight"].astype(dtype)
+        self.bf = v["readout.bias"][:, 0].astype(dtype)
         return loaded, statics
 
     def _forward(self, x, steps, loaded, statics):
@@ -387,7 +392,7 @@ class Population:
         for (_, n, _), arrays in zip(self.statics, statics, strict=True):
             # static layers as the fast engine computes them (a matmul per sequence): the same
             # bits; they are a small part of Nonl_RO's work
-            out = np.zeros((lanes, longest, n))
+            out = np.zeros((lanes, longest, n), self.dtype)
             for k in range(lanes):
                 if steps[k]:
                     below = u[k, : steps[k]]
@@ -408,7 +413,7 @@ class Population:
                 ga = self._buffer(("ga", layer.prefix), h.shape)
                 self._call(_backward, arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt,
                            every, part, steps, layer.multiplicative, layer.use_tanh, False,
-                           np.empty((self.lanes, 0, 0)), g["dwt"], g["db"], g["det"],
+                           np.empty((self.lanes, 0, 0), self.dtype), g["dwt"], g["db"], g["det"],
                            g["dkeep"], ga)  # fmt: skip
                 if not layer.multiplicative:
                     self._additive_terms(arrays, u, ga, steps, g["dwt"], None)
@@ -431,7 +436,7 @@ class Population:
             grad_u = (
                 self._buffer(("grad_u", layer.prefix), u.shape)
                 if i > 0
-                else np.empty((self.lanes, 0, 0))
+                else np.empty((self.lanes, 0, 0), self.dtype)
             )
             ga = self._buffer(("ga", layer.prefix), h.shape)
             self._call(_backward, arrays["wt"], arrays["et"], arrays["keep"], u, h, ckpt, every,
@@ -471,7 +476,7 @@ class Population:
                 {
                     "dwt": np.zeros_like(a["wt"]),
                     "db": np.zeros_like(a["b"]),
-                    "det": np.zeros(a["wt"].shape),
+                    "det": np.zeros(a["wt"].shape, self.dtype),
                     "dkeep": np.zeros(lanes),
                 }
                 for a in loaded

@@ -149,6 +149,7 @@ TABLE_ORDER = (
 CURRICULUM_KEYS = (
     "mode",
     "engine",
+    "dtype",
     "batch",
     "lr",
     "acc_threshold",

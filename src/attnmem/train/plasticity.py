@@ -305,6 +305,7 @@ def train_cell(
         [loop.optimizer for loop in loops],
         lr=curriculum.lr,
         threads=threads,
+        dtype=curriculum.dtype,
     )
     status = ["ok"] * len(runs)
     states = [loop.progress for loop in loops]
