@@ -29,6 +29,13 @@ almost always the same bits, and short curricula follow the same R trajectory
 (tests/test_plastic_pop.py checks both on every network type).  A lane's bytes are the same
 whichever lanes share its job (tested).
 
+``dtype="float32"`` runs the same kernels in float32, the source's dtype (PyTorch's default):
+1.35-1.76x faster per core (half the bytes per synapse, twice the lanes per vector: the kernels
+are bound by loads and stores, not by arithmetic).  Its gradients are the float64 ones within
+float32 rounding accumulated over the sequence, and its R trajectory follows the float32
+autograd reference's (tests/test_plastic_pop.py); the readout's loss, ∂b_f and ∂λ still
+accumulate in float64.
+
 Parameters and Adam state are kept here, in float32 (the torch models' dtype), one column per
 lane; the Adam update is torch's (as :func:`attnmem.models.plastic_fast.adam_step`), per lane.
 :meth:`Population.store` and :meth:`Population.restore` copy them to and from the lanes'

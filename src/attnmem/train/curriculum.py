@@ -10,11 +10,12 @@ one by one in the streak.  Stops at ``total_cap`` sequences or after stage ``max
 
 ``engine`` computes each step's loss and gradients: ``fast`` (default) is the hand-derived BPTT
 of :mod:`attnmem.models.plastic_fast` (compiled, float64; 29-59x the autograd loop on one core
-at sizes 50 and 100);
-``autograd`` is the torch reference it is tested against.  Both draw the same sequences from the
-same generator and update torch Adam's own state (``fast`` through a compiled copy of its
-update, :func:`attnmem.models.plastic_fast.adam_step`), so checkpoints and resume do not depend
-on it.
+at sizes 50 and 100); ``population`` trains a cell's seeds together
+(:mod:`attnmem.models.plastic_pop`: in float64, each seed the fast engine's numbers, or with
+``dtype="float32"`` in the source's dtype); ``autograd`` is the torch reference they are tested
+against.  All draw the same sequences from the same generator and keep torch Adam's own state
+(``fast`` through a compiled copy of its update, :func:`attnmem.models.plastic_fast.adam_step`),
+so checkpoints and resume do not depend on the engine.
 """
 
 from __future__ import annotations
