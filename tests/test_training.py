@@ -123,7 +123,7 @@ CONFIG_KEYS = {
         "network", "size", "seed", "mode", "batch", "lr", "acc_threshold", "acc_num",
         "stage_cap", "total_cap", "max_r", "d", "frames", "var", "eta", "test_r_max",
         "test_sequences", "test_min_scenes", "test_scenes_per_r", "log_every", "engine",
-        "convergence",
+        "convergence", "dtype",
     },
     "SACRun": {
         "env", "mode", "actor", "seed", "steps", "warmup", "gamma", "tau", "batch", "replay",
@@ -192,6 +192,35 @@ def test_flat_config_refuses_a_setting_named_twice():
 
     with pytest.raises(ValueError, match="'lr' appears twice"):
         flat_config(Outer())
+
+
+def test_a_run_block_splits_by_its_settings_fields_and_names_a_stray_key():
+    """split_settings, flat_config's inverse: each key to the first class that has it, the
+    caller's own keys left alone, a key of no class refused."""
+    from attnmem.run import flat_config, split_settings
+
+    @dataclasses.dataclass(frozen=True)
+    class Agent:
+        lr: float = 1.0
+        batch: int = 2
+
+    @dataclasses.dataclass(frozen=True)
+    class Run:
+        seed: int
+        agent: Agent
+        steps: int = 10
+        log_every: int = 5
+
+    settings = {"lr": 0.5, "steps": 20, "log_every": 1, "warmup": {"a": 3}}
+    agent, own = split_settings(settings, Agent, Run, rest=("warmup",))
+    assert (agent, own) == ({"lr": 0.5}, {"steps": 20, "log_every": 1})
+    run = Run(seed=0, agent=Agent(**agent), **own)
+    flat = flat_config(run)
+    assert {k: flat[k] for k in ("lr", "steps", "log_every")} == {
+        k: settings[k] for k in ("lr", "steps", "log_every")
+    }
+    with pytest.raises(ValueError, match=r"\['lr_decay'\] are fields of none of Agent, Run"):
+        split_settings({**settings, "lr_decay": 0.1}, Agent, Run, rest=("warmup",))
 
 
 def test_every_training_job_has_the_same_signature():

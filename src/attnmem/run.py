@@ -17,7 +17,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from importlib import metadata
@@ -54,6 +54,28 @@ def flat_config(run: Any) -> dict[str, Any]:
                 raise ValueError(f"{type(run).__name__}: setting {key!r} appears twice")
         config.update(part)
     return config
+
+
+def split_settings(
+    settings: Mapping[str, Any], *classes: type, rest: Iterable[str] = ()
+) -> list[dict[str, Any]]:
+    """A study's ``run:`` block split into keyword arguments for its settings dataclasses, by
+    their fields: :func:`flat_config`'s inverse (a flat key belongs to exactly one object).
+
+    Keys in ``rest`` are left to the caller (a per-env or per-optimizer mapping that the study
+    resolves for its cell).  A key that no class has is an error, not dropped: the schema
+    admits it, so some run would silently ignore it."""
+    held = set(rest)
+    parts = []
+    for cls in classes:
+        names = {f.name for f in fields(cls)}
+        parts.append({k: v for k, v in settings.items() if k in names and k not in held})
+        held |= names
+    unknown = sorted(set(settings) - held)
+    if unknown:
+        owners = ", ".join(cls.__name__ for cls in classes)
+        raise ValueError(f"run settings {unknown} are fields of none of {owners}")
+    return parts
 
 
 def package_versions() -> dict[str, str]:

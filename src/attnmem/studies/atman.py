@@ -130,37 +130,17 @@ LAYOUT_ORDER = ("basic2x5", "basic3x5", "arrow5x5")
 TRAINER_ORDER = ("single", "children", "genetic", "genetic_elitist")
 RULE_ORDER = ("faithful", "true_grad")
 
-#: ``run:`` keys that configure the trainers (the rest: ``reference``).
-RUN_KEYS = (
-    "iterations",
-    "children",
-    "child_mutation",
-    "genetic_children",
-    "genetic_iterations",
-    "generations",
-    "parent_networks",
-    "genetic_mutation",
-    "stop_accuracy",
-    "lr",
-    "position_lr",
-    "d_min",
-    "d_max",
-    "log_every",
-)
-
 
 def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
     """The AtmanRun (or ReferenceRun) of one cell and seed under the study's ``run:`` block."""
+    from attnmem.run import split_settings
     from attnmem.train.atman import AtmanRun, ReferenceRun
 
     if job == "train_atman_reference":
         reference = settings.get("reference", {})
         return ReferenceRun(seed=int(seed), **reference)
-    return AtmanRun(
-        **{axis: str(cell[axis]) for axis in AXES},
-        seed=int(seed),
-        **{k: settings[k] for k in RUN_KEYS if k in settings},
-    )
+    (trainers,) = split_settings(settings, AtmanRun, rest=("reference",))
+    return AtmanRun(**{axis: str(cell[axis]) for axis in AXES}, seed=int(seed), **trainers)
 
 
 def published_values(published: Mapping[str, Any]):

@@ -146,37 +146,17 @@ TABLE_ORDER = (
     "hebbff",
 )
 
-CURRICULUM_KEYS = (
-    "mode",
-    "engine",
-    "dtype",
-    "batch",
-    "lr",
-    "acc_threshold",
-    "acc_num",
-    "stage_cap",
-    "total_cap",
-    "max_r",
-    "convergence",
-)
-RUN_KEYS = (
-    "eta",
-    "test_r_max",
-    "test_sequences",
-    "test_min_scenes",
-    "test_scenes_per_r",
-    "log_every",
-)
-
 
 def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
     """The PlasticityRun of one cell and seed under the study's ``run:`` settings."""
     from dataclasses import replace
 
+    from attnmem.run import split_settings
+    from attnmem.train.curriculum import Curriculum
     from attnmem.train.plasticity import CURRICULUM, PlasticityRun
 
     task = settings.get("task", {})
-    chosen = {k: settings[k] for k in CURRICULUM_KEYS if k in settings}
+    chosen, own = split_settings(settings, Curriculum, PlasticityRun, rest=("task",))
     if isinstance(chosen.get("convergence"), Mapping):  # per network, with a default
         rules = chosen["convergence"]
         chosen["convergence"] = rules.get(cell["network"], rules["default"])
@@ -193,7 +173,7 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
         size=int(cell["size"]),
         seed=int(seed),
         curriculum=curriculum,
-        **{k: settings[k] for k in RUN_KEYS if k in settings},
+        **own,
     )
 
 

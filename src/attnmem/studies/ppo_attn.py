@@ -106,16 +106,16 @@ FEATURES = {
     "Acrobot-v1": ("cos θ1", "sin θ1", "cos θ2", "sin θ2", "θ1 velocity", "θ2 velocity"),
     "MountainCar-v0": ("position", "velocity"),
 }
-#: The run: block's keys that configure the agent (the rest configure the loop).
-LOOP_KEYS = ("steps", "eval_every", "eval_episodes", "log_every")
 
 
 def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
     """The PPORun of one cell and seed under the study's ``run:`` settings."""
     from attnmem.rl.ppo import PPOSettings
+    from attnmem.run import split_settings
     from attnmem.train.ppo_attn import PPORun
 
-    agent = {k: v for k, v in settings.items() if k not in (*LOOP_KEYS, "weight_decay")}
+    # weight_decay is given per optimizer
+    agent, loop = split_settings(settings, PPOSettings, PPORun, rest=("weight_decay",))
     optimizer = cell["optimizer"]
     ppo = PPOSettings(
         mode=cell["mode"],  # type: ignore[arg-type]
@@ -124,13 +124,7 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
         weight_decay=float(settings.get("weight_decay", {}).get(optimizer, 0.0)),
         **agent,
     )
-    return PPORun(
-        env=cell["env"],
-        seed=int(seed),
-        ppo=ppo,
-        steps=int(settings["steps"]),
-        **{k: settings[k] for k in LOOP_KEYS if k in settings and k != "steps"},
-    )
+    return PPORun(env=cell["env"], seed=int(seed), ppo=ppo, **loop)
 
 
 def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):

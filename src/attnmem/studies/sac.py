@@ -74,24 +74,15 @@ def published_values(published: Mapping[str, Any]):
     return as_frame(published, STUDY.name, AXES, ("final_reward", "max_reward"))
 
 
-LOOP_KEYS = (  # the run's own settings; the rest of ``run:`` configures the agent
-    "reward_every",
-    "eval_every",
-    "eval_episodes",
-    "final_points",
-    "keep_every",
-    "log_every",
-    "max_episode_steps",
-)
-AGENT_KEYS = ("replay", "batch")
-
-
 def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
     """The SACRun of one cell and seed under the study's ``run:`` settings."""
     from attnmem.rl.sac import SACSettings
+    from attnmem.run import split_settings
     from attnmem.train.sac import SACRun
 
     env, mode, actor = cell["env"], cell["mode"], cell["actor"]
+    # steps and warmup are given per env and per mode and actor
+    agent_settings, loop = split_settings(settings, SACSettings, SACRun, rest=("steps", "warmup"))
     warmup = settings["warmup"]
     if mode == "reference":  # a textbook agent: its settings are fixed, not the thesis's
         agent = SACSettings.reference(actor)
@@ -100,14 +91,14 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
             mode=mode,  # type: ignore[arg-type]
             actor=actor,
             warmup=int(warmup["faithful"][actor] if mode == "faithful" else warmup["clean"]),
-            **{k: settings[k] for k in AGENT_KEYS if k in settings},
+            **agent_settings,
         )
     return SACRun(
         env=env,
         seed=int(seed),
         sac=agent,
         steps=int(settings["steps"][env]),
-        **{k: settings[k] for k in LOOP_KEYS if k in settings},
+        **loop,
     )
 
 

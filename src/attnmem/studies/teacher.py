@@ -88,23 +88,22 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
     """The run of one training job (a teacher or a predictor), cell and seed under the study's
     ``run:`` settings."""
     if job == "train_teacher":
-        from dataclasses import fields
-
         from attnmem.rl.dqn import DQNSettings
+        from attnmem.run import split_settings
         from attnmem.train.teacher import TeacherRun
 
         # the config's ``dqn:`` block also holds the run's own log_every
-        agent = {f.name for f in fields(DQNSettings)}
-        dqn, rollout = settings["dqn"], settings["rollout"]
+        agent, own = split_settings(settings["dqn"], DQNSettings, TeacherRun)
+        rollout = settings["rollout"]
         return TeacherRun(
             env=cell["env"],
             mode=cell["mode"],
             seed=int(seed),
-            dqn=DQNSettings(**{k: v for k, v in dqn.items() if k in agent}),
+            dqn=DQNSettings(**agent),
             train_rollout=rollout["train"],
             test_rollout=rollout["test"],
             window=rollout["window"],
-            **{k: v for k, v in dqn.items() if k not in agent},
+            **own,
         )
     from attnmem.train.teacher import PredictorRun  # train_predictor
 
