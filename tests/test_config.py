@@ -277,11 +277,21 @@ def test_plasticity_takes_hebbff_paper_sizes_and_both_engines(tmp_path):
 
     def edit(c):
         c["studies"]["plasticity"]["axes"].update(size=[16, 50])
-        c["studies"]["plasticity"]["run"].update(engine="autograd")
+        c["studies"]["plasticity"]["run"].update(engine="autograd", dtype="float64")
 
     config = broken(edit)
     config["data_root"] = str(tmp_path)
     validate(config, SCHEMAS)
     config["studies"]["plasticity"]["run"]["engine"] = "numba"
     with pytest.raises(ConfigError, match="engine"):
+        validate(config, SCHEMAS)
+
+
+def test_float32_under_an_engine_that_computes_in_float64_is_refused_naming_both_keys(tmp_path):
+    def edit(c):
+        c["studies"]["plasticity"]["run"].update(engine="fast", dtype="float32")
+
+    config = broken(edit)
+    config["data_root"] = str(tmp_path)
+    with pytest.raises(ConfigError, match=r"run\.engine: 'fast' is not allowed.*dtype float32"):
         validate(config, SCHEMAS)
