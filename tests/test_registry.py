@@ -32,7 +32,7 @@ def test_study_has_everything_the_generic_rules_use(name):
     study = REGISTRY[name]
     assert study.name == name and study.runs.folder == "runs"
     module = study.module()
-    for hook in ("make_run", "write_tables", "plot"):
+    for hook in ("make_run", "write_tables"):
         assert callable(getattr(module, hook)), hook
     if study.extra_tables:
         assert callable(module.extra_table)
@@ -49,6 +49,21 @@ def test_study_has_everything_the_generic_rules_use(name):
             *study.extra_tables,
         }
     assert (REPO / "workflow" / "schemas" / "studies" / f"{name}.schema.yaml").exists()
+
+
+@pytest.mark.parametrize("name", sorted(REGISTRY))
+def test_each_figure_is_drawn_by_one_function_of_its_plots_module(name):
+    """A figure is data: the function that draws it, from one FigureInputs; the study module
+    has no plotting code (and so no import circle with its plots module)."""
+    from attnmem.studies.base import resolve
+
+    study = REGISTRY[name]
+    for figure in study.figures:
+        module, _ = figure.draw.split(":")
+        assert module == f"attnmem.plots.{name}", figure.draw
+        assert list(inspect.signature(resolve(figure.draw)).parameters)[:1] == ["f"]
+    source = (REPO / "src" / "attnmem" / "studies" / f"{name}.py").read_text()
+    assert "attnmem.plots" not in source.replace('"attnmem.plots.', "")
 
 
 @pytest.mark.parametrize("name", sorted(REGISTRY))

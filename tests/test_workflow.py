@@ -160,7 +160,7 @@ def test_smoke_dag_makes_every_output(smoke_run, study):
             if not figure.per
             else [p.stem for p in figures.glob(figure.stem.split("{")[0] + "*.png")]
         )
-        assert stems, figure.kind
+        assert stems, figure.draw
         for stem in stems:
             assert (figures / f"{stem}.png").stat().st_size > 10_000
             assert (figures / f"{stem}.pdf").exists()

@@ -142,7 +142,7 @@ rule plot:
     resources:
         **SUMMARY_RESOURCES,
     params:
-        kind=lambda wc: FIGURE_INDEX[wc.study, wc.figure][0].kind,
+        draw=lambda wc: FIGURE_INDEX[wc.study, wc.figure][0].draw,
         fields=lambda wc: FIGURE_INDEX[wc.study, wc.figure][1],
         caption=lambda wc: figure_caption(wc.study, wc.figure),
         published=lambda wc: {wc.study: PUBLISHED.get(wc.study, {})},

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from attnmem.plots.common import FigureInputs
 from attnmem.plots.style import PUBLISHED_MARKER, plt, save, setup
 from attnmem.studies.atman import LAYOUT_ORDER, RULE_ORDER, TRAINER_ORDER
 
@@ -294,3 +295,23 @@ def network(net: Mapping[str, Any], png: str | Path) -> None:
     )
     fig.tight_layout()
     save(fig, png)
+
+
+def draw_accuracy(f: FigureInputs) -> None:
+    metrics = ("final_accuracy", "best_accuracy")
+    cells(f.table("summary"), f.table("reference"), metrics, f.published_values(), f.png)
+
+
+def draw_mse(f: FigureInputs) -> None:
+    metrics = ("final_mse", "mse_auc")
+    cells(f.table("summary"), f.table("reference"), metrics, f.published_values(), f.png)
+
+
+def draw_fit(f: FigureInputs) -> None:
+    fits(f.table("runs"), f.table("fits"), f.fields["layout"], f.png)
+
+
+def draw_network(f: FigureInputs) -> None:
+    import json
+
+    network(json.loads(Path(f.files["network.json"]).read_text()), f.png)

@@ -10,7 +10,13 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
-from attnmem.plots.common import mean_band, mean_interval, published_star, seed_strip
+from attnmem.plots.common import (
+    FigureInputs,
+    mean_band,
+    mean_interval,
+    published_star,
+    seed_strip,
+)
 from attnmem.plots.style import colour, plt, save, setup
 from attnmem.published import lookup
 
@@ -118,3 +124,11 @@ def max_accuracy(
     fig.legend(handles=handles, loc="lower center", ncol=3, bbox_to_anchor=(0.5, -0.06))
     fig.tight_layout()
     save(fig, png)
+
+
+def draw_curves(f: FigureInputs) -> None:
+    accuracy_curves(f.table("curves"), f.fields["dataset"], f.fields["arch"], f.png)
+
+
+def draw_max_accuracy(f: FigureInputs) -> None:
+    max_accuracy(f.table("runs"), f.table("summary"), f.published, f.fields["dataset"], f.png)

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 from matplotlib.ticker import MaxNLocator
 
-from attnmem.plots.common import legend_of_all, mean_band
+from attnmem.plots.common import FigureInputs, legend_of_all, mean_band
 from attnmem.plots.style import plt, save, setup
 
 # Table 1 groups networks by memory-layer plasticity: M networks in cool colours, A in warm,
@@ -365,3 +365,50 @@ def mechanism(
             )
         fig.suptitle(f"{title}: weights in use at frame {end}")
         save(fig, pngs["effective"])
+
+
+def draw_progress(f: FigureInputs) -> None:
+    from attnmem.published import as_frame
+    from attnmem.studies.plasticity import STEP_PLOT_METRICS, STUDY
+
+    points = as_frame(f.published, STUDY.name, STUDY.axes, STEP_PLOT_METRICS)
+    r_vs_sequences(f.table("runs"), f.table("stages"), f.png, points)
+
+
+def draw_table1(f: FigureInputs) -> None:
+    from attnmem.studies.plasticity import TABLE_ORDER
+
+    table_heatmaps(f.table("summary"), f.published_values(), TABLE_ORDER, f.png)
+
+
+def draw_generalisation(f: FigureInputs) -> None:
+    from attnmem.studies.plasticity import TABLE_ORDER
+
+    generalisation(f.table("curves"), TABLE_ORDER, f.png)
+
+
+def draw_mechanism(f: FigureInputs, window: int = 48, seed: int = 0) -> None:
+    """One panel (the stem's suffix) of the trained network of the config's ``mechanism`` cell:
+    its weights, η, hidden activity, P(t) and effective weights, on a fresh sequence at the
+    R it reached."""
+    import json
+
+    from attnmem.data.familiarity import generate, train_length
+    from attnmem.models.plastic import build_network
+
+    final = json.loads((f.run_folder / "final.json").read_text())
+    config = final["config"]
+    model = build_network(config["network"], int(config["size"]), config["d"], config["eta"])
+    model.load_state_dict(torch.load(f.run_folder / "model.pt"))
+    r = max(1, int(final["metrics"]["r_reached"]))
+    seqs = generate(
+        1, train_length(r), r, torch.Generator().manual_seed(seed), config["d"], config["frames"]
+    )
+    trace: list = []
+    with torch.no_grad():
+        outputs = model(seqs.frames, trace=trace)[0]
+    start = config["frames"] * r
+    frames = range(start, min(start + window, outputs.numel()))
+    title = f"{config['network']} size {config['size']}, seed {config['seed']}, at R={r}"
+    panel = f.stem.removeprefix("mechanism_")
+    mechanism(model, trace, outputs, seqs.total_target[0], frames, title, {panel: f.png})

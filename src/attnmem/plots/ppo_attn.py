@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attnmem.plots.common import mean_band, step_axis
+from attnmem.plots.common import FigureInputs, mean_band, step_axis
 from attnmem.plots.style import plt, save, setup
 
 POLICIES = ("attn_faithful", "mlp", "attn_feature_tokens", "attn_history")
@@ -155,3 +155,18 @@ def attention(table: pd.DataFrame, features: Mapping[str, Sequence[str]], png: s
     fig.suptitle(f"Attention over the final evaluation's states — {what}", fontsize=10)
     fig.tight_layout()
     save(fig, png)
+
+
+def draw_curves(f: FigureInputs) -> None:
+    data = f.table("curves")
+    curves(data[data.optimizer == f.fields["optimizer"]], f.fields["optimizer"], f.png)
+
+
+def draw_steps_to_threshold(f: FigureInputs) -> None:
+    steps_to_threshold(f.table("summary"), f.png)
+
+
+def draw_attention(f: FigureInputs) -> None:
+    from attnmem.studies.ppo_attn import FEATURES
+
+    attention(f.table("attention"), FEATURES, f.png)

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attnmem.plots.common import seed_strip
+from attnmem.plots.common import FigureInputs, seed_strip
 from attnmem.plots.style import FALLBACK, plt, save, setup
 
 MODEL_COLOURS = {
@@ -218,3 +218,14 @@ def glimpse_paths(examples: Mapping[str, Any], png: str | Path) -> None:
         "greedy glimpse paths (1 = first glimpse; blue: the scales of the last)", fontsize=10
     )
     save(fig, png)
+
+
+def draw_errors(f: FigureInputs) -> None:
+    runs, summary = f.table("runs"), f.table("summary")
+    error_vs_glimpses(runs, summary, f.published_values(), f.fields["dataset"], f.png)
+
+
+def draw_glimpse_paths(f: FigureInputs) -> None:
+    import torch
+
+    glimpse_paths(torch.load(f.files["examples.pt"]), f.png)

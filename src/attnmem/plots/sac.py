@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from attnmem.plots.common import mean_band, step_axis
+from attnmem.plots.common import FigureInputs, mean_band, step_axis
 from attnmem.plots.style import colour, plt, save, setup
 
 ACTORS = ("mlp", "attention_split")
@@ -84,3 +84,12 @@ def curves(
         handles.values(), handles.keys(), loc="upper center", ncol=2, bbox_to_anchor=(0.5, 0.0)
     )
     save(fig, png)
+
+
+def draw_reward(f: FigureInputs) -> None:
+    published = f.published_values()
+    curves(f.table("curves"), "train", "reward", "mean reward per step", f.png, published)
+
+
+def draw_eval_return(f: FigureInputs) -> None:
+    curves(f.table("curves"), "eval", "return", "deterministic evaluation return", f.png)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from attnmem.plots.common import mean_interval, published_star, seed_strip
+from attnmem.plots.common import FigureInputs, mean_interval, published_star, seed_strip
 from attnmem.plots.style import colour, plt, save, setup
 
 PREDICTORS = ("attention_split", "lstm", "transformer")
@@ -104,3 +104,8 @@ def accuracy(
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), bbox_to_anchor=(0.5, -0.06))
     fig.tight_layout()
     save(fig, png)
+
+
+def draw_accuracy(f: FigureInputs) -> None:
+    tables = (f.table(name) for name in ("runs", "summary", "teachers"))
+    accuracy(*tables, f.published_values(), f.png)

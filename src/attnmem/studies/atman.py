@@ -61,7 +61,7 @@ STUDY = Study(
     ),
     figures=(
         Figure(
-            "accuracy",
+            "attnmem.plots.atman:draw_accuracy",
             "accuracy",
             ("summary", "reference"),
             "Rounding accuracy per cell: final (left, the network each trainer hands back) and "
@@ -72,7 +72,7 @@ STUDY = Study(
             "band: the 1-16-16-1 tanh MLP (Adam) on the same data.",
         ),
         Figure(
-            "mse",
+            "attnmem.plots.atman:draw_mse",
             "mse",
             ("summary", "reference"),
             "Test MSE per cell (log scale): final (left) and the efficiency measure mse_auc "
@@ -82,7 +82,7 @@ STUDY = Study(
         ),
         *(
             Figure(
-                "fit",
+                "attnmem.plots.atman:draw_fit",
                 "fit_{layout}",
                 ("runs", "fits"),
                 "Fitted curves of layout {layout} against the target (sin x + 1)/2 on the 40 "
@@ -91,7 +91,7 @@ STUDY = Study(
             ),
         ),
         Figure(
-            "network",
+            "attnmem.plots.atman:draw_network",
             "network",
             (),
             "One trained network (the config's ``network`` cell, first seed): node positions "
@@ -238,32 +238,3 @@ def write_tables(
         "(best-of-many; ours start from N(0, 1))"
     )
     save_table(pd.DataFrame(rows), caption, "tab:atman", markdown, latex)
-
-
-def plot(
-    kind: str,
-    inputs: Mapping[str, str | Path],
-    fields: Mapping[str, str],
-    published: Mapping[str, Any],
-    png: str | Path,
-) -> None:
-    """Draw one figure of STUDY.figures."""
-    import pandas as pd
-
-    from attnmem.plots import atman as plots
-
-    if kind in ("accuracy", "mse"):
-        summary = pd.read_csv(inputs["summary"])
-        reference = pd.read_csv(inputs["reference"])
-        metrics = (
-            ("final_accuracy", "best_accuracy") if kind == "accuracy" else ("final_mse", "mse_auc")
-        )
-        plots.cells(summary, reference, metrics, published_values(published), png)
-    elif kind == "fit":
-        runs = pd.read_csv(inputs["runs"])
-        fits = pd.read_csv(inputs["fits"])
-        plots.fits(runs, fits, fields["layout"], png)
-    elif kind == "network":
-        plots.network(json.loads(Path(inputs["network.json"]).read_text()), png)
-    else:
-        raise ValueError(f"the atman study has no figure {kind!r}")

@@ -28,6 +28,12 @@ class Metric:
     compared: bool = True
 
 
+def resolve(spec: str) -> Callable[..., Any]:
+    """The function a "package.module:function" string names."""
+    module, name = spec.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
 @dataclass(frozen=True)
 class Job:
     """One kind of training job: one folder per combination of ``axes`` and seed.
@@ -51,15 +57,16 @@ class Job:
     all_seeds: bool = False
 
     def train_function(self) -> Callable[..., Any]:
-        module, name = self.train.split(":")
-        return getattr(importlib.import_module(module), name)
+        return resolve(self.train)
 
 
 @dataclass(frozen=True)
 class Figure:
     """One figure of a study: ``figures/<study>/<stem>.png`` (and .pdf)."""
 
-    kind: str  # the key the study module's ``plot`` dispatches on
+    #: The function that draws it, "module:function", called with one
+    #: :class:`attnmem.plots.common.FigureInputs`.
+    draw: str
     #: File stem; names in braces are axes, and the figure is drawn once per value of each.
     stem: str
     #: The study's result tables it reads (``results/<study>/<name>.csv``).
@@ -146,12 +153,6 @@ class Study:
         raise KeyError(
             f"study {self.name!r} has no job {rule!r}; jobs: {[j.rule for j in self.jobs]}"
         )
-
-    def figure(self, kind: str) -> Figure:
-        for figure in self.figures:
-            if figure.kind == kind:
-                return figure
-        raise KeyError(f"study {self.name!r} has no figure {kind!r}")
 
     def make_run(self, rule: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
         """The run (settings object) of one cell and seed of the job ``rule``: the study

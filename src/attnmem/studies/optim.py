@@ -29,7 +29,7 @@ STUDY = Study(
     ),
     figures=(
         Figure(
-            "curves",
+            "attnmem.plots.optim:draw_curves",
             "curves_{dataset}_{arch}",
             ("curves",),
             "Test accuracy per epoch on {dataset} with {arch}, one line per optimizer: the mean "
@@ -37,7 +37,7 @@ STUDY = Study(
             "learning rate drops ×0.1 at 81/186 and 122/186 of the epochs (thesis §9.1).",
         ),
         Figure(
-            "max_accuracy",
+            "attnmem.plots.optim:draw_max_accuracy",
             "max_acc_{dataset}",
             ("runs", "summary"),
             "Maximal test accuracy (max over epochs, the thesis's metric) on {dataset}: each seed "
@@ -72,25 +72,6 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
         milestones_of=settings["milestones_of"],
         train_limit=settings.get("train_limit"),
     )
-
-
-def plot(
-    kind: str,
-    inputs: Mapping[str, str | Path],
-    fields: Mapping[str, str],
-    published: Mapping[str, Any],
-    png: str | Path,
-) -> None:
-    """Draw one figure of STUDY.figures."""
-    import pandas as pd
-
-    from attnmem.plots import optim as plots
-
-    if kind == "curves":
-        plots.accuracy_curves(pd.read_csv(inputs["curves"]), fields["dataset"], fields["arch"], png)
-    else:
-        runs, summary = pd.read_csv(inputs["runs"]), pd.read_csv(inputs["summary"])
-        plots.max_accuracy(runs, summary, published, fields["dataset"], png)
 
 
 def write_tables(

@@ -58,7 +58,7 @@ STUDY = Study(
     ),
     figures=(
         Figure(
-            "progress",
+            "attnmem.plots.plasticity:draw_progress",
             "r_vs_sequences",
             ("runs", "stages"),
             'The report\'s step plot (Fig. "all_p"): the repeat interval R the curriculum is '
@@ -71,7 +71,7 @@ STUDY = Study(
             "by ~2.5e5; the claims plasticity.step_plot.*).",
         ),
         Figure(
-            "grid",
+            "attnmem.plots.plasticity:draw_table1",
             "table1",
             ("summary",),
             "Table 1 of the report as heatmaps: the published Max R (one unseeded run, ~5e6 "
@@ -80,7 +80,7 @@ STUDY = Study(
             "published.  Compare the budgets before the numbers: see config/README.md.",
         ),
         Figure(
-            "generalisation",
+            "attnmem.plots.plasticity:draw_generalisation",
             "generalisation",
             ("curves",),
             "Generalisation of each final model (spec seed003 §6.1): accuracy, true-positive rate "
@@ -90,7 +90,7 @@ STUDY = Study(
         ),
         *(
             Figure(
-                f"mechanism_{panel}",
+                "attnmem.plots.plasticity:draw_mechanism",
                 f"mechanism_{panel}",
                 (),
                 "The trained network of the config's ``mechanism`` cell (first seed), as the "
@@ -228,60 +228,3 @@ def write_tables(
         "median [range] (seeds) over the configured budget, beside the report's single run"
     )
     save_table(table, caption, "tab:plasticity", markdown, latex)
-
-
-def plot(
-    kind: str,
-    inputs: Mapping[str, str | Path],
-    fields: Mapping[str, str],
-    published: Mapping[str, Any],
-    png: str | Path,
-) -> None:
-    """Draw one figure of STUDY.figures."""
-    import pandas as pd
-
-    from attnmem.plots import plasticity as plots
-
-    def read(name: str):
-        return pd.read_csv(inputs[name], dtype={"size": str})
-
-    if kind == "progress":
-        from attnmem.published import as_frame
-
-        points = as_frame(published, STUDY.name, AXES, STEP_PLOT_METRICS)
-        plots.r_vs_sequences(read("runs"), read("stages"), png, points)
-    elif kind == "grid":
-        plots.table_heatmaps(read("summary"), published_values(published), TABLE_ORDER, png)
-    elif kind == "generalisation":
-        plots.generalisation(read("curves"), TABLE_ORDER, png)
-    else:
-        panel = kind.removeprefix("mechanism_")
-        plot_mechanism(Path(inputs["final.json"]).parent, {panel: png})
-
-
-def plot_mechanism(
-    run_dir: str | Path, pngs: Mapping[str, str | Path], window: int = 48, seed: int = 0
-) -> None:
-    """Weights, η, hidden activity, P(t) and effective weights of one trained Memo network."""
-    import torch
-
-    from attnmem.data.familiarity import generate, train_length
-    from attnmem.models.plastic import build_network
-    from attnmem.plots import plasticity as plots
-
-    run_dir = Path(run_dir)
-    final = json.loads((run_dir / "final.json").read_text())
-    config = final["config"]
-    model = build_network(config["network"], int(config["size"]), config["d"], config["eta"])
-    model.load_state_dict(torch.load(run_dir / "model.pt"))
-    r = max(1, int(final["metrics"]["r_reached"]))
-    seqs = generate(
-        1, train_length(r), r, torch.Generator().manual_seed(seed), config["d"], config["frames"]
-    )
-    trace: list = []
-    with torch.no_grad():
-        outputs = model(seqs.frames, trace=trace)[0]
-    start = config["frames"] * r
-    frames = range(start, min(start + window, outputs.numel()))
-    title = f"{config['network']} size {config['size']}, seed {config['seed']}, at R={r}"
-    plots.mechanism(model, trace, outputs, seqs.total_target[0], frames, title, pngs)

@@ -53,7 +53,7 @@ STUDY = Study(
     ),
     figures=(
         Figure(
-            "curves",
+            "attnmem.plots.ppo_attn:draw_curves",
             "curves_{optimizer}",
             ("curves",),
             "Greedy evaluation return (10 episodes on separately seeded environments, at step 0 "
@@ -62,7 +62,7 @@ STUDY = Study(
             "and the clean one.  Dotted: the env's solved threshold.",
         ),
         Figure(
-            "threshold",
+            "attnmem.plots.ppo_attn:draw_steps_to_threshold",
             "steps_to_threshold",
             ("summary",),
             "Steps until an evaluation first reaches the env's threshold, mean and 95% "
@@ -70,7 +70,7 @@ STUDY = Study(
             "the budget (right-censored), and the label gives the fraction that did.",
         ),
         Figure(
-            "attention",
+            "attnmem.plots.ppo_attn:draw_attention",
             "attention",
             ("attention",),
             "Mean attention weight each observation feature receives (self-attention layers, "
@@ -188,27 +188,3 @@ def write_tables(
         "The source published no numbers."
     )
     save_table(pd.DataFrame(rows), caption, "tab:ppo_attn", markdown, latex)
-
-
-def plot(
-    kind: str,
-    inputs: Mapping[str, str | Path],
-    fields: Mapping[str, str],
-    published: Mapping[str, Any],
-    png: str | Path,
-) -> None:
-    """Draw one figure of STUDY.figures: learning curves, steps to threshold, attention."""
-    import pandas as pd
-
-    from attnmem.plots import ppo_attn as plots
-
-    text = dict.fromkeys(AXES, str)
-    if kind == "curves":
-        curves = pd.read_csv(inputs["curves"], dtype=text)
-        plots.curves(curves[curves.optimizer == fields["optimizer"]], fields["optimizer"], png)
-    elif kind == "threshold":
-        plots.steps_to_threshold(pd.read_csv(inputs["summary"], dtype=text), png)
-    elif kind == "attention":
-        plots.attention(pd.read_csv(inputs["attention"], dtype=text), FEATURES, png)
-    else:
-        raise ValueError(f"the ppo_attn study has no figure {kind!r}")

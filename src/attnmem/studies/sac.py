@@ -35,7 +35,7 @@ STUDY = Study(
     ),
     figures=(
         Figure(
-            "reward",
+            "attnmem.plots.sac:draw_reward",
             "reward",
             ("curves",),
             "Mean per-step training reward (thesis Figs. 11–12's metric, one point per "
@@ -46,7 +46,7 @@ STUDY = Study(
             "Dotted: the thesis's late-run mean (v4 environments, 1.47M / 1M steps).",
         ),
         Figure(
-            "eval_return",
+            "attnmem.plots.sac:draw_eval_return",
             "eval_return",
             ("curves",),
             "Return of a deterministic evaluation episode (tanh of the mean action, no dropout) "
@@ -137,23 +137,3 @@ def write_tables(
     )
     table = pd.DataFrame(rows)
     save_table(table, caption, "tab:sac", markdown, latex)
-
-
-def plot(
-    kind: str,
-    inputs: Mapping[str, str | Path],
-    fields: Mapping[str, str],
-    published: Mapping[str, Any],
-    png: str | Path,
-) -> None:
-    """Draw one figure of STUDY.figures: training reward or evaluation return curves."""
-    import pandas as pd
-
-    from attnmem.plots import sac as plots
-
-    curves = pd.read_csv(inputs["curves"])
-    if kind == "reward":
-        pub = published_values(published)
-        plots.curves(curves, "train", "reward", "mean reward per step", png, pub)
-    else:
-        plots.curves(curves, "eval", "return", "deterministic evaluation return", png)

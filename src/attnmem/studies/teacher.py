@@ -36,7 +36,7 @@ STUDY = Study(
     ),
     figures=(
         Figure(
-            "accuracy",
+            "attnmem.plots.teacher:draw_accuracy",
             "accuracy",
             ("runs", "summary", "teachers"),
             "Test accuracy of each predictor per env (dots: seeds; point and bar: mean and 95% "
@@ -181,22 +181,3 @@ def write_tables(
     )
     table = pd.DataFrame(rows)
     save_table(table, caption, "tab:teacher", markdown, latex)
-
-
-def plot(
-    kind: str,
-    inputs: Mapping[str, str | Path],
-    fields: Mapping[str, str],
-    published: Mapping[str, Any],
-    png: str | Path,
-) -> None:
-    """Draw one figure of STUDY.figures: accuracy per env, predictor and teacher mode."""
-    import pandas as pd
-
-    from attnmem.plots import teacher as plots
-
-    plots.accuracy(
-        *(pd.read_csv(inputs[name]) for name in ("runs", "summary", "teachers")),
-        published_values(published),
-        png,
-    )
