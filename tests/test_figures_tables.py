@@ -84,7 +84,7 @@ def test_published_values_as_one_frame():
 def test_table4_shows_each_teachers_greedy_return(tmp_path):
     """Table 4's accuracy means little when the teacher collapsed: its return stands beside it."""
     from attnmem.stats.describe import describe
-    from attnmem.studies.teacher import write_tables
+    from attnmem.studies.teacher import STUDY, write_tables
 
     cell = {"env": "CartPole-v1", "mode": "faithful", "predictor": "lstm"}
     summary = pd.DataFrame([{**cell, "metric": "test_accuracy", "n_diverged": 0,
@@ -104,6 +104,6 @@ def test_table4_shows_each_teachers_greedy_return(tmp_path):
     inputs = {"summary": tmp_path / "summary.csv", "teachers": tmp_path / "teachers.csv"}
     summary.to_csv(inputs["summary"], index=False)
     teachers.to_csv(inputs["teachers"], index=False)
-    write_tables(inputs, {}, tmp_path / "t.md", tmp_path / "t.tex")
+    write_tables(STUDY.table_inputs(inputs, {}, tmp_path / "t.md", tmp_path / "t.tex"))
     table = (tmp_path / "t.md").read_text()
     assert "teacher greedy return" in table and "| 11.0 |" in table

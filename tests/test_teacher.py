@@ -258,7 +258,7 @@ def test_aggregate_and_tables(teacher_dir, tmp_path):
     assert comparisons.loc[0, "n_pairs"] == 2 and comparisons.loc[0, "env"] == "CartPole-v1"
     assert set(pd.read_csv(out["summary"]).metric) == {"test_accuracy", "train_steps"}
     published = yaml.safe_load((REPO / "config" / "claims.yaml").read_text())["published"]
-    write_tables(out, published, tmp_path / "t.md", tmp_path / "t.tex")
+    write_tables(STUDY.table_inputs(out, published, tmp_path / "t.md", tmp_path / "t.tex"))
     table = (tmp_path / "t.md").read_text()
     assert "95.07" in table and "majority class" in table
 

@@ -7,5 +7,6 @@ smk = snakemake  # noqa: F821 - injected by Snakemake's script: directive
 
 with logged_job(smk.log[0]):
     study = REGISTRY[smk.wildcards.study]
-    inputs = {name: smk.input[name] for name in smk.input.keys()}
-    study.module().write_tables(inputs, smk.params.published, smk.output.md, smk.output.tex)
+    files = {name: smk.input[name] for name in smk.input.keys()}
+    tables = study.table_inputs(files, smk.params.published, smk.output.md, smk.output.tex)
+    study.module().write_tables(tables)

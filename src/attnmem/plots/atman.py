@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attnmem.plots.common import FigureInputs
+from attnmem.inputs import FigureInputs
 from attnmem.plots.style import PUBLISHED_MARKER, plt, save, setup
 from attnmem.studies.atman import LAYOUT_ORDER, RULE_ORDER, TRAINER_ORDER
 

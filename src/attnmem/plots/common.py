@@ -3,41 +3,13 @@ the published value as a star.  One place, so every figure shows an interval the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import FuncFormatter
 
 from attnmem.plots.style import PUBLISHED_MARKER
-
-
-@dataclass(frozen=True)
-class FigureInputs:
-    """What one figure draws from, as a study's ``Figure`` names it (built by
-    workflow/scripts/plot.py): each figure is a function of this one object."""
-
-    files: Mapping[str, str]  # a result table's name or a run file's name -> its path
-    fields: Mapping[str, str]  # the stem's axis values ({dataset} -> "digits")
-    published: Mapping[str, Any]  # {study: its published block} as config/claims.yaml holds it
-    axes: tuple[str, ...]  # the study's axes
-    png: str
-    stem: str  # the file stem, axes filled in
-    #: the study's published values as rows (its ``published_values``)
-    published_values: Callable[[], pd.DataFrame]
-
-    def table(self, name: str) -> pd.DataFrame:
-        """A result table (results/<study>/<name>.csv), its axis columns read as text: a size
-        or a glimpse count names a cell, it is not a quantity."""
-        return pd.read_csv(self.files[name], dtype=dict.fromkeys(self.axes, str))
-
-    @property
-    def run_folder(self) -> Path:
-        """The folder of the one run a cell figure reads (``Figure.run_files``)."""
-        return Path(next(iter(self.files.values()))).parent
 
 
 def mean_band(ax, x, line: pd.DataFrame, colour: str, label: str, alpha: float = 0.2, **style):

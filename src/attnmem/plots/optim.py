@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.ticker import MaxNLocator
 
+from attnmem.inputs import FigureInputs
 from attnmem.plots.common import (
-    FigureInputs,
     mean_band,
     mean_interval,
     published_star,

@@ -10,7 +10,8 @@ import pandas as pd
 import torch
 from matplotlib.ticker import MaxNLocator
 
-from attnmem.plots.common import FigureInputs, legend_of_all, mean_band
+from attnmem.inputs import FigureInputs
+from attnmem.plots.common import legend_of_all, mean_band
 from attnmem.plots.style import plt, save, setup
 
 # Table 1 groups networks by memory-layer plasticity: M networks in cool colours, A in warm,

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from attnmem.plots.common import FigureInputs, mean_band, step_axis
+from attnmem.inputs import FigureInputs
+from attnmem.plots.common import mean_band, step_axis
 from attnmem.plots.style import plt, save, setup
 
 POLICIES = ("attn_faithful", "mlp", "attn_feature_tokens", "attn_history")

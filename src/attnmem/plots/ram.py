@@ -9,7 +9,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from attnmem.plots.common import FigureInputs, seed_strip
+from attnmem.inputs import FigureInputs
+from attnmem.plots.common import seed_strip
 from attnmem.plots.style import FALLBACK, plt, save, setup
 
 MODEL_COLOURS = {

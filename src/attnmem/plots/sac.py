@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from attnmem.plots.common import FigureInputs, mean_band, step_axis
+from attnmem.inputs import FigureInputs
+from attnmem.plots.common import mean_band, step_axis
 from attnmem.plots.style import colour, plt, save, setup
 
 ACTORS = ("mlp", "attention_split")

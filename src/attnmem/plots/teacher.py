@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from attnmem.plots.common import FigureInputs, mean_interval, published_star, seed_strip
+from attnmem.inputs import FigureInputs
+from attnmem.plots.common import mean_interval, published_star, seed_strip
 from attnmem.plots.style import colour, plt, save, setup
 
 PREDICTORS = ("attention_split", "lstm", "transformer")

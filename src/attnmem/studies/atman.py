@@ -6,9 +6,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attnmem.studies.base import Figure, Job, Metric, Study
+
+if TYPE_CHECKING:
+    from attnmem.inputs import TableInputs
 
 # pandas and matplotlib are imported inside the functions that need them (see optim.py); the
 # training path is numpy only.
@@ -185,19 +188,14 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
     return pd.DataFrame(rows, columns=["model", *AXES, "seed", "x", "y", "prediction"])
 
 
-def write_tables(
-    inputs: Mapping[str, str | Path],
-    published: Mapping[str, Any],
-    markdown: str | Path,
-    latex: str | Path,
-) -> None:
+def write_tables(t: TableInputs) -> None:
     """Final and best-so-far accuracy, final MSE and mse_auc per cell, beside the source."""
     import pandas as pd
 
-    from attnmem.tables import estimate, save_table
+    from attnmem.tables import estimate
 
-    summary = pd.read_csv(inputs["summary"]).set_index([*AXES, "metric"])
-    pub = published_values(published)
+    summary = t.table("summary").set_index([*AXES, "metric"])
+    pub = t.published_values()
     pub = pub.set_index(list(AXES))["best_accuracy"] if not pub.empty else pd.Series(dtype=float)
     orders = (LAYOUT_ORDER, ("on", "off"), TRAINER_ORDER, RULE_ORDER)
 
@@ -217,7 +215,7 @@ def write_tables(
         value = pub.get(cell) if cell in pub.index else None
         row["published (best-of-many)"] = "–" if value is None else f"{value:.3f}"
         rows.append(row)
-    reference = pd.read_csv(inputs["reference"])
+    reference = t.table("reference")
     ok = reference[reference.status == "ok"]
     if len(ok):
         ref = {a: "–" for a in AXES} | {"layout": "MLP 1-16-16-1 (Adam)"}
@@ -237,4 +235,4 @@ def write_tables(
         "numbers, which are best-so-far accuracies of runs started from hand-picked checkpoints "
         "(best-of-many; ours start from N(0, 1))"
     )
-    save_table(pd.DataFrame(rows), caption, "tab:atman", markdown, latex)
+    t.save(pd.DataFrame(rows), caption)

@@ -11,8 +11,11 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
+
+from attnmem.inputs import FigureInputs, TableInputs
 
 
 @dataclass(frozen=True)
@@ -152,6 +155,43 @@ class Study:
                 return job
         raise KeyError(
             f"study {self.name!r} has no job {rule!r}; jobs: {[j.rule for j in self.jobs]}"
+        )
+
+    def table_inputs(
+        self,
+        files: Mapping[str, str | Path],
+        published: Mapping[str, Any],
+        markdown: str | Path,
+        latex: str | Path,
+    ) -> TableInputs:
+        """What the study's ``write_tables`` reads and where it writes."""
+        return TableInputs(
+            files={name: str(path) for name, path in files.items()},
+            published=published,
+            axes=self.axes,
+            published_values=lambda: self.module().published_values(published),
+            study=self.name,
+            markdown=str(markdown),
+            latex=str(latex),
+        )
+
+    def figure_inputs(
+        self,
+        files: Mapping[str, str | Path],
+        fields: Mapping[str, str],
+        published: Mapping[str, Any],
+        png: str | Path,
+        stem: str,
+    ) -> FigureInputs:
+        """What one of the study's figures (its ``draw`` function) reads and where it goes."""
+        return FigureInputs(
+            files={name: str(path) for name, path in files.items()},
+            published=published,
+            axes=self.axes,
+            published_values=lambda: self.module().published_values(published),
+            fields=fields,
+            png=str(png),
+            stem=stem,
         )
 
     def make_run(self, rule: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attnmem.studies.base import Figure, Job, Metric, Study
+
+if TYPE_CHECKING:
+    from attnmem.inputs import TableInputs
 
 # Torch, pandas and matplotlib are imported inside the functions that need them: the DAG imports
 # this module while it parses, and a job that only tabulates starts in a fraction of the time.
@@ -74,21 +76,13 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
     )
 
 
-def write_tables(
-    inputs: Mapping[str, str | Path],
-    published: Mapping[str, Any],
-    markdown: str | Path,
-    latex: str | Path,
-) -> None:
+def write_tables(t: TableInputs) -> None:
     """Replicated (mean [95% CI] (n)) vs published max and final accuracy, per cell."""
-    import pandas as pd
+    from attnmem.tables import replicated_vs_published
 
-    from attnmem.tables import replicated_vs_published, save_table
-
-    summary = pd.read_csv(inputs["summary"])
-    table = replicated_vs_published(summary, published, STUDY.name, AXES, METRICS)
+    table = replicated_vs_published(t.table("summary"), t.published, STUDY.name, AXES, METRICS)
     caption = (
         "optim study: test accuracy (%) replicated over seeds vs the thesis's single run "
         "(– where the thesis published none)"
     )
-    save_table(table, caption, "tab:optim", markdown, latex)
+    t.save(table, caption)

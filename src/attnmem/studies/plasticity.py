@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attnmem.studies.base import Figure, Job, Metric, Study
+
+if TYPE_CHECKING:
+    from attnmem.inputs import TableInputs
 
 # Torch, pandas and matplotlib are imported inside the functions that need them (see optim.py).
 
@@ -193,19 +196,14 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
     return pd.DataFrame(stages, columns=columns)
 
 
-def write_tables(
-    inputs: Mapping[str, str | Path],
-    published: Mapping[str, Any],
-    markdown: str | Path,
-    latex: str | Path,
-) -> None:
+def write_tables(t: TableInputs) -> None:
     """Table 1 replicated: median [range] of R_conv and R_reached per cell beside Max R."""
     import pandas as pd
 
-    from attnmem.tables import estimate, save_table
+    from attnmem.tables import estimate
 
-    summary = pd.read_csv(inputs["summary"], dtype={"size": str})
-    grid = published_values(published).set_index(["network", "size"])["max_r"]
+    summary = t.table("summary")
+    grid = t.published_values().set_index(["network", "size"])["max_r"]
     rows = []
     for (network, size), cell in summary.groupby(["network", "size"], sort=False):
         by_metric = cell.set_index("metric")
@@ -227,4 +225,4 @@ def write_tables(
         "plasticity study: R_conv (last converged stage) and R_reached (the report's Max R), "
         "median [range] (seeds) over the configured budget, beside the report's single run"
     )
-    save_table(table, caption, "tab:plasticity", markdown, latex)
+    t.save(table, caption)

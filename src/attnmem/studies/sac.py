@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attnmem.studies.base import Figure, Job, Metric, Study
+
+if TYPE_CHECKING:
+    from attnmem.inputs import TableInputs
 
 # Torch, pandas and matplotlib are imported inside the functions that need them (see optim.py).
 
@@ -102,19 +104,14 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
     )
 
 
-def write_tables(
-    inputs: Mapping[str, str | Path],
-    published: Mapping[str, Any],
-    markdown: str | Path,
-    latex: str | Path,
-) -> None:
+def write_tables(t: TableInputs) -> None:
     """Final per-step training reward and evaluation return per cell beside the thesis's run."""
     import pandas as pd
 
-    from attnmem.tables import estimate, save_table
+    from attnmem.tables import estimate
 
-    summary = pd.read_csv(inputs["summary"]).set_index([*AXES, "metric"])
-    pub = published_values(published).set_index(list(AXES))
+    summary = t.table("summary").set_index([*AXES, "metric"])
+    pub = t.published_values().set_index(list(AXES))
     rows = []
     for cell in dict.fromkeys(key[:3] for key in summary.index):
         row = dict(zip(("env", "mode", "actor"), cell, strict=True))
@@ -135,5 +132,4 @@ def write_tables(
         "and deterministic evaluation return, mean [95% t-interval] (seeds), beside the thesis's "
         "single run (v4 environments; HalfCheetah at 1.47M steps, Walker2d at 1M)"
     )
-    table = pd.DataFrame(rows)
-    save_table(table, caption, "tab:sac", markdown, latex)
+    t.save(pd.DataFrame(rows), caption)

@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attnmem.studies.base import Figure, Job, Metric, Study
+
+if TYPE_CHECKING:
+    from attnmem.inputs import TableInputs
 
 # Torch, pandas and matplotlib are imported inside the functions that need them (see optim.py).
 
@@ -138,23 +141,18 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
     return pd.DataFrame(teachers).sort_values(["env", "mode", "seed"])
 
 
-def write_tables(
-    inputs: Mapping[str, str | Path],
-    published: Mapping[str, Any],
-    markdown: str | Path,
-    latex: str | Path,
-) -> None:
+def write_tables(t: TableInputs) -> None:
     """Table 4 replicated: mean test accuracy [95% CI] (n) beside the thesis's value, and the
     majority-class accuracy each predictor has to beat."""
     import pandas as pd
 
-    from attnmem.tables import estimate, save_table
+    from attnmem.tables import estimate
 
-    summary = pd.read_csv(inputs["summary"])
+    summary = t.table("summary")
     summary = summary[summary["metric"] == "test_accuracy"]
-    teachers = pd.read_csv(inputs["teachers"]).groupby(["env", "mode"])
+    teachers = t.table("teachers").groupby(["env", "mode"])
     majority, greedy = teachers["majority_accuracy"].mean(), teachers["rollout_return"].mean()
-    pub = published_values(published).set_index(list(AXES))["test_accuracy"]
+    pub = t.published_values().set_index(list(AXES))["test_accuracy"]
     rows = []
     for _, r in summary.iterrows():
         key = (r["env"], r["mode"], r["predictor"])
@@ -179,5 +177,4 @@ def write_tables(
         "and the majority-class accuracy of the same test windows; the teacher's greedy return "
         "(mean over its rollout episodes and seeds) says whether it learned the task at all"
     )
-    table = pd.DataFrame(rows)
-    save_table(table, caption, "tab:teacher", markdown, latex)
+    t.save(pd.DataFrame(rows), caption)
