@@ -295,3 +295,26 @@ def test_float32_under_an_engine_that_computes_in_float64_is_refused_naming_both
     config["data_root"] = str(tmp_path)
     with pytest.raises(ConfigError, match=r"run\.engine: 'fast' is not allowed.*dtype float32"):
         validate(config, SCHEMAS)
+
+
+def test_the_config_check_names_no_study():
+    """Checks by kind, driven by the registry (a setting per axis value, a figure's cell, data
+    on disk); what only one study can say is its module's ``check``."""
+    import re
+
+    source = (REPO / "src" / "attnmem" / "config_check.py").read_text()
+    named = [name for name in REGISTRY if re.search(rf"\b{name}\b", source)]
+    assert named == []
+
+
+def test_a_figure_cell_the_grid_lacks_is_refused(tmp_path):
+    def edit(c):
+        c["studies"]["ram"]["paths"].update(model="fc")
+
+    config = broken(edit)
+    config["data_root"] = str(tmp_path)
+    with pytest.raises(ConfigError, match=r"studies\.ram\.paths\.model: 'fc' takes no glimpses"):
+        validate(config, SCHEMAS)
+    config["studies"]["ram"]["paths"].update(model="ram", glimpses=5)
+    with pytest.raises(ConfigError, match=r"studies\.ram\.paths\.glimpses: 5 is not in"):
+        validate(config, SCHEMAS)

@@ -14,7 +14,7 @@ import jsonschema
 import yaml
 from referencing import Registry, Resource
 
-from attnmem.data.catalog import VARIANTS, missing_files
+from attnmem.data.catalog import missing_files
 from attnmem.studies import REGISTRY
 
 
@@ -102,12 +102,14 @@ def validate(config: Mapping[str, Any], schema_dir: str | Path) -> None:
         _first_error(studies[name], settings, registry, ["studies", name])
     _check_comparisons(config)
     _check_exclude(config)
-    _check_mechanism(config)
-    _check_teacher(config)
-    _check_sac(config)
-    _check_atman(config)
-    _check_ram(config)
-    _check_data(config)
+    for name, settings in config["studies"].items():
+        study = REGISTRY[name]
+        _check_per_value(name, study.per_value, settings)
+        own = getattr(study.module(), "check", None)
+        if own is not None:  # what only this study can say (its grid first)
+            own(settings, config)
+        _check_figure_cells(name, study, settings)
+        _check_data(name, study, settings, config)
 
 
 def _check_comparisons(config: Mapping[str, Any]) -> None:
@@ -141,127 +143,49 @@ def _check_exclude(config: Mapping[str, Any]) -> None:
                     )
 
 
-def _check_mechanism(config: Mapping[str, Any]) -> None:
-    """The network drawn by the mechanism figures must be one the study trains."""
-    settings = config["studies"].get("plasticity", {})
-    cell = settings.get("mechanism")
-    if cell is None:
-        return
-    for axis in ("network", "size"):
-        if cell[axis] not in settings["axes"][axis]:
+def _check_per_value(name: str, per_value, settings: Mapping[str, Any]) -> None:
+    """A setting given per value of an axis has an entry for every configured value."""
+    for key, axis in per_value:
+        given = settings["run"][key]
+        for value in settings["axes"][axis]:
+            if str(value) not in map(str, given):
+                raise ConfigError(
+                    f"invalid config: studies.{name}.run.{key}: no entry for {value!r}, one "
+                    f"of studies.{name}.axes.{axis}; add `{value}: ...` (given: {sorted(given)})"
+                )
+
+
+def _check_figure_cells(name: str, study, settings: Mapping[str, Any]) -> None:
+    """The cell a figure draws (the block its ``cell_key`` names) is one the config trains."""
+    keys = dict.fromkeys(f.cell_key for f in study.figures if f.cell_key)
+    for key in keys:
+        cell = settings.get(key)
+        if cell is None:
+            continue
+        for axis, value in cell.items():
+            if str(value) not in map(str, settings["axes"][axis]):
+                raise ConfigError(
+                    f"invalid config: studies.{name}.{key}.{axis}: {value!r} is not in "
+                    f"studies.{name}.axes.{axis} {settings['axes'][axis]}"
+                )
+        text = {axis: str(value) for axis, value in cell.items()}
+        if not study.has_cell(text):
             raise ConfigError(
-                f"invalid config: studies.plasticity.mechanism.{axis}: {cell[axis]!r} is not in "
-                f"studies.plasticity.axes.{axis} {settings['axes'][axis]}"
+                f"invalid config: studies.{name}.{key}: {text} is not a cell the study trains"
             )
 
 
-def _check_teacher(config: Mapping[str, Any]) -> None:
-    """Each rollout must give the predictors more than two batches of windows to draw from."""
-    settings = config["studies"].get("teacher")
-    if settings is None:
+def _check_data(name: str, study, settings: Mapping[str, Any], config) -> None:
+    """With download off, every torchvision dataset the study reads must be on disk (its
+    ``data_sources(settings)``: the name the config uses -> the catalog's source)."""
+    sources = getattr(study.module(), "data_sources", None)
+    if config["download"] or sources is None:
         return
-    rollout, batch = settings["run"]["rollout"], settings["run"]["predictor"]["batch"]
-    for split in ("train", "test"):
-        windows = rollout[split] // rollout["window"]
-        if windows - batch < batch:
-            raise ConfigError(
-                f"invalid config: studies.teacher.run.rollout.{split}: {rollout[split]} steps give "
-                f"{windows} windows of {rollout['window']}; batches of {batch} are drawn from the "
-                f"first windows - batch, so it needs at least {2 * batch * rollout['window']} steps"
-            )
-
-
-def _check_sac(config: Mapping[str, Any]) -> None:
-    """Every SAC env needs its step budget."""
-    settings = config["studies"].get("sac")
-    if settings is None:
-        return
-    steps = settings["run"]["steps"]
-    for env in settings["axes"]["env"]:
-        if env not in steps:
-            raise ConfigError(
-                f"invalid config: studies.sac.run.steps: no budget for {env!r}; add "
-                f"`{env}: <environment steps>` (budgets given: {sorted(steps)})"
-            )
-
-
-def _check_atman(config: Mapping[str, Any]) -> None:
-    """The network drawn by the atman study's figure must be one it trains."""
-    settings = config["studies"].get("atman", {})
-    cell = settings.get("network")
-    if cell is None:
-        return
-    for axis, value in cell.items():
-        if str(value) not in map(str, settings["axes"][axis]):
-            raise ConfigError(
-                f"invalid config: studies.atman.network.{axis}: {value!r} is not in "
-                f"studies.atman.axes.{axis} {settings['axes'][axis]}"
-            )
-
-
-def _check_data(config: Mapping[str, Any]) -> None:
-    """With download off, every torchvision dataset the config names must already be on disk."""
-    if config["download"] or "optim" not in config["studies"]:
-        return
-    for dataset in config["studies"]["optim"]["axes"]["dataset"]:
-        missing = missing_files(VARIANTS[dataset].source, config["data_root"])
+    for dataset, source in sources(settings).items():
+        missing = missing_files(source, config["data_root"])
         if missing:
             raise ConfigError(
                 f"dataset {dataset!r} is not under data_root ({config['data_root']}): missing "
-                f"{missing[0]}{' and more' if len(missing) > 1 else ''}. Set data_root to where "
-                "the torchvision files are, or set download: true."
-            )
-
-
-def _check_ram(config: Mapping[str, Any]) -> None:
-    """Every ram dataset needs its epochs, every model a cell, the paths figure a trained run,
-    and MNIST (when it is the digit source) its files unless the data rule may download them."""
-    settings = config["studies"].get("ram")
-    if settings is None:
-        return
-    from attnmem.studies import ram
-
-    axes, run = settings["axes"], settings["run"]
-    for dataset in axes["dataset"]:
-        if dataset not in run["epochs"]:
-            raise ConfigError(
-                f"invalid config: studies.ram.run.epochs: no epochs for {dataset!r}; add "
-                f"`{dataset}: <epochs>` (given: {sorted(run['epochs'])})"
-            )
-    for model in axes["model"]:
-        if not any(
-            ram.has_cell({"dataset": d, "model": model, "glimpses": str(g), "optimizer": o})
-            for d in axes["dataset"]
-            for g in axes["glimpses"]
-            for o in axes["optimizer"]
-        ):
-            need = "glimpses 0" if model not in ram.GLIMPSING else "glimpses >= 1"
-            if model == "ram_faithful":
-                need = "dataset mnist28, glimpses 6 and optimizer sgd (Blebot's run)"
-            raise ConfigError(
-                f"invalid config: studies.ram.axes.model: {model!r} has no cell; it needs {need}"
-                f" in studies.ram.axes (glimpses {axes['glimpses']}, optimizer "
-                f"{axes['optimizer']})"
-            )
-    cell = settings.get("paths")
-    if cell is not None:
-        text = {axis: str(value) for axis, value in cell.items()}
-        for axis, value in cell.items():
-            if value not in axes[axis]:
-                raise ConfigError(
-                    f"invalid config: studies.ram.paths.{axis}: {value!r} is not in "
-                    f"studies.ram.axes.{axis} {axes[axis]}"
-                )
-        if not ram.has_cell(text) or cell["model"] not in ram.GLIMPSING:
-            raise ConfigError(
-                f"invalid config: studies.ram.paths: {text} is not a RAM cell the study trains "
-                "(it needs a glimpsing model with glimpses >= 1)"
-            )
-    if run["digits"] == "mnist" and not config["download"]:
-        missing = missing_files("mnist", config["data_root"])
-        if missing:
-            raise ConfigError(
-                f"dataset 'mnist' is not under data_root ({config['data_root']}): missing "
                 f"{missing[0]}{' and more' if len(missing) > 1 else ''}. Set data_root to where "
                 "the torchvision files are, or set download: true."
             )

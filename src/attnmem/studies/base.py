@@ -118,6 +118,9 @@ class Study:
     #: whose grid is not a full product (the ram study: a baseline has no glimpses); the DAG
     #: trains only the combinations it accepts.  None: every combination exists.
     cell_filter: str | None = None
+    #: (run key, axis): settings given once per value of an axis (SAC's ``steps`` per env);
+    #: the config check asks every configured value for its entry.
+    per_value: tuple[tuple[str, str], ...] = ()
 
     def has_cell(self, cell: dict[str, str]) -> bool:
         """Whether the combination of axis values ``cell`` is one of the study's cells."""

@@ -76,6 +76,13 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
     )
 
 
+def data_sources(settings: Mapping[str, Any]) -> dict[str, str]:
+    """The torchvision files each configured dataset is built from."""
+    from attnmem.data.catalog import VARIANTS
+
+    return {dataset: VARIANTS[dataset].source for dataset in settings["axes"]["dataset"]}
+
+
 def write_tables(t: TableInputs) -> None:
     """Replicated (mean [95% CI] (n)) vs published max and final accuracy, per cell."""
     from attnmem.tables import replicated_vs_published

@@ -92,6 +92,7 @@ STUDY = Study(
         ("optimizer", "attnmem.train.ram:OPTIMIZERS"),
     ),
     cell_filter="attnmem.studies.ram:has_cell",
+    per_value=(("epochs", "dataset"),),
 )
 AXES = STUDY.axes
 
@@ -99,6 +100,40 @@ AXES = STUDY.axes
 #: The one configuration Blebot ran (spec C.3): its code knows MNIST only, its log is 6 glimpses,
 #: its optimizer per-image SGD.  The faithful cell exists there and nowhere else.
 BLEBOT = {"dataset": "mnist28", "glimpses": "6", "optimizer": "sgd"}
+
+
+def data_sources(settings: Mapping[str, Any]) -> dict[str, str]:
+    """The torchvision dataset the runs read: MNIST, when it is the digit source."""
+    return {"mnist": "mnist"} if settings["run"]["digits"] == "mnist" else {}
+
+
+def check(settings: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+    """Every model has a cell in the configured axes, and the paths figure draws a glimpsing
+    model (the generic check then asks that its cell is trained)."""
+    from attnmem.config_check import ConfigError
+
+    axes = settings["axes"]
+    for model in axes["model"]:
+        if not any(
+            has_cell({"dataset": d, "model": model, "glimpses": str(g), "optimizer": o})
+            for d in axes["dataset"]
+            for g in axes["glimpses"]
+            for o in axes["optimizer"]
+        ):
+            need = "glimpses 0" if model not in GLIMPSING else "glimpses >= 1"
+            if model == "ram_faithful":
+                need = "dataset mnist28, glimpses 6 and optimizer sgd (Blebot's run)"
+            raise ConfigError(
+                f"invalid config: studies.ram.axes.model: {model!r} has no cell; it needs {need}"
+                f" in studies.ram.axes (glimpses {axes['glimpses']}, optimizer "
+                f"{axes['optimizer']})"
+            )
+    cell = settings.get("paths")
+    if cell is not None and cell["model"] not in GLIMPSING:
+        raise ConfigError(
+            f"invalid config: studies.ram.paths.model: {cell['model']!r} takes no glimpses; the "
+            f"paths figure needs one of {list(GLIMPSING)}"
+        )
 
 
 def has_cell(cell: Mapping[str, str]) -> bool:

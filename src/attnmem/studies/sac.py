@@ -65,6 +65,7 @@ STUDY = Study(
         ("mode", "attnmem.rl.sac:MODES"),
         ("actor", "attnmem.rl.sac:ACTORS"),
     ),
+    per_value=(("steps", "env"),),
 )
 AXES = STUDY.axes
 

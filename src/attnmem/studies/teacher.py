@@ -87,6 +87,21 @@ def published_values(published: Mapping[str, Any]):
 TEACHER_METRICS = ("final_return", "rollout_return", "episodes", "majority_accuracy")
 
 
+def check(settings: Mapping[str, Any], config: Mapping[str, Any]) -> None:
+    """Each rollout must give the predictors more than two batches of windows to draw from."""
+    from attnmem.config_check import ConfigError
+
+    rollout, batch = settings["run"]["rollout"], settings["run"]["predictor"]["batch"]
+    for split in ("train", "test"):
+        windows = rollout[split] // rollout["window"]
+        if windows - batch < batch:
+            raise ConfigError(
+                f"invalid config: studies.teacher.run.rollout.{split}: {rollout[split]} steps give "
+                f"{windows} windows of {rollout['window']}; batches of {batch} are drawn from the "
+                f"first windows - batch, so it needs at least {2 * batch * rollout['window']} steps"
+            )
+
+
 def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
     """The run of one training job (a teacher or a predictor), cell and seed under the study's
     ``run:`` settings."""
