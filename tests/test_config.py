@@ -318,3 +318,23 @@ def test_a_figure_cell_the_grid_lacks_is_refused(tmp_path):
     config["studies"]["ram"]["paths"].update(model="ram", glimpses=5)
     with pytest.raises(ConfigError, match=r"studies\.ram\.paths\.glimpses: 5 is not in"):
         validate(config, SCHEMAS)
+
+
+def test_config_readme_documents_every_key_of_every_study_schema():
+    """Each key a study's schema admits (block keys and ``run:`` keys) is named in that study's
+    section of config/README.md, or, for the keys every block shares, in "The shape of a study
+    block": a new setting cannot ship undocumented."""
+    import re
+
+    readme = (REPO / "config" / "README.md").read_text()
+    shape = re.search(r"^## The shape of a study block.*?(?=^## )", readme, re.M | re.S)
+    shared = shape.group(0) if shape else ""
+    for study in REGISTRY:
+        schema = yaml.safe_load((SCHEMAS / "studies" / f"{study}.schema.yaml").read_text())
+        section = re.search(rf"^## `studies\.{study}`.*?(?=^## )", readme, re.M | re.S)
+        assert section, study
+        text = section.group(0)
+        keys = [k for k in schema["properties"] if k != "run"]
+        keys += list(schema["properties"]["run"].get("properties", {}))
+        missing = [k for k in keys if not re.search(rf"`(run\.)?{re.escape(k)}[`.]", text + shared)]
+        assert missing == [], (study, missing)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
 from attnmem.studies import REGISTRY
 from conftest import REPO
@@ -81,3 +82,18 @@ def test_each_job_has_its_rule_and_a_uniform_train_function(name):
         )
         for keyword in UNIFORM[1:]:
             assert parameters[keyword].kind is inspect.Parameter.KEYWORD_ONLY, (job.rule, keyword)
+
+
+def test_the_slurm_profile_bundles_every_studys_training_group():
+    """Each study's training rules share the group ``<study>_train``; the SLURM profile sizes
+    a bundle for every one of them (a study left out would submit one job per run)."""
+    profile = yaml.safe_load(
+        (REPO / "workflow" / "profiles" / "slurm" / "profile.yaml").read_text()
+    )
+    bundled = dict(entry.split("=") for entry in profile["group-components"])
+    for name in REGISTRY:
+        rules = (REPO / "workflow" / "rules" / f"{name}.smk").read_text()
+        groups = set(re.findall(r'group:\s*\n\s*"([^"]+)"', rules))
+        assert groups == {f"{name}_train"}, (name, groups)
+        assert int(bundled.get(f"{name}_train", 0)) >= 1, name
+    assert set(bundled) == {f"{name}_train" for name in REGISTRY} | {"summaries"}
