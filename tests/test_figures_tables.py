@@ -6,7 +6,8 @@ import pandas as pd
 import yaml
 
 from attnmem.plots.optim import accuracy_curves, max_accuracy
-from attnmem.stats.aggregate import RunResult, curves, summarise
+from attnmem.run import RunResult
+from attnmem.stats.aggregate import curves, summarise
 from attnmem.tables import replicated_vs_published, to_latex, to_markdown
 from conftest import REPO
 

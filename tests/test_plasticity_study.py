@@ -13,10 +13,11 @@ from attnmem.claims import evaluate
 from attnmem.models.plastic import NETWORKS, Memo, NonlRO, Stack, build_network
 from attnmem.published import lookup
 from attnmem.seeding import derive_seed
-from attnmem.stats.aggregate import aggregate_study, write_table
+from attnmem.stats.aggregate import write_table
 from attnmem.stats.compare import compare, percentile_interval
 from attnmem.studies import study_comparisons
 from attnmem.studies.plasticity import STUDY, extra_table, make_run
+from attnmem.summaries import aggregate_study
 from attnmem.train.curriculum import Curriculum, CurriculumState
 from attnmem.train.plasticity import PlasticityRun, generalisation, train
 

@@ -9,8 +9,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
+from attnmem.run import RunResult
 from attnmem.stats import compare, describe, holm, probability_of_improvement, t_interval
-from attnmem.stats.aggregate import RunResult, comparisons, summarise
+from attnmem.stats.aggregate import comparisons, summarise
 
 DATA = [91.2, 92.5, 90.8, 93.1, 92.0, 91.7]
 

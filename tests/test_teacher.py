@@ -237,8 +237,9 @@ def test_aggregate_and_tables(teacher_dir, tmp_path):
     import pandas as pd
     import yaml
 
-    from attnmem.stats.aggregate import aggregate_study, write_table
+    from attnmem.stats.aggregate import write_table
     from attnmem.studies.teacher import STUDY, extra_table, write_tables
+    from attnmem.summaries import aggregate_study
 
     run_dirs = []
     for predictor in ("attention_split", "lstm"):

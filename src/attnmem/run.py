@@ -17,14 +17,17 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from attnmem import files
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 METRICS_HEADER = ("step", "split", "metric", "value")
 PACKAGES = ("attnmem", "torch", "torchvision", "numpy", "scipy", "pandas", "gymnasium", "mujoco")
@@ -54,6 +57,45 @@ def flat_config(run: Any) -> dict[str, Any]:
                 raise ValueError(f"{type(run).__name__}: setting {key!r} appears twice")
         config.update(part)
     return config
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """One run as the aggregate sees it."""
+
+    cell: tuple[str, ...]  # values of the study's axes, in order
+    seed: int
+    status: str
+    metrics: dict[str, Any]
+    curve: pd.DataFrame  # metrics.csv
+    config: dict[str, Any] = field(default_factory=dict)  # final.json's run config
+
+
+def read_final(run_dir: str | Path) -> dict[str, Any]:
+    """A finished run's final.json (what :meth:`RunRecorder.finish` wrote): status, metrics,
+    config and config_hash."""
+    return json.loads((Path(run_dir) / "final.json").read_text())
+
+
+def load_runs(run_dirs: Iterable[str | Path], axes: Sequence[str]) -> list[RunResult]:
+    """Read final.json and metrics.csv of each run directory (what RunRecorder wrote)."""
+    import pandas as pd
+
+    runs = []
+    for directory in map(Path, run_dirs):
+        final = read_final(directory)
+        config = final["config"]
+        runs.append(
+            RunResult(
+                cell=tuple(str(config[a]) for a in axes),
+                seed=int(config["seed"]),
+                status=final["status"],
+                metrics=final["metrics"],
+                curve=pd.read_csv(directory / "metrics.csv"),
+                config=config,
+            )
+        )
+    return sorted(runs, key=lambda r: (r.cell, r.seed))
 
 
 def split_settings(

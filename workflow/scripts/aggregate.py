@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from attnmem.run import logged_job
-from attnmem.stats.aggregate import aggregate_study
 from attnmem.studies import REGISTRY
+from attnmem.summaries import aggregate_study
 
 smk = snakemake  # noqa: F821 - injected by Snakemake's script: directive
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -15,38 +13,7 @@ from attnmem.stats.compare import COMPARE_KEYS, compare, holm, percentile_interv
 from attnmem.stats.describe import describe, t_interval
 
 if TYPE_CHECKING:
-    from attnmem.studies.base import Study
-
-
-@dataclass(frozen=True)
-class RunResult:
-    """One run as the aggregate sees it."""
-
-    cell: tuple[str, ...]  # values of the study's axes, in order
-    seed: int
-    status: str
-    metrics: dict[str, Any]
-    curve: pd.DataFrame  # metrics.csv
-    config: dict[str, Any] = field(default_factory=dict)  # final.json's run config
-
-
-def load_runs(run_dirs: Iterable[str | Path], axes: Sequence[str]) -> list[RunResult]:
-    """Read final.json and metrics.csv of each run directory."""
-    runs = []
-    for directory in map(Path, run_dirs):
-        final = json.loads((directory / "final.json").read_text())
-        config = final["config"]
-        runs.append(
-            RunResult(
-                cell=tuple(str(config[a]) for a in axes),
-                seed=int(config["seed"]),
-                status=final["status"],
-                metrics=final["metrics"],
-                curve=pd.read_csv(directory / "metrics.csv"),
-                config=config,
-            )
-        )
-    return sorted(runs, key=lambda r: (r.cell, r.seed))
+    from attnmem.run import RunResult
 
 
 def run_table(
@@ -201,35 +168,6 @@ def comparisons(
     for _, index in table.groupby("metric").groups.items():
         table.loc[index, "p_holm"] = holm(table.loc[index, "p_paired"].tolist())
     return table
-
-
-def aggregate_study(
-    study: Study,
-    run_dirs: Iterable[str | Path],
-    specs: Sequence[dict[str, str]],
-    stats: Mapping[str, Any],
-    out: Mapping[str, str | Path],
-) -> None:
-    """Write a study's runs.csv, summary.csv, curves.csv and comparisons.csv (DESIGN.md)."""
-    axes = study.axes
-    runs = load_runs(run_dirs, axes)
-    confidence, n_boot, rng = stats["confidence"], stats["n_resamples"], stats["random_state"]
-    write_table(out["runs"], run_table(runs, axes, study.columns, study.config_columns))
-    summary = summarise(
-        runs, axes, study.metric_names, confidence, n_boot, rng, study.integer_metrics
-    )
-    write_table(out["summary"], summary)
-    if study.curve_rows is not None:
-        column, keep = study.curve_rows
-        runs_for_curves = [replace(r, curve=r.curve[r.curve[column].isin(keep)]) for r in runs]
-    else:
-        runs_for_curves = runs
-    write_table(out["curves"], curves(runs_for_curves, axes, confidence))
-    bootstrap = (n_boot, rng) if study.paired_interval == "percentile" else None
-    write_table(
-        out["comparisons"],
-        comparisons(runs, axes, specs, study.compared, confidence, bootstrap),
-    )
 
 
 def write_table(path: str | Path, table: pd.DataFrame) -> None:

@@ -157,10 +157,12 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
     """reference.csv: the MLP's metrics per seed; fits.csv: every run's test predictions."""
     import pandas as pd
 
+    from attnmem.run import read_final
+
     if name == "reference":
         rows = []
         for directory in map(Path, job_dirs["train_atman_reference"]):
-            final = json.loads((directory / "final.json").read_text())
+            final = read_final(directory)
             rows.append(
                 {"seed": final["config"]["seed"], "status": final["status"], **final["metrics"]}
             )
@@ -171,7 +173,7 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
     sources = [("train_atman_reference", "mlp"), ("train_atman", "atman")]
     for job, model in sources:
         for directory in map(Path, job_dirs[job]):
-            config = json.loads((directory / "final.json").read_text())["config"]
+            config = read_final(directory)["config"]
             net = json.loads((directory / "network.json").read_text())
             cell = {a: str(config.get(a, "")) for a in AXES}
             for x, y, p in zip(net["x_test"], net["y_test"], net["prediction"], strict=True):

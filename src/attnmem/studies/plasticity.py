@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -184,9 +183,11 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
     """stages.csv: sequences per curriculum stage, converged or capped, per run."""
     import pandas as pd
 
+    from attnmem.run import read_final
+
     stages = []
     for directory in map(Path, job_dirs["train_plasticity"]):
-        final = json.loads((directory / "final.json").read_text())
+        final = read_final(directory)
         cell = {a: str(final["config"][a]) for a in AXES}
         seed, done = int(final["config"]["seed"]), 0
         for stage in final["metrics"]["stages"]:

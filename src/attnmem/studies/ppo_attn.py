@@ -9,7 +9,6 @@ can mean something: one token per observation feature, and the last 4 observatio
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -135,11 +134,13 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
     self-attention layer, and the pooling) over the final evaluation's states."""
     import pandas as pd
 
+    from attnmem.run import read_final
+
     if name != "attention":
         raise ValueError(f"the ppo_attn study has no extra table {name!r}")
     rows = []
     for directory in map(Path, job_dirs["train_ppo_attn"]):
-        final = json.loads((directory / "final.json").read_text())
+        final = read_final(directory)
         config, profile = final["config"], final["metrics"].get("attention") or {}
         for where, weights in sorted(profile.items()):
             for token, weight in enumerate(weights):

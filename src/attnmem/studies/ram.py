@@ -188,15 +188,16 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
 
 def extra_table(name: str, job_dirs: Mapping[str, Sequence[Path]]):
     """``scale``: per cell, the digits its runs trained on (the 5k-digit proxy or MNIST)."""
-    import json
 
     import pandas as pd
+
+    from attnmem.run import read_final
 
     if name != "scale":
         raise ValueError(f"the ram study has no table {name!r}; its table: scale")
     rows = {}
     for directory in job_dirs["train_ram"]:
-        final = json.loads((Path(directory) / "final.json").read_text())
+        final = read_final(directory)
         config = final["config"]
         key = tuple(str(config[a]) for a in AXES)
         rows[key] = {

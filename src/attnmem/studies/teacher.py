@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -138,9 +137,11 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
     """teachers.csv: per teacher its returns, label distribution and majority-class accuracy."""
     import pandas as pd
 
+    from attnmem.run import read_final
+
     teachers = []
     for directory in map(Path, job_dirs["train_teacher"]):
-        final = json.loads((directory / "final.json").read_text())
+        final = read_final(directory)
         config, metrics = final["config"], final["metrics"]
         teachers.append(
             {
