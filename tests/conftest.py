@@ -32,3 +32,17 @@ def digits_file(tmp_path_factory) -> Path:
     path = tmp_path_factory.mktemp("data") / "digits.pt"
     write_torch(path, load_source("digits", "unused"))
     return path
+
+
+class Killed(Exception):
+    """Raised from a training function's ``on_step`` hook: the job dies there."""
+
+
+def kill_at(step: int):
+    """An ``on_step`` hook that kills the job at the first checkpoint at or past ``step``."""
+
+    def hook(done: int) -> None:
+        if done >= step:
+            raise Killed
+
+    return hook

@@ -556,7 +556,7 @@ def test_a_killed_cell_resumes_to_the_same_bytes(trainer, tmp_path):
             raise Crash
 
     with pytest.raises(Crash):
-        train_cell(run, [0, 1], tmp_path / "killed", checkpoint_every=5, on_tick=crash)
+        train_cell(run, [0, 1], tmp_path / "killed", checkpoint_every=5, on_step=crash)
     assert (tmp_path / "killed" / run.cell / "checkpoint.pkl").exists()
     logs = []
 

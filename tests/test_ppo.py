@@ -23,6 +23,7 @@ from attnmem.rl.ppo_policies import (
     SelfAttentionLayer,
 )
 from attnmem.train.ppo_attn import PPORun, curve_metrics, train
+from conftest import Killed, kill_at
 
 
 @pytest.fixture
@@ -189,7 +190,8 @@ def test_run_is_deterministic_and_resumes_to_the_same_bytes(tmp_path, mode):
     final = train(run, tmp_path / "straight", checkpoint_every=200)
     again = train(run, tmp_path / "again", checkpoint_every=200)
     assert final == again and final["status"] == "ok" and final["metrics"]["steps"] == 800
-    assert train(run, tmp_path / "killed", stop_after=400, checkpoint_every=200) is None
+    with pytest.raises(Killed):
+        train(run, tmp_path / "killed", on_step=kill_at(400), checkpoint_every=200)
     assert (tmp_path / "killed" / "checkpoint.pt").exists()
     assert not (tmp_path / "killed" / "final.json").exists()
     assert train(run, tmp_path / "killed", checkpoint_every=200) == final

@@ -305,7 +305,7 @@ def test_killed_run_resumes_to_the_same_bytes(
 
     resumed = tmp_path / "resumed"
     with pytest.raises(Crash):
-        train(run, resumed, inputs=inputs, on_epoch_end=crash)
+        train(run, resumed, inputs=inputs, on_step=crash)
     assert (resumed / "checkpoint.pt").exists() and not (resumed / "final.json").exists()
     train(run, resumed, inputs=inputs)
     for name in ("metrics.csv", "final.json"):

@@ -11,6 +11,7 @@ from torch import nn
 from attnmem.rl.sac import SAC, NStep, Replay, SACSettings, Stored, Transition
 from attnmem.rl.sac_networks import StackedTwinCritic, TwinCritic, gram_schmidt_
 from attnmem.train.sac import SACRun, reward_summary, train
+from conftest import Killed, kill_at
 
 
 def _step(reward, terminated=False, truncated=False, k=0):
@@ -345,7 +346,8 @@ def test_run_resumes_to_the_same_bytes(tmp_path, mode, actor):
     assert final["status"] == "ok" and final["metrics"]["steps"] == 120
     assert final["metrics"]["episodes"] == 4 and final["metrics"]["final_eval"] is not None
     # killed right after the checkpoint at step 60 (replay, RNGs, env state, frame stack...)
-    assert train(run, tmp_path / "killed", stop_after=60, checkpoint_every=30) is None
+    with pytest.raises(Killed):
+        train(run, tmp_path / "killed", on_step=kill_at(60), checkpoint_every=30)
     assert (tmp_path / "killed" / "checkpoint.pt").exists()
     assert not (tmp_path / "killed" / "final.json").exists()
     resumed = train(run, tmp_path / "killed", checkpoint_every=30)
@@ -392,7 +394,8 @@ def test_a_checkpoint_restores_what_it_saved(tmp_path):
     """SACState's save and restore are one pair: restoring a saved state into a fresh loop and
     saving again gives the same checkpoint."""
     run = tiny("clean", "attention_split")
-    train(run, tmp_path, stop_after=30, checkpoint_every=30)
+    with pytest.raises(Killed):
+        train(run, tmp_path, on_step=kill_at(30), checkpoint_every=30)
     saved = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
     assert saved["counters"]["step"] == 30 and saved["frames"] is not None
 
@@ -421,7 +424,8 @@ def test_a_checkpoint_restores_what_it_saved(tmp_path):
 
 def test_checkpoint_of_other_settings_is_ignored(tmp_path):
     run = tiny("clean", "mlp")
-    train(run, tmp_path, stop_after=30, checkpoint_every=30)
+    with pytest.raises(Killed):
+        train(run, tmp_path, on_step=kill_at(30), checkpoint_every=30)
     final = train(tiny("clean", "mlp", steps=60), tmp_path)
     assert final["metrics"]["steps"] == 60
     assert json.loads((tmp_path / "final.json").read_text())["config"]["steps"] == 60

@@ -55,7 +55,7 @@ def test_crashed_run_resumes_to_the_same_bytes(digits_file, tmp_path):
             RUN,
             tmp_path / "resumed",
             inputs={"data": digits_file},
-            on_epoch_end=crash_after_second_epoch,
+            on_step=crash_after_second_epoch,
         )
     assert (tmp_path / "resumed" / "checkpoint.pt").exists()
     assert not (tmp_path / "resumed" / "final.json").exists()
@@ -77,7 +77,7 @@ def test_checkpoint_of_other_settings_is_not_resumed(digits_file, tmp_path):
             RUN,
             tmp_path / "run",
             inputs={"data": digits_file},
-            on_epoch_end=crash_after_first_epoch,
+            on_step=crash_after_first_epoch,
         )
     changed = dataclasses.replace(RUN, epochs=2)
     log_path = tmp_path / "run.log"

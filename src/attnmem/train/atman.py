@@ -411,7 +411,7 @@ def train(
     device: str = "cpu",
     log: logging.Logger | None = None,
     checkpoint_every: int | None = None,
-    on_tick: Callable[[int], None] | None = None,
+    on_step: Callable[[int], None] | None = None,
     engine: str = "auto",
 ) -> list[dict[str, Any]]:
     """Train every seed of one cell; write each seed's metrics.csv, final.json,
@@ -422,7 +422,7 @@ def train(
     compiled from :data:`AUTO_COMPILED` network-ticks on); the two give the same bytes.
 
     ``checkpoint_every`` counts ticks (default 500); the checkpoint lives in the cell's folder
-    (the seed folders' parent).  ``on_tick(tick)`` runs after every tick and checkpoint (tests
+    (the seed folders' parent).  ``on_step(tick)`` runs after every tick and checkpoint (tests
     use it to crash a job).  Returns the final.json contents, in order.
     """
     _check(runs)
@@ -459,8 +459,8 @@ def train(
                 )
             if state["tick"] % every == 0 and state["tick"] < run.ticks:
                 save_checkpoint(checkpoint, state, hashes)
-            if on_tick is not None:
-                on_tick(state["tick"])
+            if on_step is not None:
+                on_step(state["tick"])
         if run.trainer.startswith("genetic"):
             _end_generation(state, run)
         returned = _returned(state, run)

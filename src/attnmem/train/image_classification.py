@@ -130,12 +130,12 @@ def train(
     device: str = "cpu",
     log: logging.Logger | None = None,
     checkpoint_every: int | None = None,
-    on_epoch_end: Callable[[int], None] | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Train, evaluate every epoch, checkpoint, resume from a checkpoint if present.
 
     ``inputs["data"]`` is the prepared dataset file.  ``checkpoint_every`` counts epochs
-    (default 1).  ``on_epoch_end(epoch)`` runs after each epoch and its checkpoint (tests use it
+    (default 1).  ``on_step(epoch)`` runs after each epoch and its checkpoint (tests use it
     to crash a run).  Returns the content of final.json.
     """
     if not inputs or "data" not in inputs:
@@ -188,8 +188,8 @@ def train(
             recorder.save_checkpoint(state.state_dict())
         best = max(v for _, _, m, v in recorder.rows if m == "accuracy")
         progress.update(epoch, f"loss {loss:.4f}  test acc {acc:.2f}% (max {best:.2f}%)")
-        if on_epoch_end is not None:
-            on_epoch_end(epoch)
+        if on_step is not None:
+            on_step(epoch)
 
     accs = [v for _, _, m, v in recorder.rows if m == "accuracy"]
     final_metrics = {

@@ -20,7 +20,7 @@ same bytes as one that was never interrupted.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,15 +97,14 @@ def train(
     device: str = "cpu",
     log: logging.Logger | None = None,
     checkpoint_every: int | None = None,
-    stop_after: int | None = None,
-) -> dict[str, Any] | None:
+    on_step: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """Train (resuming from checkpoint.pt when it is this run's); write the run files.
 
     Reads no ``inputs`` and runs on the CPU whatever ``device`` says: networks of 0.2 M
     parameters acting one step at a time gain nothing from a GPU.  ``checkpoint_every`` (steps,
     default 20,000; taken after the next update) changes when work is saved, never the numbers.
-    ``stop_after`` ends the process after the first checkpoint at or past that step without
-    finishing (tests use it to simulate a kill); it then returns None.
+    ``on_step(step)`` runs after every checkpoint (tests raise from it to simulate a kill).
     """
     every = 20_000 if checkpoint_every is None else checkpoint_every
     log = log or file_logger(None)
@@ -186,8 +185,8 @@ def train(
                     }
                 )
                 last_checkpoint = step
-                if stop_after is not None and step >= stop_after:
-                    return None
+                if on_step is not None:
+                    on_step(step)
     except Diverged:
         status = "diverged"
         log.warning("loss is not finite at step %d; the run ends as 'diverged'", counters["step"])

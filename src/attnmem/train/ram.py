@@ -242,11 +242,11 @@ def train(
     device: str = "cpu",
     log: logging.Logger | None = None,
     checkpoint_every: int | None = None,
-    on_epoch_end: Callable[[int], None] | None = None,
+    on_step: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
     """Train, select on validation, test once; checkpoint every ``checkpoint_every`` epochs
     (default 1) and resume from a checkpoint if present.  ``inputs["data"]`` is the prepared
-    digit source.  ``on_epoch_end(epoch)`` runs after each epoch and its checkpoint (tests use
+    digit source.  ``on_step(epoch)`` runs after each epoch and its checkpoint (tests use
     it to crash a run).  Returns the content of final.json."""
     if not inputs or "data" not in inputs:
         raise ValueError("a ram run needs inputs['data']: the prepared digit source file")
@@ -336,8 +336,8 @@ def train(
         if epoch % every == 0:
             recorder.save_checkpoint(state.state_dict())
         progress.update(epoch, message)
-        if on_epoch_end is not None:
-            on_epoch_end(epoch)
+        if on_step is not None:
+            on_step(epoch)
 
     metrics: dict[str, Any] = {
         "epochs": state.epoch,

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -222,8 +222,8 @@ def train(
     device: str = "cpu",
     log: logging.Logger | None = None,
     checkpoint_every: int | None = None,
-    stop_after: int | None = None,
-) -> dict[str, Any] | None:
+    on_step: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
     """Train (resuming from checkpoint.pt when it is this run's); write the run files.
 
     The run reads no ``inputs``, and runs on the CPU whatever ``device`` says: one environment
@@ -231,8 +231,8 @@ def train(
     ``checkpoint_every`` (steps, default 50,000; the checkpoint is taken at the next episode end)
     is not part of the run's identity: it changes when work is saved, never the numbers.
 
-    ``stop_after`` ends the process-side loop after that many steps without finishing the run
-    (tests use it to simulate a kill right after a checkpoint); it then returns None.
+    ``on_step(step)`` runs after every checkpoint (tests raise from it: a kill right after a
+    checkpoint).
     """
     every = 50_000 if checkpoint_every is None else checkpoint_every
     log = log or file_logger(None)
@@ -328,8 +328,8 @@ def train(
                 if step - last_checkpoint >= every:
                     recorder.save_checkpoint(loop.state_dict())
                     last_checkpoint = step
-                    if stop_after is not None and step >= stop_after:
-                        return None
+                    if on_step is not None:
+                        on_step(step)
     except Diverged:
         status = "diverged"
         log.warning("loss is not finite at step %d; the run ends as 'diverged'", counters["step"])
