@@ -22,6 +22,7 @@ STUDY = Study(
     name="atman",
     source="seed 002 (ātmán): spatial attention in a moving DAG of scalar neurons, sine regression",
     axes=AXES,
+    published=("best_accuracy",),
     metrics=(
         Metric(
             "final_accuracy",
@@ -144,13 +145,6 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
         return ReferenceRun(seed=int(seed), **reference)
     (trainers,) = split_settings(settings, AtmanRun, rest=("reference",))
     return AtmanRun(**{axis: str(cell[axis]) for axis in AXES}, seed=int(seed), **trainers)
-
-
-def published_values(published: Mapping[str, Any]):
-    """The source's two numbers as rows (layout, attention, trainer, rule, best_accuracy)."""
-    from attnmem.published import as_frame
-
-    return as_frame(published, STUDY.name, AXES, ("best_accuracy",))
 
 
 def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):

@@ -118,6 +118,8 @@ class Study:
     #: whose grid is not a full product (the ram study: a baseline has no glimpses); the DAG
     #: trains only the combinations it accepts.  None: every combination exists.
     cell_filter: str | None = None
+    #: The metrics the source published per cell (config/claims.yaml's ``published`` block).
+    published: tuple[str, ...] = ()
     #: (run key, axis): settings given once per value of an axis (SAC's ``steps`` per env);
     #: the config check asks every configured value for its entry.
     per_value: tuple[tuple[str, str], ...] = ()
@@ -160,6 +162,12 @@ class Study:
             f"study {self.name!r} has no job {rule!r}; jobs: {[j.rule for j in self.jobs]}"
         )
 
+    def published_values(self, published: Mapping[str, Any]):
+        """The source's numbers as rows: the study's axes (as text) and ``published``."""
+        from attnmem.published import as_frame
+
+        return as_frame(published, self.name, self.axes, self.published)
+
     def table_inputs(
         self,
         files: Mapping[str, str | Path],
@@ -172,7 +180,7 @@ class Study:
             files={name: str(path) for name, path in files.items()},
             published=published,
             axes=self.axes,
-            published_values=lambda: self.module().published_values(published),
+            published_values=lambda: self.published_values(published),
             study=self.name,
             markdown=str(markdown),
             latex=str(latex),
@@ -191,7 +199,7 @@ class Study:
             files={name: str(path) for name, path in files.items()},
             published=published,
             axes=self.axes,
-            published_values=lambda: self.module().published_values(published),
+            published_values=lambda: self.published_values(published),
             fields=fields,
             png=str(png),
             stem=stem,

@@ -17,6 +17,7 @@ STUDY = Study(
     name="plasticity",
     source="seed 003: hybrid multiplicative/additive plasticity, continual scene familiarity",
     axes=("network", "size"),
+    published=("max_r",),
     metrics=(
         Metric("r_conv", "largest R whose stage converged", integer=True),
         Metric(
@@ -121,13 +122,6 @@ METRICS = STUDY.metric_names
 
 #: The step plot's published points: the report's R at 1e5 and 2.5e5 iterations.
 STEP_PLOT_METRICS = ("r_at_100k", "r_at_250k")
-
-
-def published_values(published: Mapping[str, Any]):
-    """The report's Table 1 as rows (network, size, max_r)."""
-    from attnmem.published import as_frame
-
-    return as_frame(published, STUDY.name, AXES, ("max_r",))
 
 
 #: Table 1's column order (report of seed 003), then the HebbFF control.

@@ -22,6 +22,7 @@ STUDY = Study(
     name="ram",
     source="seed 004: Recurrent Attention Model (Mnih et al. 2014) and the Blebot repository",
     axes=("dataset", "model", "glimpses", "optimizer"),
+    published=("test_error", "unconfirmed", "best_test_acc"),
     metrics=(
         Metric(
             "test_error",
@@ -227,14 +228,6 @@ def claim_notes(tables: Mapping[str, Any]):
         return _scale_label(str(row["digits"]), float(row["train_images"]))
 
     return note
-
-
-def published_values(published: Mapping[str, Any]):
-    """The paper's table as rows (dataset, model, glimpses, optimizer, test_error,
-    unconfirmed, best_test_acc)."""
-    from attnmem.published import as_frame
-
-    return as_frame(published, STUDY.name, AXES, ("test_error", "unconfirmed", "best_test_acc"))
 
 
 def write_tables(t: TableInputs) -> None:

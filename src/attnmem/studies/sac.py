@@ -16,6 +16,7 @@ STUDY = Study(
     name="sac",
     source="seed 000 thesis §9.2.2 / Figs. 11–12: SAC with an MLP vs an AttentionSplit actor",
     axes=("env", "mode", "actor"),
+    published=("final_reward", "max_reward"),
     metrics=(
         Metric(
             "final_reward",
@@ -68,13 +69,6 @@ STUDY = Study(
     per_value=(("steps", "env"),),
 )
 AXES = STUDY.axes
-
-
-def published_values(published: Mapping[str, Any]):
-    """The thesis's late-run mean and maximum reward per cell."""
-    from attnmem.published import as_frame
-
-    return as_frame(published, STUDY.name, AXES, ("final_reward", "max_reward"))
 
 
 def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):

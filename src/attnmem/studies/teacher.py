@@ -17,6 +17,7 @@ STUDY = Study(
     name="teacher",
     source="seed 000 thesis §9.2.1 / Table 4: predicting a DQN teacher's action from 10 states",
     axes=("env", "mode", "predictor"),
+    published=("test_accuracy",),
     metrics=(
         Metric("test_accuracy", "mean test accuracy (%) of predicting the teacher's action"),
         Metric("train_steps", "predictor training steps", compared=False),
@@ -74,13 +75,6 @@ def claim_notes(tables: Mapping[str, Any]):
         return "teacher: no episode ended" if value != value else f"teacher return {value:.0f}"
 
     return note
-
-
-def published_values(published: Mapping[str, Any]):
-    """Table 4 as rows (env, mode, predictor, test_accuracy)."""
-    from attnmem.published import as_frame
-
-    return as_frame(published, STUDY.name, AXES, ("test_accuracy",))
 
 
 TEACHER_METRICS = ("final_return", "rollout_return", "episodes", "majority_accuracy")
