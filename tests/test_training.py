@@ -282,3 +282,24 @@ def test_provenance_asks_git_and_the_package_metadata_once_per_process(tmp_path,
     versions = run.package_versions()
     versions["numpy"] = "edited"
     assert run.package_versions()["numpy"] != "edited"
+
+
+def test_a_cell_checkpoint_resumes_only_the_same_runs(tmp_path, caplog):
+    """One checkpoint for a job that trains several seeds as one state: it loads back for the
+    same runs in the same order, and is refused (the job starts afresh) for any other."""
+    import logging
+
+    from attnmem.run import CellCheckpoint, RunRecorder
+
+    def recorders(*seeds):
+        return [RunRecorder(tmp_path / f"seed{k}", {"seed": k, "lr": 0.1}, 1) for k in seeds]
+
+    state = {"tick": 7, "rows": [[(1, "train", "loss", 0.5)], []]}
+    CellCheckpoint(tmp_path / "checkpoint.pkl", recorders(0, 1)).save(state)
+    log = logging.getLogger("cell")
+    assert CellCheckpoint(tmp_path / "checkpoint.pkl", recorders(0, 1)).load(log) == state
+    with caplog.at_level(logging.WARNING):
+        assert CellCheckpoint(tmp_path / "checkpoint.pkl", recorders(1, 0)).load(log) is None
+    assert "belongs to other settings or seeds" in caplog.text
+    CellCheckpoint(tmp_path / "checkpoint.pkl", recorders(0, 1)).remove()
+    assert not (tmp_path / "checkpoint.pkl").exists()

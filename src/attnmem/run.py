@@ -232,6 +232,39 @@ class RunRecorder:
         return json.loads(files.dumps(final))  # exactly what final.json holds (NaN -> None)
 
 
+class CellCheckpoint:
+    """The checkpoint of a job that trains several runs as one state (every seed of a cell,
+    their lanes interleaved, as the atman trainers do): one file beside the runs' folders,
+    valid only for exactly these runs under these settings (their recorders' config hashes, in
+    order).  A job whose runs separate (the plasticity population) checkpoints each run with
+    its own :class:`RunRecorder` instead."""
+
+    def __init__(self, path: str | Path, recorders: Sequence[RunRecorder]) -> None:
+        self.path = Path(path)
+        self.hashes = [files.config_hash(r.config) for r in recorders]
+
+    def load(self, log: logging.Logger) -> dict[str, Any] | None:
+        """The saved state, or None: there is none, or it belongs to other runs or settings
+        (then the job starts afresh, and says so)."""
+        import pickle
+
+        if not self.path.exists():
+            return None
+        saved = pickle.loads(self.path.read_bytes())
+        if saved.get("hashes") != self.hashes:
+            log.warning("%s belongs to other settings or seeds; starting afresh", self.path.name)
+            return None
+        return saved["state"]
+
+    def save(self, state: Mapping[str, Any]) -> None:
+        import pickle
+
+        files.write_bytes(self.path, pickle.dumps({"hashes": self.hashes, "state": dict(state)}))
+
+    def remove(self) -> None:
+        self.path.unlink(missing_ok=True)
+
+
 class Progress:
     """Logs one line per epoch or step with the metric and an ETA."""
 

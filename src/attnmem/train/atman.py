@@ -61,15 +61,15 @@ Engines: a tick runs on :mod:`attnmem.models.atman_fast` (compiled, numba) or on
 reference :func:`attnmem.models.atman.train_step`; they give the same bytes (tests/test_atman.py),
 and ``train(engine="auto")`` compiles the jobs big enough to pay for loading numba.
 
-Checkpoints (``checkpoint.pkl`` in the cell's folder) hold the whole population, every seed's
-generator and the loop's bookkeeping; a killed job resumes there and ends with the same bytes.
+Checkpoints (``checkpoint.pkl`` in the cell's folder, :class:`attnmem.run.CellCheckpoint`) hold
+the whole population, every seed's generator and the loop's bookkeeping; a killed job resumes
+there and ends with the same bytes.
 """
 
 from __future__ import annotations
 
 import logging
 import math
-import pickle
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -79,7 +79,7 @@ import numpy as np
 
 from attnmem import files
 from attnmem.models import atman as model
-from attnmem.run import Progress, RunRecorder, file_logger, flat_config
+from attnmem.run import CellCheckpoint, Progress, RunRecorder, file_logger, flat_config
 from attnmem.seeding import derive_seed
 
 STUDY = "atman"
@@ -388,20 +388,6 @@ def _returned(state: dict[str, Any], run: AtmanRun) -> model.Population:
     return state["record"].take(np.arange(n))
 
 
-def save_checkpoint(path: Path, state: Mapping[str, Any], hashes: Sequence[str]) -> None:
-    files.write_bytes(path, pickle.dumps({"hashes": list(hashes), "state": dict(state)}))
-
-
-def load_checkpoint(path: Path, hashes: Sequence[str], log: logging.Logger) -> dict | None:
-    if not path.exists():
-        return None
-    saved = pickle.loads(path.read_bytes())
-    if saved.get("hashes") != list(hashes):
-        log.warning("checkpoint.pkl belongs to other settings or seeds; starting afresh")
-        return None
-    return saved["state"]
-
-
 def train(
     runs: Sequence[AtmanRun],
     out_dirs: Sequence[str | Path],
@@ -436,9 +422,8 @@ def train(
     recorders = [
         RunRecorder(d, flat_config(r), threads) for r, d in zip(runs, out_dirs, strict=True)
     ]
-    hashes = [files.config_hash(r.config) for r in recorders]
-    checkpoint = out_dirs[0].parent / "checkpoint.pkl"
-    state = load_checkpoint(checkpoint, hashes, log)
+    checkpoint = CellCheckpoint(out_dirs[0].parent / "checkpoint.pkl", recorders)
+    state = checkpoint.load(log)
     if state is not None:
         log.info("resuming %s (%d seeds) at tick %d", run.cell, len(runs), state["tick"])
     else:
@@ -458,7 +443,7 @@ def train(
                     f"best mse {np.mean(state['best_mse']):.4f} (mean over seeds)",
                 )
             if state["tick"] % every == 0 and state["tick"] < run.ticks:
-                save_checkpoint(checkpoint, state, hashes)
+                checkpoint.save(state)
             if on_step is not None:
                 on_step(state["tick"])
         if run.trainer.startswith("genetic"):
@@ -511,7 +496,7 @@ def train(
             *(r.seed, status, metrics["final_accuracy"], metrics["best_accuracy"]),
             metrics["final_mse"],
         )
-    checkpoint.unlink(missing_ok=True)
+    checkpoint.remove()
     return finals
 
 
