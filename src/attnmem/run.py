@@ -200,6 +200,14 @@ class RunRecorder:
         self.rows = saved["rows"]
         return saved
 
+    def resume(self, state: Any, log: logging.Logger) -> bool:
+        """Start or resume: load this run's checkpoint (if it is one of these settings) into
+        ``state``, the object that saved it (its ``load_state_dict``); True when it resumed."""
+        saved = self.load_checkpoint(log)
+        if saved is not None:
+            state.load_state_dict(saved)
+        return saved is not None
+
     def add(self, step: int, split: str, metric: str, value: float) -> None:
         self.rows.append((int(step), split, metric, float(value)))
 

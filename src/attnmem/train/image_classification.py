@@ -158,9 +158,7 @@ def train(
     state = OptimState(model, optimizer, scheduler, torch.Generator().manual_seed(seed))
     recorder = RunRecorder(Path(out_dir), flat_config(run), threads)
 
-    saved = recorder.load_checkpoint(log)
-    if saved is not None:
-        state.load_state_dict(saved)
+    if recorder.resume(state, log):
         log.info("resuming %s seed %d after epoch %d", run.cell, run.seed, state.epoch)
     else:
         log.info(

@@ -179,9 +179,7 @@ def train(
     state = loop.progress  # restored in place, so this name stays valid across a resume
     recorder = RunRecorder(out_dir, flat_config(run), threads)
 
-    saved = recorder.load_checkpoint(log)
-    if saved is not None:
-        loop.load_state_dict(saved)
+    if recorder.resume(loop, log):
         log.info(
             "resuming %s seed %d at R=%d after %d sequences",
             *(run.cell, run.seed, state.r, state.total_sequences),
@@ -284,9 +282,7 @@ def train_cell(
             torch.Generator().manual_seed(derive_seed(STUDY, "train-data", lane_run.seed)),
         )
         recorder = RunRecorder(out_dir, flat_config(lane_run), threads)
-        saved = recorder.load_checkpoint(log)
-        if saved is not None:
-            loop.load_state_dict(saved)
+        if recorder.resume(loop, log):
             log.info(
                 "resuming %s seed %d at R=%d after %d sequences",
                 *(run.cell, lane_run.seed, loop.progress.r, loop.progress.total_sequences),

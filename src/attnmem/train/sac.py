@@ -264,9 +264,7 @@ def train(
     eval_seed = derive_seed(STUDY, f"{run.env}/eval", run.seed)
     loop.new_episode(env.reset(seed=derive_seed(STUDY, f"{run.env}/env", run.seed))[0])
 
-    saved = recorder.load_checkpoint(log)
-    if saved is not None:
-        loop.load_state_dict(saved)
+    if recorder.resume(loop, log):
         log.info("resuming %s seed %d at step %d", run.cell, run.seed, counters["step"])
     else:
         log.info(
