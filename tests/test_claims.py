@@ -216,6 +216,29 @@ def test_a_value_reached_by_the_budget_alone_is_shown_not_tested():
     assert "1 more shown" in overall(table).scope
 
 
+def test_a_run_stopped_at_its_goal_is_not_short_of_the_budget():
+    """The step plot's "R = 14 within 1e5 sequences": a run that stopped at R = 14 after 60k
+    sequences reaches it at 1e5 too (R never falls), so it is not short of the budget; a run
+    that stopped short below its target still is, and the guard needs the rule's word."""
+    published = {"sac": {"values": {"E": {"clean": {"x": {"m": 14}}}}}}
+    rule = value_claim("at_least", min_seeds=5, budget_metric="steps", min_budget=1e5)
+    rule["where"] = {"env": ["E"], "mode": ["clean"], "actor": ["x"]}
+    waiver = {**rule, "verdict": {**rule["verdict"], "grows_with_budget": True}}
+    stopped = runs({("E", "clean", "x"): [14.0] * 5})
+    stopped["steps"] = [61e3, 72e3, 58e3, 90e3, 66e3]
+    assert overall(evaluate([waiver], published, {"sac": stopped}, AXES)).verdict == "supported"
+    table = evaluate([rule], published, {"sac": stopped}, AXES)
+    assert "steps 58000 < 100000" in table.cell[0] and overall(table).verdict == "inconclusive"
+    # one seed still at R = 12 when it ran out at 40k: more sequences might have got it there
+    short = stopped.assign(m=[14.0, 14.0, 12.0, 14.0, 14.0], steps=[61e3, 72e3, 40e3, 90e3, 66e3])
+    table = evaluate([waiver], published, {"sac": short}, AXES)
+    assert "steps 40000 < 100000" in table.cell[0] and overall(table).verdict == "inconclusive"
+    # at the full budget that seed's 12 counts: not every seed reaches, not supported
+    full = short.assign(steps=[61e3, 72e3, 1e5, 90e3, 66e3])
+    table = evaluate([waiver], published, {"sac": full}, AXES)
+    assert "<" not in table.cell[0] and overall(table).verdict == "inconclusive"
+
+
 def test_what_would_decide_names_seeds_budget_and_cpu_hours():
     data = runs(pair([1.5, 0.5, 1.0, 2.0, 0.0], [1.0] * 5), steps=50000)
     rule = claim(budget_metric="steps", min_budget=1e6, min_effect=0.5)

@@ -9,7 +9,10 @@ any cell cannot be decided:
   - a run diverged: a missing run may be the very effect claimed ("the attention agent
     collapses"), so no cell is decided on the runs that happened to survive;
   - it trained on less than the source did: ``budget_metric`` below ``min_budget`` on some run,
-    or a setting of the study's ``run:`` block below ``min_run``; or, with ``floor_from_run``,
+    or a setting of the study's ``run:`` block below ``min_run`` (with ``grows_with_budget``,
+    an ``at_least`` metric that never falls as a run trains on, such as the R a curriculum has
+    reached, a run that stopped short having already reached its target is not short); or,
+    with ``floor_from_run``,
     the published value is one the budget reaches by itself (Table 1's Max R <= total_cap /
     stage_cap), so reaching it says nothing.
 Then one test decides the claim (``attnmem.verdicts``: the tests, their reach and their plans):
@@ -223,7 +226,7 @@ def _fill(
 ) -> None:
     """Read a cell's runs and say why it cannot be decided ("" when it can)."""
     rule, metric = claim["verdict"], claim["metric"]
-    notes, spent, ran = [], [], []
+    notes, spent, ran, reached_early = [], [], [], 0
     for side in cell.sides:
         values, diverged, rows = _values(table, side, metric)
         cell.values.append(values)
@@ -231,6 +234,12 @@ def _fill(
         ran.append(rows is not None and not rows.empty)
         budget = rule.get("budget_metric")
         if budget is not None and rows is not None and budget in rows.columns:
+            if rule.get("grows_with_budget") and cell.published[0] is not None:
+                # the metric only grows as a run trains on, so a run that stopped short but
+                # already reached the target reaches it at the full budget too
+                early = rows[metric].astype(float) >= cell.published[0]
+                reached_early += int(early.sum())
+                rows = rows[~early]
             spent += rows[budget].dropna().astype(float).tolist()
     cell.ran = all(ran)
     seeds = len(set.intersection(*(set(v) for v in cell.values))) if cell.values else 0
@@ -238,7 +247,8 @@ def _fill(
         notes.append(f"n={seeds} < {rule.get('min_seeds', 2)} seeds")
     if cell.diverged:
         notes.append(f"{cell.diverged} diverged")
-    if "min_budget" in rule and (not spent or min(spent) < rule["min_budget"]):
+    short = not spent and not reached_early
+    if "min_budget" in rule and (short or (spent and min(spent) < rule["min_budget"])):
         least = min(spent) if spent else 0
         notes.append(f"{rule['budget_metric']} {least:g} < {rule['min_budget']:g}")
     if "max_budget" in rule and spent and max(spent) > rule["max_budget"]:

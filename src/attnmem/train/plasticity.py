@@ -314,8 +314,14 @@ def train_cell(
             and (curriculum.max_r is None or state.r <= curriculum.max_r)
         )
 
+    def done() -> int:
+        # a lane that stopped (at max_r, or diverged) has done its share of the job
+        return sum(
+            s.total_sequences if running(k) else curriculum.total_cap for k, s in enumerate(states)
+        )
+
     total = curriculum.total_cap * len(runs)
-    progress = Progress(log, total, sum(s.total_sequences for s in states), unit="sequence")
+    progress = Progress(log, total, done(), unit="sequence")
     active = [running(k) for k in range(len(runs))]
     while any(active):
         frames, labels = [], []
@@ -365,7 +371,7 @@ def train_cell(
                 recorders[k].save_checkpoint(loop.state_dict())
         if logged:
             progress.update(
-                sum(s.total_sequences for s in states),
+                done(),
                 "R = " + " ".join(str(s.r) for s in states) + " (seeds)",
             )
         if on_step is not None:
