@@ -265,6 +265,25 @@ def test_what_would_decide_names_seeds_budget_and_cpu_hours():
     assert "CPU-h unknown: config/costs.yaml measured none of its cells" in row.to_decide
 
 
+def test_cpu_hours_scale_by_the_settings_each_cell_was_measured_at():
+    """A run block setting below ``min_run`` (30 of 186 epochs) scales the measured seconds, read
+    from the study's run block, or from the cell's own where it was measured under another
+    config (python -m attnmem.costs --merge)."""
+    data = runs(pair([1.5, 0.5, 1.0, 2.0, 0.0], [1.0] * 5))
+    rule = claim(min_run={"epochs": 120}, min_effect=0.5)
+    settings = {"sac": {"epochs": 30}}
+    cells = {"E/clean/x": {"cpu_s": 360.0}, "E/clean/y": {"cpu_s": 360.0}}
+    costs = {"sac": {"cpu_s": 360.0, "run": {"epochs": 30.0}, "cells": cells}}
+    row = overall(evaluate([rule], {}, {"sac": data}, AXES, settings, costs=costs))
+    seeds = int(row.to_decide.split(" seeds")[0].rsplit(" ", 1)[-1])
+    hours = lambda text: float(text.split("≈ ")[1].split(" CPU-h")[0].replace(",", ""))  # noqa: E731
+    # 360 s at 30 epochs is 0.4 h at 120: both sides, every seed
+    assert hours(row.to_decide) == pytest.approx(0.8 * seeds, abs=0.5)
+    cells["E/clean/y"] = {"cpu_s": 360.0, "run": {"epochs": 60.0}}
+    row = overall(evaluate([rule], {}, {"sac": data}, AXES, settings, costs=costs))
+    assert hours(row.to_decide) == pytest.approx(0.6 * seeds, abs=0.5)
+
+
 def test_the_thesis_claim_as_written_holds_on_its_own_numbers():
     """ "On at least 2 of 3 architectures on every dataset except FMNIST": a replication whose
     every seed reproduces the published .pt values is supported, per dataset."""

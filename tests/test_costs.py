@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from attnmem.costs import study_costs
+from attnmem.costs import merge, study_costs
 
 
 def _bench(path: Path, seconds: float) -> None:
@@ -29,3 +29,34 @@ def test_a_job_of_every_seed_shares_its_core_seconds_among_them(tmp_path):
     assert costs["cells"]["fc_M/50"] == {"cpu_s": 40.0, "budget": 500.0}
     one = study_costs(tmp_path, "plasticity", ["network", "size"], "sequences", {})
     assert one["cells"]["memo_MA/100"]["cpu_s"] == 50.0
+
+
+def test_a_merge_keeps_the_cells_it_did_not_measure_and_each_cells_settings():
+    """A longer run of one cell (or a probe) goes into the table beside the default's cells;
+    measured under other settings, it keeps them, so its projection scales from what it ran."""
+    old = {
+        "_about": {"measured": "2026-12-01"},
+        "plasticity": {
+            "cpu_s": 50.0,
+            "run": {"total_cap": 10000.0},
+            "cells": {"fc_M/50": {"cpu_s": 40.0}, "memo_MA/100": {"cpu_s": 90.0}},
+        },
+    }
+    new = {
+        "_about": {"measured": "2026-12-05"},
+        "plasticity": {
+            "cpu_s": 310.0,
+            "run": {"total_cap": 100000.0},
+            "cells": {"memo_MA/100": {"cpu_s": 310.0, "budget": 1e5}},
+        },
+        "sac": {"cpu_s": 400.0, "run": {}, "cells": {"H/reference/mlp": {"cpu_s": 400.0}}},
+    }
+    table = merge(old, new)
+    cells = table["plasticity"]["cells"]
+    assert cells["fc_M/50"] == {"cpu_s": 40.0}
+    assert cells["memo_MA/100"] == {"cpu_s": 310.0, "budget": 1e5, "run": {"total_cap": 1e5}}
+    assert table["plasticity"]["run"] == {"total_cap": 10000.0}
+    assert table["sac"] == new["sac"] and table["_about"]["measured"] == "2026-12-05"
+    # measured under the study's own settings, a cell needs no copy of them
+    same = {**new, "plasticity": {**new["plasticity"], "run": {"total_cap": 10000.0}}}
+    assert "run" not in merge(old, same)["plasticity"]["cells"]["memo_MA/100"]

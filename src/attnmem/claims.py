@@ -487,13 +487,16 @@ def _cpu_hours(claim, cells: list[Cell], seeds: int, run, costs) -> tuple[float,
     """CPU-hours of ``seeds`` runs of every cell the costs table measured, projected to the
     claim's budget, and the cells it never measured: their cost is unknown, not borrowed from
     another cell (a digits ShuffleNet says nothing of a CIFAR ResNet)."""
-    measured = ((costs or {}).get(claim["study"]) or {}).get("cells", {})
+    study = (costs or {}).get(claim["study"]) or {}
+    measured = study.get("cells", {})
     total, unknown = 0.0, []
     for c in cells:
         for side in c.sides:
             key = "/".join(side.values())
             if key in measured:
-                cost = measured[key]
+                # a cell measured under another config (python -m attnmem.costs --merge) keeps
+                # its own run settings; the others ran under the study's
+                cost = {"run": study.get("run", {}), **measured[key]}
                 total += seeds * cost["cpu_s"] * _scale(claim, run, cost)
             elif key not in unknown:
                 unknown.append(key)

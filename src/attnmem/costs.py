@@ -7,6 +7,10 @@ every time.  Refresh it after a run on the machine whose costs you want:
 
     python -m attnmem.costs results config/config.yaml config/costs.yaml
 
+or, to add the cells another config ran (a longer run of one cell, a probe) to the table:
+
+    python -m attnmem.costs other_results other.yaml config/costs.yaml --merge
+
 Each job's core-seconds (Snakemake's ``s``, its wall time, times the threads it held) go to the
 runs it trained: a per-seed job's to its seed, a job that trains every seed of a cell shared
 among them, and a job several cells share (a DQN teacher behind three predictors) shared among
@@ -126,12 +130,36 @@ def measure(results: str | Path, config: Mapping[str, Any]) -> dict[str, Any]:
     return table
 
 
+def merge(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """``old`` with the cells ``new`` measured put in (another config's cells, a probe's): a
+    cell measured under run settings other than its study's keeps its own ``run``, so a
+    projection scales from what that cell ran."""
+    table = {**old, "_about": {**old.get("_about", {}), **new["_about"]}}
+    for name, costs in new.items():
+        if name == "_about":
+            continue
+        if name not in old:
+            table[name] = costs
+            continue
+        study = {**old[name], "cells": dict(old[name].get("cells", {}))}
+        for key, cell in costs["cells"].items():
+            own = costs["run"] != study.get("run")
+            study["cells"][key] = {**cell, **({"run": costs["run"]} if own else {})}
+        table[name] = study
+    return table
+
+
 def main(argv: list[str]) -> None:
+    """``python -m attnmem.costs RESULTS CONFIG OUT [--merge]``: with --merge, OUT keeps the
+    cells RESULTS did not run."""
     import yaml
 
-    results, config_path, out = argv
+    merging = "--merge" in argv
+    results, config_path, out = [a for a in argv if a != "--merge"]
     config = yaml.safe_load(Path(config_path).read_text())
     table = measure(results, config)
+    if merging and Path(out).exists():
+        table = merge(yaml.safe_load(Path(out).read_text()) or {}, table)
     Path(out).write_text(
         "# Measured job costs (python -m attnmem.costs; see src/attnmem/costs.py).\n"
         + yaml.safe_dump(table, sort_keys=True, width=100)
