@@ -47,7 +47,9 @@ def test_the_default_names_what_it_cannot_decide_and_why():
     assert "teacher.table4.acrobot: 0 of 3 required cells configured" in text
     decided = {r.claim for r in assess_all(SPEC, load("config"), REGISTRY) if r.decidable}
     assert {"ppo_attn.attention_beats_mlp.faithful", "ram.more_glimpses_help"} <= decided
-    assert "teacher.table4.cartpole" in decided  # Table 4's row the default runs
+    assert "sac.reference.healthy_50k" in decided  # the engine check, at 3 seeds
+    # Table 4's row the default runs, its predictors at 1 of 5 epochs: shown, and says so
+    assert "teacher.table4.cartpole: budget: run.predictor.epochs 1 < 5" in text
     assert "atman.genetic_62_5" in decided
 
 

@@ -123,6 +123,10 @@ class Study:
     #: (run key, axis): settings given once per value of an axis (SAC's ``steps`` per env);
     #: the config check asks every configured value for its entry.
     per_value: tuple[tuple[str, str], ...] = ()
+    #: (dotted run key, value): the run-block settings of a short run that measures what a
+    #: cell's job costs (``attnmem.probe``) where no full run did; a scalar replaces every
+    #: entry of a per-value setting.  Empty: the study is not probed.
+    probe: tuple[tuple[str, Any], ...] = ()
 
     def has_cell(self, cell: dict[str, str]) -> bool:
         """Whether the combination of axis values ``cell`` is one of the study's cells."""

@@ -83,6 +83,8 @@ STUDY = Study(
     ),
     extra_tables=("attention",),
     budget_metric="steps",
+    # two of a 100k-step run's 25 rollout-and-update rounds
+    probe=(("steps", 8000), ("eval_every", 8000)),
     run_columns=(
         "final_return",
         "last3_return",
