@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
 
-.PHONY: run test test-cluster lint format figures reports report clean
+.PHONY: run test test-cluster lint format figures reports report probe clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,6 +35,15 @@ format: $(STAMP)
 
 figures: $(STAMP)
 	$(BIN)/snakemake --profile workflow/profiles/default --cores $(CORES) figures
+
+# A short run of each config/paper.yaml cell of the studies that declare a probe (Study.probe),
+# whose costs fill the cells config/costs.yaml lacks: every undecided claim then says what
+# deciding it would cost in CPU-hours (attnmem.probe).  About 20 minutes on 2 cores.
+probe: $(STAMP)
+	targets=$$($(BIN)/python -m attnmem.probe config/paper.yaml results_probe) && \
+	$(BIN)/snakemake --profile workflow/profiles/default --cores $(CORES) \
+		--configfile results_probe/probe.yaml $$targets && \
+	$(BIN)/python -m attnmem.costs results_probe results_probe/probe.yaml config/costs.yaml --fill
 
 # one replication report per source: results/report/<source>.md and .html
 reports: $(STAMP)

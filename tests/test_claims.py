@@ -263,6 +263,10 @@ def test_what_would_decide_names_seeds_budget_and_cpu_hours():
     costs["sac"]["cells"] = {}
     row = overall(evaluate([rule], {}, {"sac": data}, AXES, costs=costs))
     assert "CPU-h unknown: config/costs.yaml measured none of its cells" in row.to_decide
+    # a probe's short run gives a cost, and the line says where it came from
+    costs["sac"]["cells"] = {k: {**measured, "probe": True} for k in ("E/clean/x", "E/clean/y")}
+    row = overall(evaluate([rule], {}, {"sac": data}, AXES, costs=costs))
+    assert "cells from short probe runs, linear in the budget)" in row.to_decide
 
 
 def test_cpu_hours_scale_by_the_settings_each_cell_was_measured_at():

@@ -60,3 +60,9 @@ def test_a_merge_keeps_the_cells_it_did_not_measure_and_each_cells_settings():
     # measured under the study's own settings, a cell needs no copy of them
     same = {**new, "plasticity": {**new["plasticity"], "run": {"total_cap": 10000.0}}}
     assert "run" not in merge(old, same)["plasticity"]["cells"]["memo_MA/100"]
+    # a probe's short run fills the cells the table lacks and leaves a full run's alone
+    short = {"memo_MA/100": {"cpu_s": 9.0, "budget": 3000.0}, "dyn_MA/100": {"cpu_s": 8.0}}
+    probe = {**new, "plasticity": {**new["plasticity"], "cells": short}}
+    filled = merge(table, probe, replace=False)["plasticity"]["cells"]
+    assert filled["memo_MA/100"] == cells["memo_MA/100"]
+    assert filled["dyn_MA/100"] == {"cpu_s": 8.0, "run": {"total_cap": 1e5}}

@@ -483,13 +483,14 @@ def _scale(claim, run: Mapping[str, Any], cost: Mapping[str, Any]) -> float:
     return max(ratios)
 
 
-def _cpu_hours(claim, cells: list[Cell], seeds: int, run, costs) -> tuple[float, list[str]]:
+def _cpu_hours(claim, cells: list[Cell], seeds: int, run, costs) -> tuple[float, list[str], bool]:
     """CPU-hours of ``seeds`` runs of every cell the costs table measured, projected to the
-    claim's budget, and the cells it never measured: their cost is unknown, not borrowed from
-    another cell (a digits ShuffleNet says nothing of a CIFAR ResNet)."""
+    claim's budget; the cells it never measured (their cost is unknown, not borrowed from
+    another cell: a digits ShuffleNet says nothing of a CIFAR ResNet); and whether any cell's
+    cost comes from a short probe run (``attnmem.probe``)."""
     study = (costs or {}).get(claim["study"]) or {}
     measured = study.get("cells", {})
-    total, unknown = 0.0, []
+    total, unknown, probed = 0.0, [], False
     for c in cells:
         for side in c.sides:
             key = "/".join(side.values())
@@ -498,9 +499,10 @@ def _cpu_hours(claim, cells: list[Cell], seeds: int, run, costs) -> tuple[float,
                 # its own run settings; the others ran under the study's
                 cost = {"run": study.get("run", {}), **measured[key]}
                 total += seeds * cost["cpu_s"] * _scale(claim, run, cost)
+                probed = probed or bool(cost.get("probe"))
             elif key not in unknown:
                 unknown.append(key)
-    return total / 3600, unknown
+    return total / 3600, unknown, probed
 
 
 def to_decide(claim, cells: list[Cell], rows: list[dict], published, run, costs) -> str:
@@ -532,18 +534,22 @@ def to_decide(claim, cells: list[Cell], rows: list[dict], published, run, costs)
         parts.append(f"no seed count suffices ({why})")
     else:
         parts.append(f"{seeds} seeds ({why})")
-        hours, unknown = _cpu_hours(claim, cells, seeds, run, costs)
+        hours, unknown, probed = _cpu_hours(claim, cells, seeds, run, costs)
         sides = sum(len(c.sides) for c in cells)
+        rough = " from short probe runs, linear in the budget" if probed else ""
         if not unknown:
-            parts.append(f"≈ {_hours(hours)} CPU-h ({seeds} seeds × {len(cells)} cells)")
+            parts.append(f"≈ {_hours(hours)} CPU-h ({seeds} seeds × {len(cells)} cells{rough})")
         elif len(unknown) < sides:
             parts.append(
-                f"≈ {_hours(hours)} CPU-h for the cells config/costs.yaml measured, plus "
+                f"≈ {_hours(hours)} CPU-h for the cells config/costs.yaml measured{rough}, plus "
                 f"{len(unknown)} never measured here ({', '.join(unknown[:3])}"
                 f"{' …' if len(unknown) > 3 else ''})"
             )
         else:
-            parts.append("CPU-h unknown: config/costs.yaml measured none of its cells")
+            parts.append(
+                "CPU-h unknown: config/costs.yaml measured none of its cells (`make probe` "
+                "measures them where their data is)"
+            )
     floors = [c.gate for c in cells if "the budget alone" in c.gate]
     if floors:
         parts.append("a budget whose floor lies below the published value")

@@ -7,9 +7,11 @@ every time.  Refresh it after a run on the machine whose costs you want:
 
     python -m attnmem.costs results config/config.yaml config/costs.yaml
 
-or, to add the cells another config ran (a longer run of one cell, a probe) to the table:
+or, to add the cells another config ran (a longer run of one cell) to the table, and the
+cells a cost probe ran (``make probe``, ``attnmem.probe``) where the table has none:
 
     python -m attnmem.costs other_results other.yaml config/costs.yaml --merge
+    python -m attnmem.costs results_probe results_probe/probe.yaml config/costs.yaml --fill
 
 Each job's core-seconds (Snakemake's ``s``, its wall time, times the threads it held) go to the
 runs it trained: a per-seed job's to its seed, a job that trains every seed of a cell shared
@@ -126,14 +128,17 @@ def measure(results: str | Path, config: Mapping[str, Any]) -> dict[str, Any]:
             block.get("resources", {}).get("threads", 1),
         )
         if costs is not None:
+            if config.get("probe"):  # short runs: the claims say their projection is rough
+                costs["cells"] = {k: {**c, "probe": True} for k, c in costs["cells"].items()}
             table[name] = costs
     return table
 
 
-def merge(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+def merge(old: Mapping[str, Any], new: Mapping[str, Any], replace: bool = True) -> dict[str, Any]:
     """``old`` with the cells ``new`` measured put in (another config's cells, a probe's): a
     cell measured under run settings other than its study's keeps its own ``run``, so a
-    projection scales from what that cell ran."""
+    projection scales from what that cell ran.  ``replace=False`` adds only the cells ``old``
+    lacks: a probe's short run does not overwrite a full one."""
     table = {**old, "_about": {**old.get("_about", {}), **new["_about"]}}
     for name, costs in new.items():
         if name == "_about":
@@ -143,6 +148,8 @@ def merge(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
             continue
         study = {**old[name], "cells": dict(old[name].get("cells", {}))}
         for key, cell in costs["cells"].items():
+            if not replace and key in study["cells"]:
+                continue
             own = costs["run"] != study.get("run")
             study["cells"][key] = {**cell, **({"run": costs["run"]} if own else {})}
         table[name] = study
@@ -150,16 +157,17 @@ def merge(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> None:
-    """``python -m attnmem.costs RESULTS CONFIG OUT [--merge]``: with --merge, OUT keeps the
-    cells RESULTS did not run."""
+    """``python -m attnmem.costs RESULTS CONFIG OUT [--merge | --fill]``: with --merge, OUT
+    keeps the cells RESULTS did not run; with --fill, OUT gains only the cells it lacks."""
     import yaml
 
-    merging = "--merge" in argv
-    results, config_path, out = [a for a in argv if a != "--merge"]
+    flags = {a for a in argv if a.startswith("--")}
+    results, config_path, out = [a for a in argv if not a.startswith("--")]
     config = yaml.safe_load(Path(config_path).read_text())
     table = measure(results, config)
-    if merging and Path(out).exists():
-        table = merge(yaml.safe_load(Path(out).read_text()) or {}, table)
+    if flags & {"--merge", "--fill"} and Path(out).exists():
+        old = yaml.safe_load(Path(out).read_text()) or {}
+        table = merge(old, table, replace="--fill" not in flags)
     Path(out).write_text(
         "# Measured job costs (python -m attnmem.costs; see src/attnmem/costs.py).\n"
         + yaml.safe_dump(table, sort_keys=True, width=100)

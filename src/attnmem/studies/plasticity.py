@@ -113,8 +113,14 @@ STUDY = Study(
     budget_metric="sequences",
     # a few thousand sequences (R stays low, so a lower bound at a paper run's R of 10-14) and a
     # token generalisation test, which a short run would otherwise spend most of its time on
-    probe=(("total_cap", 3000), ("test_r_max", 2), ("test_sequences", 1), ("test_min_scenes", 50),
-           ("test_scenes_per_r", 10), ("log_every", 500)),  # fmt: skip
+    probe=(
+        ("total_cap", 3000),
+        ("test_r_max", 2),
+        ("test_sequences", 1),
+        ("test_min_scenes", 50),
+        ("test_scenes_per_r", 10),
+        ("log_every", 500),
+    ),
     config_columns=("mode",),
     curve_rows=("split", ("generalisation",)),
     paired_interval="percentile",

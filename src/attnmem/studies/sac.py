@@ -60,8 +60,13 @@ STUDY = Study(
     ),
     budget_metric="steps",
     # 3,000 steps, 2,000 of them updating (a paper run warms up for 256-10,000 of its 1-1.47M)
-    probe=(("steps", 3000), ("warmup", 1000), ("eval_every", 1000), ("final_points", 1),
-           ("log_every", 1000)),  # fmt: skip
+    probe=(
+        ("steps", 3000),
+        ("warmup", 1000),
+        ("eval_every", 1000),
+        ("final_points", 1),
+        ("log_every", 1000),
+    ),
     run_columns=("final_reward", "final_eval", "max_reward", "episodes", "steps"),
     curve_rows=("metric", ("reward", "return")),
     choices=(

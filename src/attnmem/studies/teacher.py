@@ -54,8 +54,14 @@ STUDY = Study(
     extra_tables=("teachers",),
     budget_metric="train_steps",
     # a tenth of the teacher's steps and the predictor's (the rollouts as short as batches allow)
-    probe=(("dqn.steps", 4000), ("rollout.train", 2560), ("rollout.test", 2560),
-           ("predictor.epochs", 1), ("predictor.steps_per_epoch", 82), ("predictor.test_batches", 33)),  # fmt: skip
+    probe=(
+        ("dqn.steps", 4000),
+        ("rollout.train", 2560),
+        ("rollout.test", 2560),
+        ("predictor.epochs", 1),
+        ("predictor.steps_per_epoch", 82),
+        ("predictor.test_batches", 33),
+    ),
     choices=(
         ("env", "attnmem.rl.dqn:ENVS"),
         ("mode", "attnmem.rl.dqn:MODES"),

@@ -1,0 +1,50 @@
+"""The cost probe: a short run of every cell of a config, so a claim the default never ran
+still says what deciding it would cost (attnmem.probe, make probe)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from attnmem.config_check import validate
+from attnmem.probe import probe_config
+from attnmem.studies import REGISTRY
+from conftest import REPO, snakemake
+
+SCHEMAS = REPO / "workflow" / "schemas"
+PAPER = yaml.safe_load((REPO / "config" / "paper.yaml").read_text())
+
+
+def test_the_probe_runs_every_paper_cell_once_at_its_studys_short_settings():
+    probe = probe_config(PAPER, "results_probe")
+    validate(probe, SCHEMAS)
+    assert probe["probe"] is True and probe["results"] == "results_probe"
+    assert set(probe["studies"]) == {name for name in PAPER["studies"] if REGISTRY[name].probe}
+    # the datasets' studies measure where their data is; the cheap ones' costs are the default's
+    assert {"plasticity", "teacher", "sac", "ppo_attn"} <= set(probe["studies"])
+    for name, block in probe["studies"].items():
+        paper = PAPER["studies"][name]
+        assert block["axes"] == paper["axes"] and block["seeds"] == paper["seeds"][:1]
+        assert block["resources"]["threads"] == 1
+    # a scalar probe setting replaces each entry of a per-value one (SAC's steps per env)
+    sac = probe["studies"]["sac"]["run"]
+    assert sac["steps"] == dict.fromkeys(PAPER["studies"]["sac"]["run"]["steps"], 3000)
+    assert sac["warmup"] == {"faithful": {"mlp": 1000, "attention_split": 1000}, "clean": 1000}
+    teacher = probe["studies"]["teacher"]["run"]
+    assert teacher["dqn"]["steps"] == 4000 and teacher["dqn"]["gamma"] == 0.95
+    assert probe["studies"]["plasticity"]["run"]["total_cap"] == 3000
+
+
+@pytest.mark.dag
+def test_the_probe_plans_its_jobs_although_it_can_decide_nothing(tmp_path):
+    """One seed of every cell: the config check would stop a config whose claims run in full
+    but cannot decide; a probe decides nothing by design and says so."""
+    config = tmp_path / "probe.yaml"
+    config.write_text(yaml.safe_dump(probe_config(PAPER, str(tmp_path / "results"))))
+    result = snakemake(tmp_path, "-n", "--cores", "2", configfile=config)
+    assert "train_sac" in result.stdout and "undecidable by construction" not in result.stderr
+    plain = yaml.safe_load(config.read_text())
+    del plain["probe"]
+    config.write_text(yaml.safe_dump(plain))
+    result = snakemake(tmp_path, "-n", "--cores", "2", configfile=config, check=False)
+    assert result.returncode != 0 and "undecidable by construction" in result.stderr
