@@ -11,10 +11,9 @@ import sys
 import pytest
 import yaml
 
+from attnmem.run import JobOptions
 from attnmem.studies import REGISTRY
 from conftest import REPO
-
-UNIFORM = ("out_dir", "inputs", "threads", "device", "log", "checkpoint_every")
 
 
 def test_registry_imports_no_heavy_library():
@@ -80,8 +79,10 @@ def test_each_job_has_its_rule_and_a_uniform_train_function(name):
         assert list(parameters)[:2] == (
             ["runs", "out_dirs"] if job.all_seeds else ["run", "out_dir"]
         )
-        for keyword in UNIFORM[1:]:
-            assert parameters[keyword].kind is inspect.Parameter.KEYWORD_ONLY, (job.rule, keyword)
+        # the job's options come as one typed **options (run.JobOptions, read by JobSetup)
+        options = [p for p in parameters.values() if p.kind is inspect.Parameter.VAR_KEYWORD]
+        assert [p.name for p in options] == ["options"], job.rule
+        assert not set(parameters) & set(JobOptions.__annotations__), job.rule
 
 
 def test_the_slurm_profile_bundles_every_studys_training_group():

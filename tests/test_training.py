@@ -223,29 +223,33 @@ def test_a_run_block_splits_by_its_settings_fields_and_names_a_stray_key():
         split_settings({**settings, "lr_decay": 0.1}, Agent, Run, rest=("warmup",))
 
 
-def test_every_training_job_has_the_same_signature():
+def test_every_training_job_takes_the_same_options_with_the_same_defaults():
+    """One signature, train(run, out_dir, **options), the options typed once (JobOptions) and
+    read through JobSetup: its defaults are every job's (tests/test_registry.py checks that
+    each registered job has the signature)."""
     import inspect
 
+    from attnmem.run import JobOptions, JobSetup
     from attnmem.train import image_classification, plasticity, sac, teacher
 
-    jobs = (
-        image_classification.train,
-        plasticity.train,
-        sac.train,
-        teacher.make_teacher,
-        teacher.train_predictor,
-    )
-    uniform = ("inputs", "threads", "device", "log", "checkpoint_every")
-    for job in jobs:
+    for job in (image_classification.train, plasticity.train, sac.train, teacher.make_teacher,
+                teacher.train_predictor):  # fmt: skip
         parameters = list(inspect.signature(job).parameters.values())
-        assert [p.name for p in parameters[:2]] == ["run", "out_dir"], job.__qualname__
-        assert all(p.kind is p.POSITIONAL_OR_KEYWORD for p in parameters[:2])
-        keyword_only = {p.name: p for p in parameters[2:]}
-        assert all(p.kind is p.KEYWORD_ONLY for p in keyword_only.values()), job.__qualname__
-        assert [p.name for p in parameters[2:7]] == list(uniform), job.__qualname__
-        assert keyword_only["inputs"].default is None
-        assert keyword_only["checkpoint_every"].default is None
-        assert keyword_only["device"].default == "cpu"
+        assert [p.name for p in parameters] == ["run", "out_dir", "options"], job.__qualname__
+        assert parameters[2].kind is parameters[2].VAR_KEYWORD
+    setup = JobSetup()
+    assert (setup.inputs, setup.threads, setup.device, setup.checkpoint_every) == (
+        None, 1, "cpu", None,
+    )  # fmt: skip
+    assert setup.every(50) == 50 and JobSetup(checkpoint_every=3).every(50) == 3
+    assert setup.logger is not None
+    seen: list[int] = []
+    JobSetup(on_step=seen.append).step_done(7)
+    setup.step_done(8)  # no hook: nothing happens
+    assert seen == [7]
+    with pytest.raises(TypeError):
+        JobSetup(**{"checkpoints": 3})  # a misspelt option fails loudly, not silently
+    assert set(JobOptions.__annotations__) == {f for f in JobSetup.__dataclass_fields__}
 
 
 @pytest.mark.parametrize("study", sorted(REGISTRY))

@@ -68,18 +68,24 @@ there and ends with the same bytes.
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 
 from attnmem import files
 from attnmem.models import atman as model
-from attnmem.run import CellCheckpoint, Progress, RunRecorder, file_logger, flat_config
+from attnmem.run import (
+    CellCheckpoint,
+    JobOptions,
+    JobSetup,
+    Progress,
+    RunRecorder,
+    flat_config,
+)
 from attnmem.seeding import derive_seed
 
 STUDY = "atman"
@@ -392,13 +398,8 @@ def train(
     runs: Sequence[AtmanRun],
     out_dirs: Sequence[str | Path],
     *,
-    inputs: Mapping[str, str | Path] | None = None,
-    threads: int = 1,
-    device: str = "cpu",
-    log: logging.Logger | None = None,
-    checkpoint_every: int | None = None,
-    on_step: Callable[[int], None] | None = None,
     engine: str = "auto",
+    **options: Unpack[JobOptions],
 ) -> list[dict[str, Any]]:
     """Train every seed of one cell; write each seed's metrics.csv, final.json,
     provenance.json and network.json into its folder (``out_dirs``, one per run, in order).
@@ -411,16 +412,17 @@ def train(
     (the seed folders' parent).  ``on_step(tick)`` runs after every tick and checkpoint (tests
     use it to crash a job).  Returns the final.json contents, in order.
     """
+    job = JobSetup(**options)
     _check(runs)
     run = runs[0]
-    every = 500 if checkpoint_every is None else checkpoint_every
-    log = log or file_logger(None)
+    every = job.every(500)
+    log = job.logger
     out_dirs = [Path(d) for d in out_dirs]
     wiring = model.build_wiring(run.layout)
     data = model.sine_data()
     step = _stepper(engine, wiring, run.settings, len(runs) * run.width * run.ticks)
     recorders = [
-        RunRecorder(d, flat_config(r), threads) for r, d in zip(runs, out_dirs, strict=True)
+        RunRecorder(d, flat_config(r), job.threads) for r, d in zip(runs, out_dirs, strict=True)
     ]
     checkpoint = CellCheckpoint(out_dirs[0].parent / "checkpoint.pkl", recorders)
     state = checkpoint.load(log)
@@ -444,8 +446,7 @@ def train(
                 )
             if state["tick"] % every == 0 and state["tick"] < run.ticks:
                 checkpoint.save(state)
-            if on_step is not None:
-                on_step(state["tick"])
+            job.step_done(state["tick"])
         if run.trainer.startswith("genetic"):
             _end_generation(state, run)
         returned = _returned(state, run)
@@ -559,15 +560,11 @@ def mlp_gradients(params: Sequence[np.ndarray], x: np.ndarray, y: np.ndarray):
 def train_reference(
     runs: Sequence[ReferenceRun],
     out_dirs: Sequence[str | Path],
-    *,
-    inputs: Mapping[str, str | Path] | None = None,
-    threads: int = 1,
-    device: str = "cpu",
-    log: logging.Logger | None = None,
-    checkpoint_every: int | None = None,
+    **options: Unpack[JobOptions],
 ) -> list[dict[str, Any]]:
     """Every seed of the MLP reference at once (seconds: no checkpoint is taken)."""
-    log = log or file_logger(None)
+    job = JobSetup(**options)
+    log = job.logger
     first = replace(runs[0], seed=0)
     if any(replace(r, seed=0) != first for r in runs):
         raise ValueError("one reference job trains every seed under one setting")
@@ -584,7 +581,7 @@ def train_reference(
     best_acc, best_mse, auc = np.zeros(n), np.full(n, np.inf), np.zeros(n)
     rows: list[list[tuple]] = [[] for _ in runs]
     recorders = [
-        RunRecorder(d, flat_config(r), threads) for r, d in zip(runs, out_dirs, strict=True)
+        RunRecorder(d, flat_config(r), job.threads) for r, d in zip(runs, out_dirs, strict=True)
     ]
     for t in range(1, first.iterations + 1):
         prediction, _ = mlp_forward(params, data["x_test"])

@@ -7,12 +7,11 @@ headline metric is the maximum over epochs ("maximal accuracy"), reported beside
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import torch
 import torch.nn.functional as F
@@ -21,7 +20,14 @@ from torch import Tensor
 from attnmem.data.images import SOURCES, VARIANTS, augment, normalise
 from attnmem.models.vision import build_classifier
 from attnmem.optim import build_optimizer
-from attnmem.run import Diverged, Progress, RunRecorder, file_logger, flat_config
+from attnmem.run import (
+    Diverged,
+    JobOptions,
+    JobSetup,
+    Progress,
+    RunRecorder,
+    flat_config,
+)
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
 
 STUDY = "optim"
@@ -124,13 +130,7 @@ class OptimState:
 def train(
     run: OptimRun,
     out_dir: str | Path,
-    *,
-    inputs: Mapping[str, str | Path] | None = None,
-    threads: int = 1,
-    device: str = "cpu",
-    log: logging.Logger | None = None,
-    checkpoint_every: int | None = None,
-    on_step: Callable[[int], None] | None = None,
+    **options: Unpack[JobOptions],
 ) -> dict[str, Any]:
     """Train, evaluate every epoch, checkpoint, resume from a checkpoint if present.
 
@@ -138,17 +138,18 @@ def train(
     (default 1).  ``on_step(epoch)`` runs after each epoch and its checkpoint (tests use it
     to crash a run).  Returns the content of final.json.
     """
-    if not inputs or "data" not in inputs:
+    job = JobSetup(**options)
+    if not job.inputs or "data" not in job.inputs:
         raise ValueError("an optim run needs inputs['data']: the prepared dataset file")
-    every = 1 if checkpoint_every is None else checkpoint_every
-    log = log or file_logger(None)
+    every = job.every(1)
+    log = job.logger
     variant = VARIANTS[run.dataset]
     # Common random numbers: seed k gives every optimizer the same initial weights, batch order
     # and augmentations, so the paired-by-seed comparison isolates the optimizer.
     seed = derive_seed(STUDY, run.pairing_cell, run.seed)
-    make_deterministic(threads, seed)
-    dev = pick_device(device)
-    data = torch.load(inputs["data"])
+    make_deterministic(job.threads, seed)
+    dev = pick_device(job.device)
+    data = torch.load(job.inputs["data"])
     side = variant.resize_for.get(run.arch)
     x_train, y_train = data["x_train"][: run.train_limit], data["y_train"][: run.train_limit]
 
@@ -156,7 +157,7 @@ def train(
     optimizer = build_optimizer(run.optimizer, model.parameters(), run.lr, run.weight_decay)
     scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, run.milestones, run.gamma)
     state = OptimState(model, optimizer, scheduler, torch.Generator().manual_seed(seed))
-    recorder = RunRecorder(Path(out_dir), flat_config(run), threads)
+    recorder = RunRecorder(Path(out_dir), flat_config(run), job.threads)
 
     if recorder.resume(state, log):
         log.info("resuming %s seed %d after epoch %d", run.cell, run.seed, state.epoch)
@@ -186,8 +187,7 @@ def train(
             recorder.save_checkpoint(state.state_dict())
         best = max(v for _, _, m, v in recorder.rows if m == "accuracy")
         progress.update(epoch, f"loss {loss:.4f}  test acc {acc:.2f}% (max {best:.2f}%)")
-        if on_step is not None:
-            on_step(epoch)
+        job.step_done(epoch)
 
     accs = [v for _, _, m, v in recorder.rows if m == "accuracy"]
     final_metrics = {

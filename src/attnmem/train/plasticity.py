@@ -16,10 +16,10 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import torch
 from torch import nn
@@ -28,7 +28,14 @@ from attnmem.data.familiarity import generate, train_length
 from attnmem.files import write_torch
 from attnmem.models.plastic import build_network
 from attnmem.models.plastic_fast import engine_for
-from attnmem.run import Diverged, Progress, RunRecorder, file_logger, flat_config
+from attnmem.run import (
+    Diverged,
+    JobOptions,
+    JobSetup,
+    Progress,
+    RunRecorder,
+    flat_config,
+)
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
 from attnmem.train.curriculum import (
     Curriculum,
@@ -141,13 +148,7 @@ def generalisation(
 def train(
     run: PlasticityRun,
     out_dir: str | Path,
-    *,
-    inputs: Mapping[str, str | Path] | None = None,
-    threads: int = 1,
-    device: str = "cpu",
-    log: logging.Logger | None = None,
-    checkpoint_every: int | None = None,
-    on_step: Callable[[CurriculumState], None] | None = None,
+    **options: Unpack[JobOptions],
 ) -> dict[str, Any]:
     """Train through the curriculum, resuming from ``checkpoint.pt`` when it is this run's.
 
@@ -157,18 +158,16 @@ def train(
     run).  Writes metrics.csv, final.json, provenance.json, model.pt and stages/R<r>.pt;
     returns the content of final.json.
     """
+    job = JobSetup(**options)
     if run.curriculum.engine == "population":  # a population of one lane: the same bytes
-        return train_cell(
-            [run], [out_dir], threads=threads, device=device, log=log,
-            checkpoint_every=checkpoint_every,
-            on_step=None if on_step is None else (lambda states: on_step(states[0])),
-        )[0]  # fmt: skip
-    every = 50 if checkpoint_every is None else checkpoint_every
-    log = log or file_logger(None)
+        lane = None if job.on_step is None else (lambda states: job.step_done(states[0]))
+        return train_cell([run], [out_dir], **{**options, "on_step": lane})[0]
+    every = job.every(50)
+    log = job.logger
     out_dir = Path(out_dir)
     curriculum = run.curriculum
-    make_deterministic(threads, derive_seed(STUDY, run.cell, run.seed))
-    dev = pick_device(device)
+    make_deterministic(job.threads, derive_seed(STUDY, run.cell, run.seed))
+    dev = pick_device(job.device)
     model = build_network(run.network, run.size, curriculum.d, run.eta).to(dev)  # type: ignore[arg-type]
     loop = PlasticityState(
         model,
@@ -177,7 +176,7 @@ def train(
         torch.Generator().manual_seed(derive_seed(STUDY, "train-data", run.seed)),
     )
     state = loop.progress  # restored in place, so this name stays valid across a resume
-    recorder = RunRecorder(out_dir, flat_config(run), threads)
+    recorder = RunRecorder(out_dir, flat_config(run), job.threads)
 
     if recorder.resume(loop, log):
         log.info(
@@ -223,8 +222,7 @@ def train(
                 )
             if loop.steps % every == 0 or stage_ended:
                 recorder.save_checkpoint(loop.state_dict())
-            if on_step is not None:
-                on_step(state)
+            job.step_done(state)
     except Diverged:
         status = "diverged"
         log.warning("loss is not finite at R=%d; the run ends as 'diverged'", state.r)
@@ -235,13 +233,7 @@ def train(
 def train_cell(
     runs: Sequence[PlasticityRun],
     out_dirs: Sequence[str | Path],
-    *,
-    inputs: Mapping[str, str | Path] | None = None,
-    threads: int = 1,
-    device: str = "cpu",
-    log: logging.Logger | None = None,
-    checkpoint_every: int | None = None,
-    on_step: Callable[[list[CurriculumState]], None] | None = None,
+    **options: Unpack[JobOptions],
 ) -> list[dict[str, Any]]:
     """Train every seed of one cell (``runs``, one folder each in ``out_dirs``); returns
     their final.json contents, in order.
@@ -254,6 +246,7 @@ def train_cell(
     whichever seeds share the job.  Under ``fast`` and ``autograd`` the seeds train one after
     another with :func:`train`.  ``on_step(states)`` runs after every step of the population
     (tests use it to crash a job)."""
+    job = JobSetup(**options)
     if len(runs) != len(out_dirs):
         raise ValueError(f"{len(runs)} runs but {len(out_dirs)} folders")
     if len({(r.network, r.size, r.eta, r.curriculum) for r in runs}) > 1:
@@ -261,27 +254,26 @@ def train_cell(
     if runs[0].curriculum.engine != "population":
         finals = []
         for run, out_dir in zip(runs, out_dirs, strict=True):
-            finals.append(train(run, out_dir, threads=threads, device=device, log=log,
-                                checkpoint_every=checkpoint_every))  # fmt: skip
+            finals.append(train(run, out_dir, **{**options, "on_step": None}))
         return finals
     from attnmem.models.plastic_pop import Population
 
-    every = 50 if checkpoint_every is None else checkpoint_every
-    log = log or file_logger(None)
+    every = job.every(50)
+    log = job.logger
     out_dirs = [Path(d) for d in out_dirs]
     run = runs[0]
     curriculum = run.curriculum
     dev = pick_device("cpu")  # a compiled CPU engine
     loops, recorders = [], []
     for lane_run, out_dir in zip(runs, out_dirs, strict=True):
-        make_deterministic(threads, derive_seed(STUDY, lane_run.cell, lane_run.seed))
+        make_deterministic(job.threads, derive_seed(STUDY, lane_run.cell, lane_run.seed))
         model = build_network(run.network, run.size, curriculum.d, run.eta)  # type: ignore[arg-type]
         loop = PlasticityState(
             model,
             torch.optim.Adam(model.parameters(), lr=curriculum.lr, foreach=True),
             torch.Generator().manual_seed(derive_seed(STUDY, "train-data", lane_run.seed)),
         )
-        recorder = RunRecorder(out_dir, flat_config(lane_run), threads)
+        recorder = RunRecorder(out_dir, flat_config(lane_run), job.threads)
         if recorder.resume(loop, log):
             log.info(
                 "resuming %s seed %d at R=%d after %d sequences",
@@ -300,7 +292,7 @@ def train_cell(
         [loop.model for loop in loops],
         [loop.optimizer for loop in loops],
         lr=curriculum.lr,
-        threads=threads,
+        threads=job.threads,
         dtype=curriculum.dtype,
     )
     status = ["ok"] * len(runs)
@@ -374,8 +366,7 @@ def train_cell(
                 done(),
                 "R = " + " ".join(str(s.r) for s in states) + " (seeds)",
             )
-        if on_step is not None:
-            on_step(states)
+        job.step_done(states)
         active = [running(k) for k in range(len(runs))]
     finals = []
     for k, loop in enumerate(loops):

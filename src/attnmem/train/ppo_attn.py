@@ -19,11 +19,10 @@ same bytes as one that was never interrupted.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import numpy as np
 import torch
@@ -38,7 +37,14 @@ from attnmem.rl.ppo import (
     collect,
     evaluate,
 )
-from attnmem.run import Diverged, Progress, RunRecorder, file_logger, flat_config
+from attnmem.run import (
+    Diverged,
+    JobOptions,
+    JobSetup,
+    Progress,
+    RunRecorder,
+    flat_config,
+)
 from attnmem.seeding import derive_seed, make_deterministic
 
 STUDY = "ppo_attn"
@@ -91,13 +97,7 @@ def curve_metrics(
 def train(
     run: PPORun,
     out_dir: str | Path,
-    *,
-    inputs: Mapping[str, str | Path] | None = None,
-    threads: int = 1,
-    device: str = "cpu",
-    log: logging.Logger | None = None,
-    checkpoint_every: int | None = None,
-    on_step: Callable[[int], None] | None = None,
+    **options: Unpack[JobOptions],
 ) -> dict[str, Any]:
     """Train (resuming from checkpoint.pt when it is this run's); write the run files.
 
@@ -106,14 +106,15 @@ def train(
     default 20,000; taken after the next update) changes when work is saved, never the numbers.
     ``on_step(step)`` runs after every checkpoint (tests raise from it to simulate a kill).
     """
-    every = 20_000 if checkpoint_every is None else checkpoint_every
-    log = log or file_logger(None)
+    job = JobSetup(**options)
+    every = job.every(20_000)
+    log = job.logger
     out_dir = Path(out_dir)
     s = run.ppo
-    make_deterministic(threads, derive_seed(STUDY, run.cell, run.seed))
+    make_deterministic(job.threads, derive_seed(STUDY, run.cell, run.seed))
     env = VecEnv(run.env, s.n_envs, s.history if s.policy == "attn_history" else 1)
     agent = PPO(env.observations, env.actions, s, derive_seed(STUDY, f"{run.cell}/agent", run.seed))
-    recorder = RunRecorder(out_dir, flat_config(run), threads)
+    recorder = RunRecorder(out_dir, flat_config(run), job.threads)
     env_seed = derive_seed(STUDY, f"{run.env}/env", run.seed)
     eval_seed = derive_seed(STUDY, f"{run.env}/eval", run.seed)
     state = env.reset([env_seed + i for i in range(s.n_envs)])
@@ -185,8 +186,7 @@ def train(
                     }
                 )
                 last_checkpoint = step
-                if on_step is not None:
-                    on_step(step)
+                job.step_done(step)
     except Diverged:
         status = "diverged"
         log.warning("loss is not finite at step %d; the run ends as 'diverged'", counters["step"])

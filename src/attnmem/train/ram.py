@@ -20,12 +20,11 @@ the last epoch's model (no selection at all).
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import torch
 import torch.nn.functional as F
@@ -34,7 +33,14 @@ from torch import Tensor
 from attnmem.data.canvases import CANVASES, compose, compose_all, split_digits
 from attnmem.files import write_torch
 from attnmem.models.ram import GLIMPSING, RAM, build_model
-from attnmem.run import Diverged, Progress, RunRecorder, file_logger, flat_config
+from attnmem.run import (
+    Diverged,
+    JobOptions,
+    JobSetup,
+    Progress,
+    RunRecorder,
+    flat_config,
+)
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
 
 STUDY = "ram"
@@ -236,30 +242,25 @@ def _check(run: RAMRun) -> None:
 def train(
     run: RAMRun,
     out_dir: str | Path,
-    *,
-    inputs: Mapping[str, str | Path] | None = None,
-    threads: int = 1,
-    device: str = "cpu",
-    log: logging.Logger | None = None,
-    checkpoint_every: int | None = None,
-    on_step: Callable[[int], None] | None = None,
+    **options: Unpack[JobOptions],
 ) -> dict[str, Any]:
     """Train, select on validation, test once; checkpoint every ``checkpoint_every`` epochs
     (default 1) and resume from a checkpoint if present.  ``inputs["data"]`` is the prepared
     digit source.  ``on_step(epoch)`` runs after each epoch and its checkpoint (tests use
     it to crash a run).  Returns the content of final.json."""
-    if not inputs or "data" not in inputs:
+    job = JobSetup(**options)
+    if not job.inputs or "data" not in job.inputs:
         raise ValueError("a ram run needs inputs['data']: the prepared digit source file")
     _check(run)
-    every = 1 if checkpoint_every is None else checkpoint_every
-    log = log or file_logger(None)
+    every = job.every(1)
+    log = job.logger
     out_dir = Path(out_dir)
     seed = derive_seed(STUDY, run.cell, run.seed)
-    make_deterministic(threads, seed)
-    dev = pick_device(device)
+    make_deterministic(job.threads, seed)
+    dev = pick_device(job.device)
     spec = CANVASES[run.dataset]
 
-    splits = split_digits(torch.load(inputs["data"]), run.validation)
+    splits = split_digits(torch.load(job.inputs["data"]), run.validation)
     train_x, train_y = splits["train"]
     if run.faithful:  # Blebot trained on every training digit and had no validation split
         train_x = torch.cat([train_x, splits["val"][0]])
@@ -289,7 +290,7 @@ def train(
         optimizer, (lambda step: max(0.0, 1.0 - step / steps)) if decay else (lambda step: 1.0)
     )
     state = RAMState(model, optimizer, scheduler, torch.Generator().manual_seed(seed))
-    recorder = RunRecorder(out_dir, flat_config(run), threads)
+    recorder = RunRecorder(out_dir, flat_config(run), job.threads)
     if recorder.resume(state, log):
         log.info("resuming %s seed %d after epoch %d", run.cell, run.seed, state.epoch)
     else:
@@ -334,8 +335,7 @@ def train(
         if epoch % every == 0:
             recorder.save_checkpoint(state.state_dict())
         progress.update(epoch, message)
-        if on_step is not None:
-            on_step(epoch)
+        job.step_done(epoch)
 
     metrics: dict[str, Any] = {
         "epochs": state.epoch,

@@ -15,12 +15,11 @@ there and ends with the same bytes as one that was never interrupted.
 
 from __future__ import annotations
 
-import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import gymnasium as gym
 import numpy as np
@@ -28,7 +27,14 @@ import torch
 
 from attnmem.files import write_torch
 from attnmem.rl.sac import SAC, FrameStack, NStep, Replay, SACSettings, Transition
-from attnmem.run import Diverged, Progress, RunRecorder, file_logger, flat_config
+from attnmem.run import (
+    Diverged,
+    JobOptions,
+    JobSetup,
+    Progress,
+    RunRecorder,
+    flat_config,
+)
 from attnmem.seeding import derive_seed, make_deterministic
 
 STUDY = "sac"
@@ -216,13 +222,7 @@ class SACState:
 def train(
     run: SACRun,
     out_dir: str | Path,
-    *,
-    inputs: Mapping[str, str | Path] | None = None,
-    threads: int = 1,
-    device: str = "cpu",
-    log: logging.Logger | None = None,
-    checkpoint_every: int | None = None,
-    on_step: Callable[[int], None] | None = None,
+    **options: Unpack[JobOptions],
 ) -> dict[str, Any]:
     """Train (resuming from checkpoint.pt when it is this run's); write the run files.
 
@@ -234,11 +234,12 @@ def train(
     ``on_step(step)`` runs after every checkpoint (tests raise from it: a kill right after a
     checkpoint).
     """
-    every = 50_000 if checkpoint_every is None else checkpoint_every
-    log = log or file_logger(None)
+    job = JobSetup(**options)
+    every = job.every(50_000)
+    log = job.logger
     out_dir = Path(out_dir)
     settings = run.sac
-    make_deterministic(threads, derive_seed(STUDY, run.cell, run.seed))
+    make_deterministic(job.threads, derive_seed(STUDY, run.cell, run.seed))
     env = make_env(run.env, run.max_episode_steps)
     observations, actions = env.observation_space.shape[0], env.action_space.shape[0]
     low, high = env.action_space.low, env.action_space.high
@@ -260,7 +261,7 @@ def train(
         torch.Generator().manual_seed(derive_seed(STUDY, f"{run.cell}/warmup", run.seed)),
     )
     replay, nstep, counters = loop.replay, loop.nstep, loop.counters
-    recorder = RunRecorder(out_dir, flat_config(run), threads)
+    recorder = RunRecorder(out_dir, flat_config(run), job.threads)
     eval_seed = derive_seed(STUDY, f"{run.env}/eval", run.seed)
     loop.new_episode(env.reset(seed=derive_seed(STUDY, f"{run.env}/env", run.seed))[0])
 
@@ -326,8 +327,7 @@ def train(
                 if step - last_checkpoint >= every:
                     recorder.save_checkpoint(loop.state_dict())
                     last_checkpoint = step
-                    if on_step is not None:
-                        on_step(step)
+                    job.step_done(step)
     except Diverged:
         status = "diverged"
         log.warning("loss is not finite at step %d; the run ends as 'diverged'", counters["step"])

@@ -18,12 +18,10 @@ on (env, mode, k) only, so the three predictors see identical batches.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import torch
 import torch.nn.functional as F
@@ -31,7 +29,7 @@ import torch.nn.functional as F
 from attnmem.files import write_torch
 from attnmem.models.predictors import build_predictor
 from attnmem.rl.dqn import DQNSettings, rollout, train_dqn, windows
-from attnmem.run import Progress, RunRecorder, file_logger, flat_config
+from attnmem.run import JobOptions, JobSetup, Progress, RunRecorder, flat_config
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
 
 STUDY = "teacher"
@@ -58,12 +56,7 @@ def label_fractions(labels: torch.Tensor, actions: int) -> list[float]:
 def make_teacher(
     run: TeacherRun,
     out_dir: str | Path,
-    *,
-    inputs: Mapping[str, str | Path] | None = None,
-    threads: int = 1,
-    device: str = "cpu",
-    log: logging.Logger | None = None,
-    checkpoint_every: int | None = None,
+    **options: Unpack[JobOptions],
 ) -> dict[str, Any]:
     """Train the teacher, roll it out, write dataset.pt, teacher.pt and the run files.
 
@@ -71,11 +64,12 @@ def make_teacher(
     step per update: a GPU would only add transfers) and takes no checkpoints (it lasts
     minutes), so ``checkpoint_every`` is ignored.
     """
-    log = log or file_logger(None)
+    job = JobSetup(**options)
+    log = job.logger
     out_dir = Path(out_dir)
     stream = f"{run.env}/seed{run.seed}"
-    make_deterministic(threads, derive_seed(STUDY, f"teacher/{run.env}", run.seed))
-    recorder = RunRecorder(out_dir, flat_config(run), threads)
+    make_deterministic(job.threads, derive_seed(STUDY, f"teacher/{run.env}", run.seed))
+    recorder = RunRecorder(out_dir, flat_config(run), job.threads)
     progress = Progress(log, run.dqn.steps, unit="step")
     episodes: list[float] = []
     log.info("DQN teacher on %s (%s), %d steps", run.env, run.mode, run.dqn.steps)
@@ -210,22 +204,18 @@ def score_test_batches(
 def train_predictor(
     run: PredictorRun,
     out_dir: str | Path,
-    *,
-    inputs: Mapping[str, str | Path] | None = None,
-    threads: int = 1,
-    device: str = "cpu",
-    log: logging.Logger | None = None,
-    checkpoint_every: int | None = None,
+    **options: Unpack[JobOptions],
 ) -> dict[str, Any]:
     """Train and test one predictor on a teacher's dataset (``inputs["dataset"]``); write the
     run files.  The job takes no checkpoints (it lasts minutes): ``checkpoint_every`` is
     ignored."""
-    if not inputs or "dataset" not in inputs:
+    job = JobSetup(**options)
+    if not job.inputs or "dataset" not in job.inputs:
         raise ValueError("a predictor run needs inputs['dataset']: its teacher's dataset.pt")
-    log = log or file_logger(None)
-    data = torch.load(inputs["dataset"])
-    make_deterministic(threads, derive_seed(STUDY, run.cell, run.seed))
-    dev = pick_device(device)
+    log = job.logger
+    data = torch.load(job.inputs["dataset"])
+    make_deterministic(job.threads, derive_seed(STUDY, run.cell, run.seed))
+    dev = pick_device(job.device)
     train_x, train_y = data["train_x"].to(dev), data["train_y"].to(dev)
     test_x, test_y = data["test_x"].to(dev), data["test_y"].to(dev)
     actions = int(data["actions"])
@@ -241,7 +231,7 @@ def train_predictor(
         model.parameters(), lr=run.lr, weight_decay=run.weight_decay, amsgrad=True
     )
     batches, tests = batch_streams(run)
-    recorder = RunRecorder(out_dir, flat_config(run), threads)
+    recorder = RunRecorder(out_dir, flat_config(run), job.threads)
     progress = Progress(log, run.epochs)
     log.info(
         "%s on %s (%s teacher): %d train / %d test windows, %d actions, on %s",
