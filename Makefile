@@ -42,7 +42,7 @@ figures: $(STAMP)
 probe: $(STAMP)
 	targets=$$($(BIN)/python -m attnmem.probe config/paper.yaml results_probe) && \
 	$(BIN)/snakemake --profile workflow/profiles/default --cores $(CORES) \
-		--configfile results_probe/probe.yaml $$targets && \
+		--configfile=results_probe/probe.yaml $$targets && \
 	$(BIN)/python -m attnmem.costs results_probe results_probe/probe.yaml config/costs.yaml --fill
 
 # one replication report per source: results/report/<source>.md and .html
