@@ -168,9 +168,13 @@ def main(argv: list[str]) -> None:
     if flags & {"--merge", "--fill"} and Path(out).exists():
         old = yaml.safe_load(Path(out).read_text()) or {}
         table = merge(old, table, replace="--fill" not in flags)
+    class Plain(yaml.SafeDumper):
+        def ignore_aliases(self, data: Any) -> bool:
+            return True  # each cell's settings written out, not as a YAML alias
+
     Path(out).write_text(
         "# Measured job costs (python -m attnmem.costs; see src/attnmem/costs.py).\n"
-        + yaml.safe_dump(table, sort_keys=True, width=100)
+        + yaml.dump(table, Dumper=Plain, sort_keys=True, width=100)
     )
 
 
