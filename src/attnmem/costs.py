@@ -168,6 +168,7 @@ def main(argv: list[str]) -> None:
     if flags & {"--merge", "--fill"} and Path(out).exists():
         old = yaml.safe_load(Path(out).read_text()) or {}
         table = merge(old, table, replace="--fill" not in flags)
+
     class Plain(yaml.SafeDumper):
         def ignore_aliases(self, data: Any) -> bool:
             return True  # each cell's settings written out, not as a YAML alias
