@@ -11,7 +11,7 @@ import sys
 import pytest
 import yaml
 
-from attnmem.run import JobOptions
+from attnmem.jobs import JobOptions
 from attnmem.studies import REGISTRY
 from conftest import REPO
 

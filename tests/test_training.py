@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from attnmem.jobs import JobOptions, JobSetup
 from attnmem.run import file_logger
 from attnmem.seeding import derive_seed
 from attnmem.studies import REGISTRY
@@ -229,7 +230,6 @@ def test_every_training_job_takes_the_same_options_with_the_same_defaults():
     each registered job has the signature)."""
     import inspect
 
-    from attnmem.run import JobOptions, JobSetup
     from attnmem.train import image_classification, plasticity, sac, teacher
 
     for job in (image_classification.train, plasticity.train, sac.train, teacher.make_teacher,

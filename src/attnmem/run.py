@@ -17,12 +17,12 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from importlib import metadata
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from attnmem import files
 
@@ -320,48 +320,6 @@ def file_logger(path: str | Path | None, name: str = "attnmem") -> logging.Logge
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
         logger.addHandler(handler)
     return logger
-
-
-class JobOptions(TypedDict, total=False):
-    """What the DAG's train script (workflow/scripts/train.py) passes every study's train
-    function beside its run(s) and output folder(s): one set of keywords for all of them."""
-
-    inputs: Mapping[str, str | Path] | None
-    threads: int
-    device: str
-    log: logging.Logger | None
-    checkpoint_every: int | None
-    on_step: Callable[..., None] | None
-
-
-@dataclass(frozen=True)
-class JobSetup:
-    """A training job's :class:`JobOptions`, with their defaults.  ``inputs``: the rule's input
-    files by name; ``threads``: torch's (they fix the bytes); ``checkpoint_every``: in the
-    module's own unit (epochs, steps, ticks), None for its default; ``on_step``: the tests'
-    hook, called after each step and its checkpoint (tests/conftest.py ``kill_at`` raises from
-    it to simulate a kill)."""
-
-    inputs: Mapping[str, str | Path] | None = None
-    threads: int = 1
-    device: str = "cpu"
-    log: logging.Logger | None = None
-    checkpoint_every: int | None = None
-    on_step: Callable[..., None] | None = None
-
-    @property
-    def logger(self) -> logging.Logger:
-        """The job's log, or one to stderr when a caller (a test, a notebook) gave none."""
-        return self.log or file_logger(None)
-
-    def every(self, default: int) -> int:
-        """Steps between checkpoints: the job's, or the module's ``default``."""
-        return default if self.checkpoint_every is None else self.checkpoint_every
-
-    def step_done(self, *progress: Any) -> None:
-        """Call the tests' hook, if any."""
-        if self.on_step is not None:
-            self.on_step(*progress)
 
 
 @contextmanager

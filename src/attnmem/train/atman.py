@@ -77,15 +77,9 @@ from typing import Any, Unpack
 import numpy as np
 
 from attnmem import files
+from attnmem.jobs import JobOptions, JobSetup
 from attnmem.models import atman as model
-from attnmem.run import (
-    CellCheckpoint,
-    JobOptions,
-    JobSetup,
-    Progress,
-    RunRecorder,
-    flat_config,
-)
+from attnmem.run import CellCheckpoint, Progress, RunRecorder, flat_config
 from attnmem.seeding import derive_seed
 
 STUDY = "atman"

@@ -18,16 +18,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from attnmem.data.images import SOURCES, VARIANTS, augment, normalise
+from attnmem.jobs import JobOptions, JobSetup
 from attnmem.models.vision import build_classifier
 from attnmem.optim import build_optimizer
-from attnmem.run import (
-    Diverged,
-    JobOptions,
-    JobSetup,
-    Progress,
-    RunRecorder,
-    flat_config,
-)
+from attnmem.run import Diverged, Progress, RunRecorder, flat_config
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
 
 STUDY = "optim"

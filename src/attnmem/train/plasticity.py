@@ -26,16 +26,10 @@ from torch import nn
 
 from attnmem.data.familiarity import generate, train_length
 from attnmem.files import write_torch
+from attnmem.jobs import JobOptions, JobSetup
 from attnmem.models.plastic import build_network
 from attnmem.models.plastic_fast import engine_for
-from attnmem.run import (
-    Diverged,
-    JobOptions,
-    JobSetup,
-    Progress,
-    RunRecorder,
-    flat_config,
-)
+from attnmem.run import Diverged, Progress, RunRecorder, flat_config
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
 from attnmem.train.curriculum import (
     Curriculum,

@@ -27,6 +27,7 @@ from typing import Any, Unpack
 import numpy as np
 import torch
 
+from attnmem.jobs import JobOptions, JobSetup
 from attnmem.rl.ppo import (
     PPO,
     RETURN_RANGE,
@@ -37,14 +38,7 @@ from attnmem.rl.ppo import (
     collect,
     evaluate,
 )
-from attnmem.run import (
-    Diverged,
-    JobOptions,
-    JobSetup,
-    Progress,
-    RunRecorder,
-    flat_config,
-)
+from attnmem.run import Diverged, Progress, RunRecorder, flat_config
 from attnmem.seeding import derive_seed, make_deterministic
 
 STUDY = "ppo_attn"

@@ -32,15 +32,9 @@ from torch import Tensor
 
 from attnmem.data.canvases import CANVASES, compose, compose_all, split_digits
 from attnmem.files import write_torch
+from attnmem.jobs import JobOptions, JobSetup
 from attnmem.models.ram import GLIMPSING, RAM, build_model
-from attnmem.run import (
-    Diverged,
-    JobOptions,
-    JobSetup,
-    Progress,
-    RunRecorder,
-    flat_config,
-)
+from attnmem.run import Diverged, Progress, RunRecorder, flat_config
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
 
 STUDY = "ram"

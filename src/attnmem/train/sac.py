@@ -26,15 +26,9 @@ import numpy as np
 import torch
 
 from attnmem.files import write_torch
+from attnmem.jobs import JobOptions, JobSetup
 from attnmem.rl.sac import SAC, FrameStack, NStep, Replay, SACSettings, Transition
-from attnmem.run import (
-    Diverged,
-    JobOptions,
-    JobSetup,
-    Progress,
-    RunRecorder,
-    flat_config,
-)
+from attnmem.run import Diverged, Progress, RunRecorder, flat_config
 from attnmem.seeding import derive_seed, make_deterministic
 
 STUDY = "sac"

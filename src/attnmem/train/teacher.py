@@ -27,9 +27,10 @@ import torch
 import torch.nn.functional as F
 
 from attnmem.files import write_torch
+from attnmem.jobs import JobOptions, JobSetup
 from attnmem.models.predictors import build_predictor
 from attnmem.rl.dqn import DQNSettings, rollout, train_dqn, windows
-from attnmem.run import JobOptions, JobSetup, Progress, RunRecorder, flat_config
+from attnmem.run import Progress, RunRecorder, flat_config
 from attnmem.seeding import derive_seed, make_deterministic, pick_device
 
 STUDY = "teacher"
