@@ -247,8 +247,9 @@ def _fill(
         notes.append(f"n={seeds} < {rule.get('min_seeds', 2)} seeds")
     if cell.diverged:
         notes.append(f"{cell.diverged} diverged")
-    short = not spent and not reached_early
-    if "min_budget" in rule and (short or (spent and min(spent) < rule["min_budget"])):
+    if "min_budget" in rule and (
+        (spent and min(spent) < rule["min_budget"]) or not (spent or reached_early)
+    ):
         least = min(spent) if spent else 0
         notes.append(f"{rule['budget_metric']} {least:g} < {rule['min_budget']:g}")
     if "max_budget" in rule and spent and max(spent) > rule["max_budget"]:
