@@ -286,6 +286,26 @@ def test_cpu_hours_scale_by_the_settings_each_cell_was_measured_at():
     cells["E/clean/y"] = {"cpu_s": 360.0, "run": {"epochs": 60.0}}
     row = overall(evaluate([rule], {}, {"sac": data}, AXES, settings, costs=costs))
     assert hours(row.to_decide) == pytest.approx(0.6 * seeds, abs=0.5)
+    # a per-value setting (epochs: {E: 30}) is flattened as epochs.E; it scales the same
+    cells["E/clean/y"] = {"cpu_s": 360.0, "run": {"epochs.E": 30.0}}
+    row = overall(evaluate([rule], {}, {"sac": data}, AXES, settings, costs=costs))
+    assert hours(row.to_decide) == pytest.approx(0.8 * seeds, abs=0.5)
+
+
+def test_cpu_hours_multiply_across_settings_and_count_the_budget_once():
+    """Two ``min_run`` settings short by 4x and 2x are 8x the work; a budget metric that counts
+    the same work (4x short) does not scale it again, and one that is shorter still wins."""
+    from attnmem.claims import _scale
+
+    cell = {"env": "E", "mode": "clean", "actor": "x"}
+    rule = {"verdict": {"min_run": {"epochs": 120, "children": 10}}}
+    cost = {"cpu_s": 1.0, "run": {"epochs": 30.0, "children.default": 5.0}}
+    assert _scale(rule, cost, cell) == pytest.approx(8.0)
+    rule["verdict"] |= {"min_budget": 400, "budget_metric": "steps"}
+    assert _scale(rule, {**cost, "budget": 100}, cell) == pytest.approx(8.0)
+    assert _scale(rule, {**cost, "budget": 10}, cell) == pytest.approx(40.0)
+    # measured above the claim's budget, the projection is smaller than the measurement
+    assert _scale({"verdict": {"min_budget": 50}}, {"budget": 100}, cell) == pytest.approx(0.5)
 
 
 def test_the_thesis_claim_as_written_holds_on_its_own_numbers():

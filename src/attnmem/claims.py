@@ -470,21 +470,33 @@ def _needed_seeds(claim, cells: list[Cell], rows: list[dict], published) -> tupl
     return need, "at the observed estimates and spread"
 
 
-def _scale(claim, run: Mapping[str, Any], cost: Mapping[str, Any]) -> float:
-    """How much longer a run at the claim's budget takes than the measured one (linear in the
-    largest budget ratio)."""
-    rule, ratios = claim["verdict"], [1.0]
-    if "min_budget" in rule and cost.get("budget"):
-        ratios.append(rule["min_budget"] / cost["budget"])
+def _measured(flat: Mapping[str, Any], key: str, cell: Mapping[str, str]) -> float | None:
+    """A setting of a measured run block (flattened by ``attnmem.costs``) for one cell: per-value
+    settings are written ``epochs.mnist28`` or ``total_cap.memo_MA/100``, read as
+    ``setting_for`` reads the nested block."""
+    keys = [key, f"{key}.{'/'.join(cell.values())}", *(f"{key}.{v}" for v in cell.values())]
+    value = next((flat[k] for k in keys if k in flat), flat.get(f"{key}.default"))
+    return None if value is None else float(value)
+
+
+def _scale(claim, cost: Mapping[str, Any], cell: Mapping[str, str]) -> float:
+    """How much longer a run at the claim's budget takes than the measured one, linear in each
+    setting: the ``min_run`` settings multiply (14 generations x 10 children is 140 runs' work),
+    and the budget metric, which counts the same work once more (train_steps = epochs x
+    steps_per_epoch), may not scale it further, so the larger of the two is taken."""
+    rule, ratios = claim["verdict"], []
     measured = cost.get("run", {})
     for key, least in rule.get("min_run", {}).items():
-        value = measured.get(key)
+        value = _measured(measured, key, cell)
         if value:
             ratios.append(least / value)
-    return max(ratios)
+    scales = [math.prod(ratios)] if ratios else []
+    if "min_budget" in rule and cost.get("budget"):
+        scales.append(rule["min_budget"] / cost["budget"])
+    return max(scales, default=1.0)
 
 
-def _cpu_hours(claim, cells: list[Cell], seeds: int, run, costs) -> tuple[float, list[str], bool]:
+def _cpu_hours(claim, cells: list[Cell], seeds: int, costs) -> tuple[float, list[str], bool]:
     """CPU-hours of ``seeds`` runs of every cell the costs table measured, projected to the
     claim's budget; the cells it never measured (their cost is unknown, not borrowed from
     another cell: a digits ShuffleNet says nothing of a CIFAR ResNet); and whether any cell's
@@ -499,7 +511,7 @@ def _cpu_hours(claim, cells: list[Cell], seeds: int, run, costs) -> tuple[float,
                 # a cell measured under another config (python -m attnmem.costs --merge) keeps
                 # its own run settings; the others ran under the study's
                 cost = {"run": study.get("run", {}), **measured[key]}
-                total += seeds * cost["cpu_s"] * _scale(claim, run, cost)
+                total += seeds * cost["cpu_s"] * _scale(claim, cost, side)
                 probed = probed or bool(cost.get("probe"))
             elif key not in unknown:
                 unknown.append(key)
@@ -535,7 +547,7 @@ def to_decide(claim, cells: list[Cell], rows: list[dict], published, run, costs)
         parts.append(f"no seed count suffices ({why})")
     else:
         parts.append(f"{seeds} seeds ({why})")
-        hours, unknown, probed = _cpu_hours(claim, cells, seeds, run, costs)
+        hours, unknown, probed = _cpu_hours(claim, cells, seeds, costs)
         sides = sum(len(c.sides) for c in cells)
         rough = " from short probe runs, linear in the budget" if probed else ""
         if not unknown:
