@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 CORES  ?= all
 
-.PHONY: run test test-cluster lint format figures reports report probe clean
+.PHONY: run test test-cluster lint format figures reports report probe derived clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,12 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/pytest
+
+# What is derived from the registry and the study schemas (tests check both are in sync): the
+# SLURM profile's group components and config/README.md's key tables.
+derived: $(STAMP)
+	$(BIN)/python -m attnmem.slurm
+	$(BIN)/python -m attnmem.keydoc
 
 test-cluster: $(STAMP)
 	$(BIN)/pytest -m cluster -s tests/cluster

@@ -323,20 +323,31 @@ def test_a_figure_cell_the_grid_lacks_is_refused(tmp_path):
 
 
 def test_config_readme_documents_every_key_of_every_study_schema():
-    """Each key a study's schema admits (block keys and ``run:`` keys) is named in that study's
-    section of config/README.md, or, for the keys every block shares, in "The shape of a study
-    block": a new setting cannot ship undocumented."""
+    """Each key a study's schema admits (block keys and ``run:`` keys) carries its meaning in
+    the schema, and config/README.md's key tables are the ones ``attnmem.keydoc`` derives from
+    them: a new setting cannot ship undocumented, and no table is kept by hand."""
     import re
 
+    from attnmem import keydoc
+
+    assert keydoc.main(["--check"]) == 0, "run `python -m attnmem.keydoc`"
+    schemas = keydoc.load_schemas(SCHEMAS / "studies", REGISTRY)
     readme = (REPO / "config" / "README.md").read_text()
-    shape = re.search(r"^## The shape of a study block.*?(?=^## )", readme, re.M | re.S)
-    shared = shape.group(0) if shape else ""
-    for study in REGISTRY:
-        schema = yaml.safe_load((SCHEMAS / "studies" / f"{study}.schema.yaml").read_text())
-        section = re.search(rf"^## `studies\.{study}`.*?(?=^## )", readme, re.M | re.S)
-        assert section, study
-        text = section.group(0)
-        keys = [k for k in schema["properties"] if k != "run"]
-        keys += list(schema["properties"]["run"].get("properties", {}))
-        missing = [k for k in keys if not re.search(rf"`(run\.)?{re.escape(k)}[`.]", text + shared)]
-        assert missing == [], (study, missing)
+    for study, schema in schemas.items():
+        documented = {n for names, _ in keydoc.rows(study, schema) for n in names}
+        keys = {k for k, _ in keydoc.schema_keys(schema)}
+        assert keys - documented <= set(keydoc.SHARED), study
+        shape = re.search(r"^## The shape of a study block.*?(?=^## )", readme, re.M | re.S)
+        assert all(f"`{k}`" in shape.group(0) for k in keys - documented), study
+    # an undocumented key stops the derivation, naming it
+    broken = copy.deepcopy(schemas["sac"])
+    del broken["properties"]["run"]["properties"]["replay"]["description"]
+    with pytest.raises(ValueError, match=r"sac: run.batch x-doc-with 'run.replay'"):
+        keydoc.rows("sac", broken)
+    broken["properties"]["run"]["properties"]["batch"].pop("x-doc-with")
+    with pytest.raises(ValueError, match=r"no description for run.replay, run.batch"):
+        keydoc.rows("sac", broken)
+    # a new study's table comes with a section of its own, before the claims' section
+    text = keydoc.render(readme, {"new": schemas["sac"]})
+    assert text.index("## `studies.new`") < text.index(keydoc.CLAIMS_SECTION)
+    assert keydoc.render(text, {"new": schemas["sac"]}) == text

@@ -86,15 +86,27 @@ def test_each_job_has_its_rule_and_a_uniform_train_function(name):
 
 
 def test_the_slurm_profile_bundles_every_studys_training_group():
-    """Each study's training rules share the group ``<study>_train``; the SLURM profile sizes
-    a bundle for every one of them (a study left out would submit one job per run)."""
-    profile = yaml.safe_load(
-        (REPO / "workflow" / "profiles" / "slurm" / "profile.yaml").read_text()
+    """Each study's training rules share the group ``<study>_train``; the SLURM profile's
+    group components are the registry's ``slurm_bundle``s, written by ``attnmem.slurm`` (a
+    study left out would submit one job per run), and a new study's line comes from the
+    registry, not from an edit of the profile."""
+    import dataclasses
+
+    from attnmem import slurm
+
+    path = REPO / "workflow" / "profiles" / "slurm" / "profile.yaml"
+    assert slurm.main([str(path), "--check"]) == 0, "run `python -m attnmem.slurm`"
+    bundled = dict(
+        entry.split("=") for entry in yaml.safe_load(path.read_text())["group-components"]
     )
-    bundled = dict(entry.split("=") for entry in profile["group-components"])
-    for name in REGISTRY:
+    for name, study in REGISTRY.items():
         rules = (REPO / "workflow" / "rules" / f"{name}.smk").read_text()
         groups = set(re.findall(r'group:\s*\n\s*"([^"]+)"', rules))
         assert groups == {f"{name}_train"}, (name, groups)
-        assert int(bundled.get(f"{name}_train", 0)) >= 1, name
+        assert int(bundled[f"{name}_train"]) == study.slurm_bundle >= 1, name
     assert set(bundled) == {f"{name}_train" for name in REGISTRY} | {"summaries"}
+    grown = {**REGISTRY, "new": dataclasses.replace(REGISTRY["sac"], name="new", slurm_bundle=3)}
+    text = slurm.render(path.read_text(), grown)
+    assert "  - new_train=3\n" in text and text.count("\ngroup-components:\n") == 1
+    with pytest.raises(ValueError, match="needs one"):
+        slurm.render(text.replace(slurm.END, ""), REGISTRY)

@@ -127,6 +127,8 @@ STUDY = Study(
         ("trainer", "attnmem.train.atman:TRAINERS"),
         ("rule", "attnmem.models.atman:RULES"),
     ),
+    # a job trains a whole cell in seconds to a minute or two
+    slurm_bundle=20,
 )
 METRICS = STUDY.metric_names
 #: Rows, panels and groups in the study's own order (the summaries come sorted by name).

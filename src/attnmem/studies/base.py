@@ -42,7 +42,7 @@ class Job:
     """One kind of training job: one folder per combination of ``axes`` and seed.
 
     ``train`` names the function that runs one job ("module:function"); every such function
-    takes ``(run, out_dir, *, inputs, threads, device, log, checkpoint_every)``, and the study
+    takes ``(run, out_dir, **options: Unpack[attnmem.jobs.JobOptions])``, and the study
     module's ``make_run(rule, settings, cell, seed)`` builds its ``run``.
 
     ``all_seeds``: one job per cell trains every configured seed of it (runs so small that a
@@ -127,6 +127,9 @@ class Study:
     #: cell's job costs (``attnmem.probe``) where no full run did; a scalar replaces every
     #: entry of a per-value setting.  Empty: the study is not probed.
     probe: tuple[tuple[str, Any], ...] = ()
+    #: Training jobs per SLURM submission at the default budgets: the SLURM profile's
+    #: ``<name>_train=N`` group component (``python -m attnmem.slurm`` writes it there).
+    slurm_bundle: int = 1
 
     def has_cell(self, cell: dict[str, str]) -> bool:
         """Whether the combination of axis values ``cell`` is one of the study's cells."""

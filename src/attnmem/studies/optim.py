@@ -52,6 +52,7 @@ STUDY = Study(
         ("arch", "attnmem.models.vision:ARCHITECTURES"),
         ("optimizer", "attnmem.optim:OPTIMIZERS"),
     ),
+    slurm_bundle=5,
 )
 AXES = STUDY.axes
 METRICS = STUDY.metric_names

@@ -125,6 +125,9 @@ STUDY = Study(
     curve_rows=("split", ("generalisation",)),
     paired_interval="percentile",
     choices=(("network", "attnmem.models.plastic:NETWORKS"),),
+    # short at default budgets (~15 s); days long at paper scale (paper.yaml: one per
+    # submission, --group-components plasticity_train=1)
+    slurm_bundle=14,
 )
 AXES = STUDY.axes
 METRICS = STUDY.metric_names

@@ -101,6 +101,8 @@ STUDY = Study(
         ("mode", "attnmem.rl.ppo:MODES"),
         ("optimizer", "attnmem.rl.ppo:OPTIMIZERS"),
     ),
+    # a minute each at the source's 100k steps
+    slurm_bundle=8,
 )
 AXES = STUDY.axes
 

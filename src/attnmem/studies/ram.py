@@ -94,6 +94,9 @@ STUDY = Study(
     ),
     cell_filter="attnmem.studies.ram:has_cell",
     per_value=(("epochs", "dataset"),),
+    # seconds to a minute at default budgets, an hour or more on MNIST (paper.yaml:
+    # --group-components ram_train=1)
+    slurm_bundle=10,
 )
 AXES = STUDY.axes
 

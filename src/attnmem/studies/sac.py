@@ -75,6 +75,8 @@ STUDY = Study(
         ("actor", "attnmem.rl.sac:ACTORS"),
     ),
     per_value=(("steps", "env"),),
+    # SAC runs are hours at paper scale (there: --group-components sac_train=1)
+    slurm_bundle=4,
 )
 AXES = STUDY.axes
 

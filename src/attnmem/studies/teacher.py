@@ -67,6 +67,8 @@ STUDY = Study(
         ("mode", "attnmem.rl.dqn:MODES"),
         ("predictor", "attnmem.models.predictors:PREDICTORS"),
     ),
+    # a teacher and its predictors are short at default budgets
+    slurm_bundle=8,
 )
 AXES = STUDY.axes
 
