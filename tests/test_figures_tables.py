@@ -8,7 +8,7 @@ import yaml
 from attnmem.plots.optim import accuracy_curves, max_accuracy
 from attnmem.run import RunResult
 from attnmem.stats.aggregate import curves, summarise
-from attnmem.tables import replicated_vs_published, to_latex, to_markdown
+from attnmem.tables import to_latex, to_markdown
 from conftest import REPO
 
 AXES = ["dataset", "arch", "optimizer"]
@@ -48,14 +48,27 @@ def test_figures_are_written_as_png_and_pdf(tmp_path):
         assert (tmp_path / f"{stem}.pdf").read_bytes().startswith(b"%PDF")
 
 
-def test_table_puts_replicated_beside_published():
+def test_table_puts_replicated_beside_published(tmp_path):
+    """The optim study's table, as its ``Table`` declares it: per cell and metric the replicated
+    estimate beside the published value, cells sorted by their axis values."""
+    from attnmem.columns import frame
+    from attnmem.studies.optim import STUDY
+
     summary = summarise(synthetic_runs(), AXES, ["max_acc", "final_acc"], n_resamples=199)
-    table = replicated_vs_published(summary, PUBLISHED, "optim", AXES, ["max_acc", "final_acc"])
+    summary.to_csv(tmp_path / "summary.csv", index=False)
+    inputs = STUDY.table_inputs({"summary": tmp_path / "summary.csv"}, PUBLISHED, "t.md", "t.tex")
+    table = frame(STUDY.table, inputs)
+    metrics = [
+        f"{m} {side}" for m in ("max_acc", "final_acc") for side in ("replicated", "published")
+    ]
+    assert list(table.columns) == [*AXES, *metrics, "diverged"]
+    assert list(table.optimizer) == sorted(table.optimizer)
     orth = table[table.optimizer == "orthadam"].iloc[0]
     assert orth["max_acc published"] == "87.42" and orth["final_acc published"] == "87.32"
     assert (
         orth["max_acc replicated"].startswith("92.50 [") and "(n=3)" in orth["max_acc replicated"]
     )
+    assert orth["diverged"] == "0"
     assert "| orthadam |" in to_markdown(table, "caption")
     latex = to_latex(table, "caption with 50% & more", "tab:x")
     assert r"50\% \& more" in latex and r"\end{tabular}" in latex
@@ -85,7 +98,7 @@ def test_published_values_as_one_frame():
 def test_table4_shows_each_teachers_greedy_return(tmp_path):
     """Table 4's accuracy means little when the teacher collapsed: its return stands beside it."""
     from attnmem.stats.describe import describe
-    from attnmem.studies.teacher import STUDY, write_tables
+    from attnmem.studies.teacher import STUDY
 
     cell = {"env": "CartPole-v1", "mode": "faithful", "predictor": "lstm"}
     summary = pd.DataFrame([{**cell, "metric": "test_accuracy", "n_diverged": 0,
@@ -105,6 +118,6 @@ def test_table4_shows_each_teachers_greedy_return(tmp_path):
     inputs = {"summary": tmp_path / "summary.csv", "teachers": tmp_path / "teachers.csv"}
     summary.to_csv(inputs["summary"], index=False)
     teachers.to_csv(inputs["teachers"], index=False)
-    write_tables(STUDY.table_inputs(inputs, {}, tmp_path / "t.md", tmp_path / "t.tex"))
+    STUDY.write_table(STUDY.table_inputs(inputs, {}, tmp_path / "t.md", tmp_path / "t.tex"))
     table = (tmp_path / "t.md").read_text()
     assert "teacher greedy return" in table and "| 11.0 |" in table

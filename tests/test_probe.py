@@ -29,7 +29,7 @@ def test_the_probe_runs_every_paper_cell_once_at_its_studys_short_settings():
     # a scalar probe setting replaces each entry of a per-value one (SAC's steps per env)
     sac = probe["studies"]["sac"]["run"]
     assert sac["steps"] == dict.fromkeys(PAPER["studies"]["sac"]["run"]["steps"], 3000)
-    assert sac["warmup"] == {"faithful": {"mlp": 1000, "attention_split": 1000}, "clean": 1000}
+    assert sac["warmup"] == {"faithful": {"mlp": 256, "attention_split": 256}, "clean": 256}
     teacher = probe["studies"]["teacher"]["run"]
     assert teacher["dqn"]["steps"] == 4000 and teacher["dqn"]["gamma"] == 0.95
     assert probe["studies"]["plasticity"]["run"]["total_cap"] == 3000

@@ -238,7 +238,7 @@ def test_aggregate_and_tables(teacher_dir, tmp_path):
     import yaml
 
     from attnmem.stats.aggregate import write_table
-    from attnmem.studies.teacher import STUDY, extra_table, write_tables
+    from attnmem.studies.teacher import STUDY, extra_table
     from attnmem.summaries import aggregate_study
 
     run_dirs = []
@@ -259,7 +259,7 @@ def test_aggregate_and_tables(teacher_dir, tmp_path):
     assert comparisons.loc[0, "n_pairs"] == 2 and comparisons.loc[0, "env"] == "CartPole-v1"
     assert set(pd.read_csv(out["summary"]).metric) == {"test_accuracy", "train_steps"}
     published = yaml.safe_load((REPO / "config" / "claims.yaml").read_text())["published"]
-    write_tables(STUDY.table_inputs(out, published, tmp_path / "t.md", tmp_path / "t.tex"))
+    STUDY.write_table(STUDY.table_inputs(out, published, tmp_path / "t.md", tmp_path / "t.tex"))
     table = (tmp_path / "t.md").read_text()
     assert "95.07" in table and "majority class" in table
 

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-
-from attnmem.published import lookup
 
 
 def _num(value: Any) -> str:
@@ -33,30 +30,6 @@ def estimate(
     if not (math.isnan(low) or math.isnan(high)):
         text += f" [{low:{fmt}}, {high:{fmt}}]"
     return f"{text} (n={int(row['n'])})"
-
-
-def replicated_vs_published(
-    summary: pd.DataFrame,
-    published: Mapping[str, Any],
-    study: str,
-    axes: Sequence[str],
-    metrics: Sequence[str],
-) -> pd.DataFrame:
-    """One row per cell: per metric, the replicated mean [95% CI] (n) and the published value."""
-    rows = []
-    cells = summary[list(axes)].drop_duplicates().sort_values(list(axes))
-    for _, cell in cells.iterrows():
-        key = [str(cell[a]) for a in axes]
-        row: dict[str, Any] = dict(zip(axes, key, strict=True))
-        in_cell = summary[(summary[list(axes)] == cell.values).all(axis=1)]
-        for metric in metrics:
-            hit = in_cell[in_cell.metric == metric]
-            row[f"{metric} replicated"] = estimate(hit.iloc[0] if len(hit) else None)
-            row[f"{metric} published"] = _num(lookup(published, study, key, metric))
-        diverged = int(in_cell.n_diverged.max()) if len(in_cell) else 0
-        row["diverged"] = str(diverged)
-        rows.append(row)
-    return pd.DataFrame(rows)
 
 
 def to_markdown(table: pd.DataFrame, caption: str) -> str:

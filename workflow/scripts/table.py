@@ -9,4 +9,4 @@ with logged_job(smk.log[0]):
     study = REGISTRY[smk.wildcards.study]
     files = {name: smk.input[name] for name in smk.input.keys()}
     tables = study.table_inputs(files, smk.params.published, smk.output.md, smk.output.tex)
-    study.module().write_tables(tables)
+    study.write_table(tables)

@@ -8,6 +8,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from attnmem.columns import Estimate, Published, Table
 from attnmem.studies.base import Figure, Job, Metric, Study
 
 if TYPE_CHECKING:
@@ -17,6 +18,34 @@ if TYPE_CHECKING:
 # training path is numpy only.
 
 AXES = ("layout", "attention", "trainer", "rule")
+
+#: Rows, panels and groups in the study's own order (the summaries come sorted by name).
+LAYOUT_ORDER = ("basic2x5", "basic3x5", "arrow5x5")
+TRAINER_ORDER = ("single", "children", "genetic", "genetic_elitist")
+RULE_ORDER = ("faithful", "true_grad")
+
+TABLE = Table(
+    caption=(
+        "atman study: rounding accuracy (fraction of 40 test points within one-decimal "
+        "rounding), test MSE and mse_auc, mean [95% t-interval] (seeds), beside the source's "
+        "numbers, which are best-so-far accuracies of runs started from hand-picked checkpoints "
+        "(best-of-many; ours start from N(0, 1))"
+    ),
+    columns=(
+        Estimate("final_accuracy", "final accuracy", ".3f"),
+        Estimate("best_accuracy", "best-so-far accuracy", ".3f"),
+        Estimate("final_mse", "final test MSE", ".4f"),
+        Estimate("mse_auc", "mse_auc", ".4f"),
+        Published("best_accuracy", "published (best-of-many)", ".3f"),
+    ),
+    order=(
+        ("layout", LAYOUT_ORDER),
+        ("attention", ("on", "off")),
+        ("trainer", TRAINER_ORDER),
+        ("rule", RULE_ORDER),
+    ),
+    extra_rows="attnmem.studies.atman:reference_rows",
+)
 
 STUDY = Study(
     name="atman",
@@ -129,12 +158,9 @@ STUDY = Study(
     ),
     # a job trains a whole cell in seconds to a minute or two
     slurm_bundle=20,
+    table=TABLE,
 )
 METRICS = STUDY.metric_names
-#: Rows, panels and groups in the study's own order (the summaries come sorted by name).
-LAYOUT_ORDER = ("basic2x5", "basic3x5", "arrow5x5")
-TRAINER_ORDER = ("single", "children", "genetic", "genetic_elitist")
-RULE_ORDER = ("faithful", "true_grad")
 
 
 def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
@@ -186,51 +212,16 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
     return pd.DataFrame(rows, columns=["model", *AXES, "seed", "x", "y", "prediction"])
 
 
-def write_tables(t: TableInputs) -> None:
-    """Final and best-so-far accuracy, final MSE and mse_auc per cell, beside the source."""
-    import pandas as pd
-
-    from attnmem.tables import estimate
-
-    summary = t.table("summary").set_index([*AXES, "metric"])
-    pub = t.published_values()
-    pub = pub.set_index(list(AXES))["best_accuracy"] if not pub.empty else pd.Series(dtype=float)
-    orders = (LAYOUT_ORDER, ("on", "off"), TRAINER_ORDER, RULE_ORDER)
-
-    def rank(cell: tuple[str, ...]) -> tuple[int, ...]:
-        return tuple(o.index(v) if v in o else len(o) for o, v in zip(orders, cell, strict=True))
-
-    rows = []
-    for cell in sorted(dict.fromkeys(key[:4] for key in summary.index), key=rank):
-        row = dict(zip(AXES, cell, strict=True))
-        for metric, label, fmt in (
-            ("final_accuracy", "final accuracy", ".3f"),
-            ("best_accuracy", "best-so-far accuracy", ".3f"),
-            ("final_mse", "final test MSE", ".4f"),
-            ("mse_auc", "mse_auc", ".4f"),
-        ):
-            row[label] = estimate(summary.loc[(*cell, metric)], fmt)
-        value = pub.get(cell) if cell in pub.index else None
-        row["published (best-of-many)"] = "–" if value is None else f"{value:.3f}"
-        rows.append(row)
+def reference_rows(t: TableInputs) -> list[dict[str, str]]:
+    """The 1-16-16-1 tanh MLP beside the grid: each estimate column's mean over its seeds."""
     reference = t.table("reference")
     ok = reference[reference.status == "ok"]
-    if len(ok):
-        ref = {a: "–" for a in AXES} | {"layout": "MLP 1-16-16-1 (Adam)"}
-        for metric, label, fmt in (
-            ("final_accuracy", "final accuracy", ".3f"),
-            ("best_accuracy", "best-so-far accuracy", ".3f"),
-            ("final_mse", "final test MSE", ".4f"),
-            ("mse_auc", "mse_auc", ".4f"),
-        ):
-            values = ok[metric]
-            ref[label] = f"{values.mean():{fmt}} (n={len(values)})"
-        ref["published (best-of-many)"] = "–"
-        rows.append(ref)
-    caption = (
-        "atman study: rounding accuracy (fraction of 40 test points within one-decimal "
-        "rounding), test MSE and mse_auc, mean [95% t-interval] (seeds), beside the source's "
-        "numbers, which are best-so-far accuracies of runs started from hand-picked checkpoints "
-        "(best-of-many; ours start from N(0, 1))"
-    )
-    t.save(pd.DataFrame(rows), caption)
+    if not len(ok):
+        return []
+    row = dict.fromkeys(AXES, "–") | {"layout": "MLP 1-16-16-1 (Adam)"}
+    for column in TABLE.columns:
+        if isinstance(column, Estimate):
+            row[column.label] = f"{ok[column.metric].mean():{column.fmt}} (n={len(ok)})"
+        else:
+            row[column.label] = "–"
+    return [row]

@@ -15,6 +15,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from attnmem.columns import Table
 from attnmem.inputs import FigureInputs, TableInputs
 
 
@@ -127,6 +128,8 @@ class Study:
     #: cell's job costs (``attnmem.probe``) where no full run did; a scalar replaces every
     #: entry of a per-value setting.  Empty: the study is not probed.
     probe: tuple[tuple[str, Any], ...] = ()
+    #: Its replicated-vs-published table (results/tables/<name>.md / .tex): columns as data.
+    table: Table | None = None
     #: Training jobs per SLURM submission at the default budgets: the SLURM profile's
     #: ``<name>_train=N`` group component (``python -m attnmem.slurm`` writes it there).
     slurm_bundle: int = 1
@@ -175,6 +178,14 @@ class Study:
 
         return as_frame(published, self.name, self.axes, self.published)
 
+    def write_table(self, t: TableInputs) -> None:
+        """Its table as Markdown and LaTeX: ``Study.table`` drawn by ``attnmem.columns``."""
+        from attnmem.columns import write
+
+        if self.table is None:
+            raise ValueError(f"study {self.name} declares no table")
+        write(self.table, t)
+
     def table_inputs(
         self,
         files: Mapping[str, str | Path],
@@ -182,7 +193,7 @@ class Study:
         markdown: str | Path,
         latex: str | Path,
     ) -> TableInputs:
-        """What the study's ``write_tables`` reads and where it writes."""
+        """What the study's table reads and where it writes."""
         return TableInputs(
             files={name: str(path) for name, path in files.items()},
             published=published,

@@ -6,12 +6,45 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from attnmem.columns import Estimate, Field, Published, Table
 from attnmem.studies.base import Figure, Job, Metric, Study
 
 if TYPE_CHECKING:
-    from attnmem.inputs import TableInputs
+    pass
 
 # Torch, pandas and matplotlib are imported inside the functions that need them (see optim.py).
+
+#: Table 1's column order (report of seed 003), then the HebbFF control.
+TABLE_ORDER = (
+    "fc_M",
+    "nonl_M",
+    "dyn_MM",
+    "dyn_MA",
+    "memo_MM",
+    "memo_MA",
+    "fc_A",
+    "nonl_A",
+    "dyn_AM",
+    "dyn_AA",
+    "memo_AM",
+    "memo_AA",
+    "stack_MA",
+    "hebbff",
+)
+
+TABLE = Table(
+    caption=(
+        "plasticity study: R_conv (last converged stage) and R_reached (the report's Max R), "
+        "median [range] (seeds) over the configured budget, beside the report's single run"
+    ),
+    columns=(
+        Estimate("r_conv", "R_conv", "g", "median", ("min", "max")),
+        Estimate("r_reached", "R_reached", "g", "median", ("min", "max")),
+        Published("max_r", "published Max R", "g"),
+        Field("gen_accuracy", "generalisation acc.", fmt=".3f"),
+    ),
+    order=(("size", "number"), ("network", TABLE_ORDER)),
+)
 
 STUDY = Study(
     name="plasticity",
@@ -128,6 +161,7 @@ STUDY = Study(
     # short at default budgets (~15 s); days long at paper scale (paper.yaml: one per
     # submission, --group-components plasticity_train=1)
     slurm_bundle=14,
+    table=TABLE,
 )
 AXES = STUDY.axes
 METRICS = STUDY.metric_names
@@ -135,25 +169,6 @@ METRICS = STUDY.metric_names
 
 #: The step plot's published points: the report's R at 1e5 and 2.5e5 iterations.
 STEP_PLOT_METRICS = ("r_at_100k", "r_at_250k")
-
-
-#: Table 1's column order (report of seed 003), then the HebbFF control.
-TABLE_ORDER = (
-    "fc_M",
-    "nonl_M",
-    "dyn_MM",
-    "dyn_MA",
-    "memo_MM",
-    "memo_MA",
-    "fc_A",
-    "nonl_A",
-    "dyn_AM",
-    "dyn_AA",
-    "memo_AM",
-    "memo_AA",
-    "stack_MA",
-    "hebbff",
-)
 
 
 def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
@@ -202,35 +217,3 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
             stages.append({**cell, "seed": seed, **stage, "cumulative": done})
     columns = [*AXES, "seed", "r", "sequences", "converged", "cumulative"]
     return pd.DataFrame(stages, columns=columns)
-
-
-def write_tables(t: TableInputs) -> None:
-    """Table 1 replicated: median [range] of R_conv and R_reached per cell beside Max R."""
-    import pandas as pd
-
-    from attnmem.tables import estimate
-
-    summary = t.table("summary")
-    grid = t.published_values().set_index(["network", "size"])["max_r"]
-    rows = []
-    for (network, size), cell in summary.groupby(["network", "size"], sort=False):
-        by_metric = cell.set_index("metric")
-        row = {"network": network, "size": size}
-        for metric, label in (("r_conv", "R_conv"), ("r_reached", "R_reached")):
-            row[label] = estimate(by_metric.loc[metric], "g", "median", ("min", "max"))
-        row["published Max R"] = (
-            f"{grid[(network, size)]:g}" if (network, size) in grid.index else "–"
-        )
-        gen = by_metric.loc["gen_accuracy"]
-        row["generalisation acc."] = f"{gen['mean']:.3f}"
-        rows.append(row)
-    order = {name: i for i, name in enumerate(TABLE_ORDER)}
-    table = pd.DataFrame(rows)
-    table = table.sort_values(
-        ["size", "network"], key=lambda c: c.map(order) if c.name == "network" else c.astype(int)
-    )
-    caption = (
-        "plasticity study: R_conv (last converged stage) and R_reached (the report's Max R), "
-        "median [range] (seeds) over the configured budget, beside the report's single run"
-    )
-    t.save(table, caption)

@@ -13,12 +13,31 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from attnmem.columns import Estimate, Field, Table
 from attnmem.studies.base import Figure, Job, Metric, Study
 
 if TYPE_CHECKING:
-    from attnmem.inputs import TableInputs
+    pass
 
 # Torch, pandas and matplotlib are imported inside the functions that need them (see optim.py).
+
+TABLE = Table(
+    caption=(
+        "ppo_attn study: greedy evaluation return, mean [95% t-interval] (seeds); steps to the "
+        "env's threshold, right-censored at the budget, mean [95% percentile bootstrap], and "
+        "the fraction of seeds that reached it; normalised area under the evaluation curve.  "
+        "The source published no numbers."
+    ),
+    columns=(
+        Estimate("final_return", "final return", ".1f"),
+        Estimate("last3_return", "last-3 return", ".1f"),
+        Estimate(
+            "steps_to_threshold", "steps to threshold", ".0f", interval=("boot_low", "boot_high")
+        ),
+        Field("reached", "reached"),
+        Estimate("auc", "AUC", ".3f"),
+    ),
+)
 
 STUDY = Study(
     name="ppo_attn",
@@ -103,6 +122,7 @@ STUDY = Study(
     ),
     # a minute each at the source's 100k steps
     slurm_bundle=8,
+    table=TABLE,
 )
 AXES = STUDY.axes
 
@@ -160,33 +180,3 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
     columns = [*AXES, "seed", "where", "token", "weight"]
     table = pd.DataFrame(rows, columns=columns)
     return table.sort_values([*AXES, "seed", "where", "token"]).reset_index(drop=True)
-
-
-def write_tables(t: TableInputs) -> None:
-    """Per cell: final and last-3 return, steps to the threshold with the fraction that
-    reached it, and the normalised area under the curve (the source published no numbers)."""
-    import pandas as pd
-
-    from attnmem.tables import estimate
-
-    summary = t.table("summary").set_index([*AXES, "metric"])
-    rows = []
-    boot = ("boot_low", "boot_high")
-    for cell in dict.fromkeys(key[: len(AXES)] for key in summary.index):
-        row = dict(zip(AXES, cell, strict=True))
-        row["final return"] = estimate(summary.loc[(*cell, "final_return")], ".1f")
-        row["last-3 return"] = estimate(summary.loc[(*cell, "last3_return")], ".1f")
-        reached = summary.loc[(*cell, "reached")]
-        row["steps to threshold"] = estimate(
-            summary.loc[(*cell, "steps_to_threshold")], ".0f", interval=boot
-        )
-        row["reached"] = f"{reached['mean']:.2f}" if reached["n"] else "–"
-        row["AUC"] = estimate(summary.loc[(*cell, "auc")], ".3f")
-        rows.append(row)
-    caption = (
-        "ppo_attn study: greedy evaluation return, mean [95% t-interval] (seeds); steps to the "
-        "env's threshold, right-censored at the budget, mean [95% percentile bootstrap], and "
-        "the fraction of seeds that reached it; normalised area under the evaluation curve.  "
-        "The source published no numbers."
-    )
-    t.save(pd.DataFrame(rows), caption)

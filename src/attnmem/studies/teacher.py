@@ -6,12 +6,38 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from attnmem.columns import Estimate, Field, Lookup, Published, Table
 from attnmem.studies.base import Figure, Job, Metric, Study
 
 if TYPE_CHECKING:
-    from attnmem.inputs import TableInputs
+    pass
 
 # Torch, pandas and matplotlib are imported inside the functions that need them (see optim.py).
+
+TABLE = Table(
+    caption=(
+        "teacher study: mean test accuracy (%) of predicting the DQN teacher's action, "
+        "mean [95% t-interval] (seeds), beside the thesis's Table 4 (5 runs, faithful teacher) "
+        "and the majority-class accuracy of the same test windows; the teacher's greedy return "
+        "(mean over its rollout episodes and seeds) says whether it learned the task at all"
+    ),
+    columns=(
+        Estimate("test_accuracy", "replicated (%)"),
+        Field("test_accuracy", "sd", "sd"),
+        Published("test_accuracy", "published (%)"),
+        Lookup("teachers", "majority_accuracy", "majority class (%)", ("env", "mode")),
+        # a teacher that collapsed to one action makes "accuracy" a label frequency
+        Lookup(
+            "teachers",
+            "rollout_return",
+            "teacher greedy return",
+            ("env", "mode"),
+            ".1f",
+            missing="no episode ended",
+        ),
+    ),
+    axis_labels=(("mode", "teacher"),),
+)
 
 STUDY = Study(
     name="teacher",
@@ -69,6 +95,7 @@ STUDY = Study(
     ),
     # a teacher and its predictors are short at default budgets
     slurm_bundle=8,
+    table=TABLE,
 )
 AXES = STUDY.axes
 
@@ -160,42 +187,3 @@ def extra_table(name: str, job_dirs: Mapping[str, Sequence[str | Path]]):
             }
         )
     return pd.DataFrame(teachers).sort_values(["env", "mode", "seed"])
-
-
-def write_tables(t: TableInputs) -> None:
-    """Table 4 replicated: mean test accuracy [95% CI] (n) beside the thesis's value, and the
-    majority-class accuracy each predictor has to beat."""
-    import pandas as pd
-
-    from attnmem.tables import estimate
-
-    summary = t.table("summary")
-    summary = summary[summary["metric"] == "test_accuracy"]
-    teachers = t.table("teachers").groupby(["env", "mode"])
-    majority, greedy = teachers["majority_accuracy"].mean(), teachers["rollout_return"].mean()
-    pub = t.published_values().set_index(list(AXES))["test_accuracy"]
-    rows = []
-    for _, r in summary.iterrows():
-        key = (r["env"], r["mode"], r["predictor"])
-        rows.append(
-            {
-                "env": r["env"],
-                "teacher": r["mode"],
-                "predictor": r["predictor"],
-                "replicated (%)": estimate(r),
-                "sd": "–" if pd.isna(r["sd"]) else f"{r['sd']:.2f}",
-                "published (%)": f"{pub[key]:.2f}" if key in pub.index else "–",
-                "majority class (%)": f"{majority[(r['env'], r['mode'])]:.2f}",
-                # a teacher that collapsed to one action makes "accuracy" a label frequency
-                "teacher greedy return": "no episode ended"
-                if pd.isna(greedy[(r["env"], r["mode"])])
-                else f"{greedy[(r['env'], r['mode'])]:.1f}",
-            }
-        )
-    caption = (
-        "teacher study: mean test accuracy (%) of predicting the DQN teacher's action, "
-        "mean [95% t-interval] (seeds), beside the thesis's Table 4 (5 runs, faithful teacher) "
-        "and the majority-class accuracy of the same test windows; the teacher's greedy return "
-        "(mean over its rollout episodes and seeds) says whether it learned the task at all"
-    )
-    t.save(pd.DataFrame(rows), caption)
