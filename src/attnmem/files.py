@@ -10,6 +10,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -33,6 +34,20 @@ def _atomic(path: Path, write) -> None:
 def write_text(path: str | Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     _atomic(Path(path), lambda h: h.write(text.encode()))
+
+
+def sync_derived(path: str | Path, wanted: str, check: bool, command: str) -> int:
+    """Bring a file derived from the registry up to date (0), or with ``check`` only say that it
+    is stale and which ``command`` derives it (1)."""
+    path = Path(path)
+    if path.read_text() == wanted:
+        return 0
+    if check:
+        print(f"{path}: out of date with what derives it; run `{command}`", file=sys.stderr)
+        return 1
+    write_text(path, wanted)
+    print(f"wrote {path}")
+    return 0
 
 
 def write_bytes(path: str | Path, data: bytes) -> None:

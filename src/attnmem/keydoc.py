@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import argparse
 import re
-import sys
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from attnmem import files
+
+COMMAND = "python -m attnmem.keydoc"
 REPO = Path(__file__).resolve().parents[2]
 README = REPO / "config" / "README.md"
 SCHEMAS = REPO / "workflow" / "schemas" / "studies"
@@ -112,22 +114,9 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="fail if the README differs; write nothing"
     )
     args = parser.parse_args(argv)
-    text = args.readme.read_text()
-    wanted = render(text, load_schemas(args.schemas, REGISTRY))
-    if wanted == text:
-        return 0
-    if args.check:
-        print(
-            f"{args.readme}: the key tables differ from the study schemas; "
-            "run `python -m attnmem.keydoc`",
-            file=sys.stderr,
-        )
-        return 1
-    from attnmem import files
-
-    files.write_text(args.readme, wanted)
-    print(f"wrote {args.readme}")
-    return 0
+    path = args.readme
+    wanted = render(path.read_text(), load_schemas(args.schemas, REGISTRY))
+    return files.sync_derived(path, wanted, args.check, COMMAND)
 
 
 if __name__ == "__main__":

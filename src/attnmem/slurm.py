@@ -10,12 +10,13 @@ hand.
 from __future__ import annotations
 
 import argparse
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from attnmem import files
 from attnmem.studies import REGISTRY, Study
 
+COMMAND = "python -m attnmem.slurm"
 PROFILE = Path(__file__).resolve().parents[2] / "workflow" / "profiles" / "slurm" / "profile.yaml"
 BEGIN = "# >>> group-components: written by `python -m attnmem.slurm` from Study.slurm_bundle"
 END = "# <<< group-components"
@@ -48,22 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         "--check", action="store_true", help="fail if the profile differs; write nothing"
     )
     args = parser.parse_args(argv)
-    text = args.profile.read_text()
-    wanted = render(text, REGISTRY)
-    if wanted == text:
-        return 0
-    if args.check:
-        print(
-            f"{args.profile}: group-components differ from the registry; "
-            "run `python -m attnmem.slurm`",
-            file=sys.stderr,
-        )
-        return 1
-    from attnmem import files
-
-    files.write_text(args.profile, wanted)
-    print(f"wrote {args.profile}")
-    return 0
+    path = args.profile
+    return files.sync_derived(path, render(path.read_text(), REGISTRY), args.check, COMMAND)
 
 
 if __name__ == "__main__":
