@@ -27,7 +27,7 @@ Cell = tuple[str, ...]
 @dataclass(frozen=True)
 class Estimate:
     """A metric's summary as ``centre [low, high] (n=N)``, in the cells ``only`` names (all
-    cells when empty; blank elsewhere)."""
+    cells when empty; blank elsewhere, and no column where the table holds none of them)."""
 
     metric: str
     label: str
@@ -207,10 +207,16 @@ def frame(table: Table, t: TableInputs) -> pd.DataFrame:
     cells = view.cells()
     if table.order:
         cells = sorted(cells, key=_sort_key(table.order, view.axes))
+    # a column shown only in some cells is left out where the table holds none of them
+    columns = [
+        c
+        for c in table.columns
+        if not getattr(c, "only", ()) or any(view.in_cells(c.only, cell) for cell in cells)
+    ]
     rows = []
     for cell in cells:
         row: dict[str, Any] = {labels.get(a, a): v for a, v in zip(view.axes, cell, strict=True)}
-        for column in table.columns:
+        for column in columns:
             row[column.label] = column.value(view, cell)
         rows.append(row)
     if table.extra_rows is not None:
