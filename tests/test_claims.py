@@ -383,3 +383,25 @@ def test_every_shipped_claim_evaluates_on_no_results(claim_id):
     table = evaluate([spec], SPEC["published"], {}, STUDY_AXES, has_cell=has_cell)
     row = overall(table)
     assert row.verdict == "inconclusive" and row.to_decide.startswith("run ")
+
+
+def test_what_decides_a_claim_whose_seeds_would_have_decided_its_declared_effect():
+    """At the claim's budget, when the seeds run would already decide the declared minimal
+    effect, the seeds named come from the observed per-seed statistic, not from that effect:
+    a split claim (a wins on one env, loses on the other) needs many seeds to contradict."""
+    envs = ("E1", "E2")
+    # E1: a wins in 7 of 10 seeds; E2: a loses by 3 in every seed
+    cells = pair([1.0, 3.0, -1.0, 2.0, -0.5, 2.5, 1.5, -2.0, 2.0, 1.0], [0.0] * 10, "E1")
+    cells |= pair([0.0] * 10, [3.0] * 10, "E2")
+    rule = claim(envs, min_effect=0.1)
+    row = overall(evaluate([rule], {}, {"sac": runs(cells)}, AXES))
+    assert row.verdict == "inconclusive"
+    assert "to contradict at the observed mean sign of a − b" in row.to_decide
+    assert "the 10 seeds run would decide a − b = 0.1 per cell" in row.to_decide
+    seeds = int(row.to_decide.split(" seeds")[0].rsplit(" ", 1)[-1])
+    assert seeds > 10
+    # below the claim's budget the observed differences say nothing of the source's: the
+    # declared effect plans the seeds
+    short = claim(envs, min_effect=0.1, budget_metric="steps", min_budget=100)
+    row = overall(evaluate([short], {}, {"sac": runs(cells, steps=50)}, AXES))
+    assert "(for a − b = 0.1 per cell)" in row.to_decide and "at steps >= 100" in row.to_decide

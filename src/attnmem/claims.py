@@ -443,7 +443,13 @@ def _needed_seeds(claim, cells: list[Cell], rows: list[dict], published) -> tupl
         if not spreads:
             return least, "the least its exact test can decide with"
         n = verdicts.greater_seeds(spreads, rule["min_effect"], alpha)
-        return (max(n, least) if n else None), f"for a − b = {rule['min_effect']:g} per cell"
+        ran = min(int(r["n_seeds"]) for r in rows if "_diff" in r and len(r["_diff"]) >= 2)
+        at_budget = all(c.ran and not c.short for c in cells)
+        if n is None or n > ran or not at_budget:
+            return (max(n, least) if n else None), f"for a − b = {rule['min_effect']:g} per cell"
+        # at the claim's budget, the seeds run would have decided the declared effect: the true
+        # one is smaller, and what decides the claim is the observed statistic's own power
+        return _seeds_at_observed(claim, cells, least, ran)
     if not observed:
         return least, "the least its test can decide with"
     need = least
@@ -477,6 +483,39 @@ def _measured(flat: Mapping[str, Any], key: str, cell: Mapping[str, str]) -> flo
     keys = [key, f"{key}.{'/'.join(cell.values())}", *(f"{key}.{v}" for v in cell.values())]
     value = next((flat[k] for k in keys if k in flat), flat.get(f"{key}.default"))
     return None if value is None else float(value)
+
+
+def _seeds_at_observed(claim, cells: list[Cell], least: int, ran: int) -> tuple[int | None, str]:
+    """Seeds a ``greater`` claim needs at the spread and mean of its own per-seed statistic T
+    (``verdicts.seed_statistic``) as observed: to support, every group's mean T must be positive
+    (the largest group's need counts); to contradict, the mean T over every cell negative.
+    Neither: no seed count decides it at the observed differences."""
+    rule = claim["verdict"]
+    seeds = sorted(set.intersection(*(set(c.values[0]) & set(c.values[1]) for c in cells)))
+    groups: dict[str, list[np.ndarray]] = {}
+    for c in cells:
+        groups.setdefault(c.group, []).append(
+            np.array([c.values[0][s] - c.values[1][s] for s in seeds], dtype=float)
+        )
+    stats = {g: verdicts.seed_statistic(np.column_stack(d)) for g, d in groups.items()}
+    every = verdicts.seed_statistic(np.column_stack([d for ds in groups.values() for d in ds]))
+
+    def need(t: np.ndarray, sign: int) -> int | None:
+        mean, sd = sign * float(t.mean()), float(t.std(ddof=1))
+        if mean <= 0:
+            return None
+        return least if sd == 0 else verdicts.t_test_seeds(mean / sd, rule["alpha"], least)
+
+    shown = ", ".join(f"{t.mean():+.2f}" + (f" ({g})" if g else "") for g, t in stats.items())
+    after = f"the {ran} seeds run would decide a − b = {rule['min_effect']:g} per cell"
+    if all(t.mean() > 0 for t in stats.values()):
+        needs = [need(t, +1) for t in stats.values()]
+        n = None if None in needs else max(n for n in needs if n is not None)
+        return n, f"to support at the observed mean sign of a − b per seed, {shown}; {after}"
+    if every.mean() < 0:
+        n = need(every, -1)
+        return n, f"to contradict at the observed mean sign of a − b, {every.mean():+.2f}; {after}"
+    return None, f"the observed mean sign of a − b per seed, {shown}, moves no test; {after}"
 
 
 def _scale(claim, cost: Mapping[str, Any], cell: Mapping[str, str]) -> float:

@@ -96,7 +96,7 @@ def seeds_to_reach(alpha: float) -> int:
     return n
 
 
-def _t_test_seeds(effect_size: float, alpha: float, least: int) -> int | None:
+def t_test_seeds(effect_size: float, alpha: float, least: int) -> int | None:
     """The fewest seeds (>= least) at which a one-sided one-sample t-test of a mean whose true
     value is ``effect_size`` standard deviations has power POWER (None: more than MAX_SEEDS)."""
     if effect_size <= 0:
@@ -126,7 +126,7 @@ def greater_seeds(
         var = float(np.sum(1 - (2 * q - 1) ** 2)) / len(q) ** 2
         if var == 0:
             continue  # every seed wins every cell: the exact test's floor decides
-        n = _t_test_seeds(mean / math.sqrt(var), alpha, least)
+        n = t_test_seeds(mean / math.sqrt(var), alpha, least)
         if n is None:
             return None
         need = max(need, n)
