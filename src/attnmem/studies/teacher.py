@@ -95,6 +95,7 @@ STUDY = Study(
     ),
     # a teacher and its predictors are short at default budgets
     slurm_bundle=8,
+    cost_products=(("predictor.epochs", "predictor.steps_per_epoch"),),
     table=TABLE,
 )
 AXES = STUDY.axes
