@@ -20,7 +20,7 @@ same bytes as one that was never interrupted.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Unpack
 
@@ -88,6 +88,34 @@ def curve_metrics(
     }
 
 
+@dataclass
+class PPOLoop:
+    """What a PPO job checkpoints beside the recorder's rows: the agent (networks, optimizer,
+    generators), the envs, the observations the next rollout starts from, torch's generator
+    and the counters; ``RunRecorder.resume`` loads it."""
+
+    agent: PPO
+    env: VecEnv
+    inputs: Any
+    counters: dict[str, Any] = field(default_factory=lambda: {"step": 0, "episodes": 0})
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "agent": self.agent.state_dict(),
+            "env": self.env.state_dict(),
+            "inputs": self.inputs,
+            "torch_rng": torch.get_rng_state(),
+            "counters": dict(self.counters),
+        }
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        self.agent.load_state_dict(saved["agent"])
+        self.env.load_state_dict(saved["env"])
+        self.inputs = saved["inputs"]
+        torch.set_rng_state(saved["torch_rng"])
+        self.counters.update(saved["counters"])
+
+
 def train(
     run: PPORun,
     out_dir: str | Path,
@@ -111,8 +139,8 @@ def train(
     recorder = RunRecorder(out_dir, flat_config(run), job.threads)
     env_seed = derive_seed(STUDY, f"{run.env}/env", run.seed)
     eval_seed = derive_seed(STUDY, f"{run.env}/eval", run.seed)
-    state = env.reset([env_seed + i for i in range(s.n_envs)])
-    counters: dict[str, Any] = {"step": 0, "episodes": 0}
+    loop = PPOLoop(agent, env, env.reset([env_seed + i for i in range(s.n_envs)]))
+    counters = loop.counters
 
     def run_eval(step: int, visited: list[np.ndarray] | None = None) -> None:
         # faithful evaluation draws its dropout from a stream of its own, seeded by the step,
@@ -123,13 +151,7 @@ def train(
         scores = evaluate(agent, run.env, run.eval_episodes, eval_seed, rng, visited)
         recorder.add(step, "eval", "return", sum(scores) / len(scores))
 
-    saved = recorder.load_checkpoint(log)
-    if saved is not None:
-        agent.load_state_dict(saved["agent"])
-        env.load_state_dict(saved["env"])
-        state = saved["inputs"]
-        torch.set_rng_state(saved["torch_rng"])
-        counters.update(saved["counters"])
+    if recorder.resume(loop, log):
         log.info("resuming %s seed %d at step %d", run.cell, run.seed, counters["step"])
     else:
         log.info(
@@ -148,9 +170,9 @@ def train(
             if per_env == 0:
                 break
             if s.mode == "faithful":
-                state = env.reset()  # the source reset its env at every rollout's start
-            out = collect(agent, env, state, per_env)
-            state = out["inputs"]
+                loop.inputs = env.reset()  # the source reset its env at every rollout's start
+            out = collect(agent, env, loop.inputs, per_env)
+            loop.inputs = out["inputs"]
             losses = agent.update(out["batch"])
             step = counters["step"] = counters["step"] + per_env * s.n_envs
             if out["episodes"]:
@@ -170,15 +192,7 @@ def train(
                     + " ".join(f"{k} {v:.3g}" for k, v in losses.items()),
                 )
             if step - last_checkpoint >= every and not final:
-                recorder.save_checkpoint(
-                    {
-                        "agent": agent.state_dict(),
-                        "env": env.state_dict(),
-                        "inputs": state,
-                        "torch_rng": torch.get_rng_state(),
-                        "counters": dict(counters),
-                    }
-                )
+                recorder.save_checkpoint(loop.state_dict())
                 last_checkpoint = step
                 job.step_done(step)
     except Diverged:
