@@ -192,6 +192,16 @@ class Study:
             raise ValueError(f"study {self.name} declares no table")
         write(self.table, t)
 
+    def _results(self, files: Mapping[str, str | Path], published: Mapping[str, Any]):
+        """The part of a figure's or table's inputs every one shares: its result tables and
+        the source's numbers."""
+        return {
+            "files": {name: str(path) for name, path in files.items()},
+            "published": published,
+            "axes": self.axes,
+            "published_values": lambda: self.published_values(published),
+        }
+
     def table_inputs(
         self,
         files: Mapping[str, str | Path],
@@ -201,10 +211,7 @@ class Study:
     ) -> TableInputs:
         """What the study's table reads and where it writes."""
         return TableInputs(
-            files={name: str(path) for name, path in files.items()},
-            published=published,
-            axes=self.axes,
-            published_values=lambda: self.published_values(published),
+            **self._results(files, published),
             study=self.name,
             markdown=str(markdown),
             latex=str(latex),
@@ -220,13 +227,7 @@ class Study:
     ) -> FigureInputs:
         """What one of the study's figures (its ``draw`` function) reads and where it goes."""
         return FigureInputs(
-            files={name: str(path) for name, path in files.items()},
-            published=published,
-            axes=self.axes,
-            published_values=lambda: self.published_values(published),
-            fields=fields,
-            png=str(png),
-            stem=stem,
+            **self._results(files, published), fields=fields, png=str(png), stem=stem
         )
 
     def make_run(self, rule: str, settings: Mapping[str, Any], cell: Mapping[str, str], seed: int):
