@@ -319,6 +319,12 @@ def test_cpu_hours_multiply_across_settings_and_count_the_budget_once():
     budget = {"budget_metric": "train_images", "min_budget": 54000}
     ram = {"study": "ram", "verdict": {"min_run": {"epochs.mnist28": 200}, **budget}}
     assert _scale(ram, {"budget": 3600, "run": {"epochs.mnist28": 2}}, cell) == 1500.0
+    # a claim over two data sets names each one's epochs: a cell scales by its own only
+    two = {"epochs.cluttered60": 100, "epochs.cluttered100": 100}
+    ram = {"study": "ram", "where": {"dataset": ["cluttered60", "cluttered100"]},
+           "verdict": {"min_run": two, **budget}}  # fmt: skip
+    measured = {"budget": 3600, "run": {"epochs.cluttered60": 2, "epochs.cluttered100": 2}}
+    assert _scale(ram, measured, {"dataset": "cluttered60", "model": "ram"}) == 750.0
     # measured above the claim's budget, the projection is smaller than the measurement
     low = {"study": "atman", "verdict": {"min_budget": 50}}
     assert _scale(low, {"budget": 100}, cell) == pytest.approx(0.5)

@@ -532,7 +532,11 @@ def _scale(claim, cost: Mapping[str, Any], cell: Mapping[str, str]) -> float:
     products = study.cost_products if study is not None else ()
     measured = cost.get("run", {})
     ratios: dict[str, float] = {}
+    named_values = {str(v) for values in claim.get("where", {}).values() for v in values}
     for key, least in rule.get("min_run", {}).items():
+        suffix = key.rsplit(".", 1)[-1]
+        if "." in key and suffix in named_values and suffix not in cell.values():
+            continue  # another cell's entry of a per-value setting (epochs.cluttered100)
         value = _measured(measured, key, cell)
         if value:
             ratios[key] = least / value
