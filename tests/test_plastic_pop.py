@@ -219,3 +219,41 @@ def test_float32_is_the_population_engines_alone():
         Curriculum(engine="fast", dtype="float32")
     with pytest.raises(ValueError, match="float64"):
         Population([build_network("hebbff", 6, d=8)], dtype="float16")
+
+
+# A float32 Memo [50,50] population of two seeds for 40 sequences, in a fresh process: prints
+# its metrics.csv's hash.
+_FRESH_PROCESS = """
+import hashlib, sys
+from pathlib import Path
+from attnmem.train.curriculum import Curriculum
+from attnmem.train.plasticity import PlasticityRun, train_cell
+curriculum = Curriculum(mode="faithful", engine="population", batch=1, lr=1e-3, stage_cap=20,
+                        total_cap=40, dtype="float32")
+runs = [PlasticityRun(network="memo_MA", size=50, seed=k, curriculum=curriculum, test_r_max=2,
+                      test_sequences=1, test_min_scenes=12, test_scenes_per_r=4, log_every=2)
+        for k in (0, 1)]
+out = Path(sys.argv[1])
+train_cell(runs, [out / "0", out / "1"])
+print(hashlib.sha256((out / "0" / "metrics.csv").read_bytes()).hexdigest())
+"""
+
+
+def test_a_runs_bytes_do_not_depend_on_numbas_cache(tmp_path):
+    """The first process compiles the kernels and writes numba's cache; the next loads them
+    from it.  Both give the same bytes (a kernel loaded from the cache once computed other
+    float32 bits than compiled, so a default run's bytes hung on which job compiled first)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    hashes = []
+    for k in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", _FRESH_PROCESS, str(tmp_path / f"run{k}")],
+            env=env, capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        hashes.append(done.stdout.split()[-1])
+    assert any((tmp_path / "numba").rglob("*.nbi")), "the first process wrote no cache"
+    assert hashes[0] == hashes[1]

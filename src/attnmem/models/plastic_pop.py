@@ -94,7 +94,11 @@ def _forward(
                          every[lane])  # fmt: skip
 
 
-@numba.njit(**_JIT)
+# Not cached: loaded from numba's on-disk cache this kernel computes other float32 bits than
+# freshly compiled (measured: the smoke config's memo runs' losses moved in the 9th digit, and
+# a run's bytes depended on whether an earlier job had written the cache), so every process
+# compiles it (~1 s) and a run is byte-identical however the cache stands (a test holds it).
+@numba.njit(**{**_JIT, "cache": False})
 def _backward(
     wt, et, keep, u, h, ckpt, every, grad_h, steps, multiplicative, use_tanh, need_grad_u,
     grad_u, dwt, db, det, dkeep, ga,
