@@ -68,3 +68,22 @@ def legend_of_all(axes, anchor, **style) -> None:
     anchor.legend(
         list(handles.values()), list(handles), loc="upper left", bbox_to_anchor=(1.0, 1.0), **style
     )
+
+
+def env_mode_panels(data: pd.DataFrame, modes: Sequence[str], height: float):
+    """The RL studies' curve grid: one row per env (in the data's order), one column per mode
+    run (in ``modes``' order).  Returns the figure, its axes, the modes shown and, per panel,
+    (axes, env, mode, the panel's rows of ``data``)."""
+    from attnmem.plots.style import plt
+
+    envs = list(dict.fromkeys(data.env))
+    shown = [m for m in modes if m in set(data["mode"])]
+    fig, axes = plt.subplots(
+        len(envs), len(shown), figsize=(5 * len(shown), height * len(envs)), squeeze=False
+    )
+    panels = [
+        (axes[r][c], env, mode, data[(data.env == env) & (data["mode"] == mode)])
+        for r, env in enumerate(envs)
+        for c, mode in enumerate(shown)
+    ]
+    return fig, axes, shown, panels

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from attnmem.inputs import FigureInputs
-from attnmem.plots.common import mean_band, step_axis
+from attnmem.plots.common import env_mode_panels, mean_band, step_axis
 from attnmem.plots.style import plt, save, setup
 
 POLICIES = ("attn_faithful", "mlp", "attn_feature_tokens", "attn_history")
@@ -44,27 +44,20 @@ def curves(data: pd.DataFrame, optimizer: str, png: str | Path) -> None:
     """Rows: env; columns: faithful, clean; one line per policy with its 95% band over seeds."""
     setup()
     data = data[(data.split == "eval") & (data.metric == "return")]
-    envs = list(dict.fromkeys(data.env))
-    modes = [m for m in MODES if m in set(data["mode"])]
-    fig, axes = plt.subplots(
-        len(envs), len(modes), figsize=(5 * len(modes), 3.2 * len(envs)), squeeze=False
-    )
-    for r, env in enumerate(envs):
-        for c, mode in enumerate(modes):
-            ax = axes[r][c]
-            cell = data[(data.env == env) & (data["mode"] == mode)]
-            for policy in (p for p in POLICIES if p in set(cell.policy)):
-                line = cell[cell.policy == policy].sort_values("step")
-                n = int(line["n"].max())
-                mean_band(
-                    ax, line.step, line, COLOURS[policy], f"{LABELS[policy]} (n={n} seeds)",
-                    marker="o", ms=3,
-                )  # fmt: skip
-            ax.axhline(THRESHOLDS[env], color="black", ls=":", lw=1, label="solved threshold")
-            ax.set_title(f"{env}, {mode} loop")
-            ax.set_xlabel("environment steps")
-            ax.set_ylabel("greedy evaluation return")
-            step_axis(ax)
+    fig, axes, _, panels = env_mode_panels(data, MODES, 3.2)
+    for ax, env, mode, cell in panels:
+        for policy in (p for p in POLICIES if p in set(cell.policy)):
+            line = cell[cell.policy == policy].sort_values("step")
+            n = int(line["n"].max())
+            mean_band(
+                ax, line.step, line, COLOURS[policy], f"{LABELS[policy]} (n={n} seeds)",
+                marker="o", ms=3,
+            )  # fmt: skip
+        ax.axhline(THRESHOLDS[env], color="black", ls=":", lw=1, label="solved threshold")
+        ax.set_title(f"{env}, {mode} loop")
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("greedy evaluation return")
+        step_axis(ax)
     fig.suptitle(f"PPO learning curves ({optimizer}): mean and 95% band over seeds")
     _legend_below(fig, axes)
     save(fig, png)
