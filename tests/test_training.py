@@ -38,6 +38,13 @@ def test_run_writes_the_output_contract(digits_file, tmp_path):
     assert "epoch 3/3" in log and "ETA" in log and "test acc" in log
 
 
+def test_a_run_records_the_share_of_the_training_split_it_saw(digits_file, tmp_path):
+    """The claims' budget guard: the thesis trained on the whole split; RUN on 256 of 1,347."""
+    final = train(RUN, tmp_path / "run", inputs={"data": digits_file})
+    assert final["metrics"]["train_fraction"] == pytest.approx(256 / 1347)
+    assert REGISTRY["optim"].budget_metric == "train_fraction"
+
+
 def test_same_run_twice_gives_identical_bytes(digits_file, tmp_path):
     train(RUN, tmp_path / "a", inputs={"data": digits_file})
     train(RUN, tmp_path / "b", inputs={"data": digits_file})
@@ -118,7 +125,7 @@ def test_milestones_scale_the_thesis_schedule():
 CONFIG_KEYS = {
     "OptimRun": {
         "dataset", "arch", "optimizer", "seed", "epochs", "batch_size", "test_batch_size", "lr",
-        "weight_decay", "milestones_at", "milestones_of", "gamma", "train_limit",
+        "weight_decay", "milestones_at", "milestones_of", "gamma", "train_limit", "shape_probe",
     },
     "PlasticityRun": {
         "network", "size", "seed", "mode", "batch", "lr", "acc_threshold", "acc_num",

@@ -399,16 +399,21 @@ def _pair_row(claim, cell: Cell, base) -> dict[str, Any]:
     return row
 
 
-def _pair_claim(claim, cells: list[Cell]) -> verdicts.Outcome:
-    """The claim-level test over the seeds every cell shares."""
+def _group_diffs(cells: list[Cell]) -> dict[str, np.ndarray]:
+    """Each group's paired differences a − b, (seeds, cells), over the seeds every cell shares:
+    what the claim-level test, and the seeds it would need, read."""
     seeds = sorted(set.intersection(*(set(c.values[0]) & set(c.values[1]) for c in cells)))
     groups: dict[str, list[np.ndarray]] = {}
     for c in cells:
         groups.setdefault(c.group, []).append(
             np.array([c.values[0][s] - c.values[1][s] for s in seeds], dtype=float)
         )
-    arrays = {g: np.column_stack(d) for g, d in groups.items()}
-    return verdicts.greater(arrays, claim["verdict"]["alpha"])
+    return {g: np.column_stack(d) for g, d in groups.items()}
+
+
+def _pair_claim(claim, cells: list[Cell]) -> verdicts.Outcome:
+    """The claim-level test over the seeds every cell shares."""
+    return verdicts.greater(_group_diffs(cells), claim["verdict"]["alpha"])
 
 
 def _describe_cells(claim, rows: list[dict]) -> None:
@@ -491,14 +496,9 @@ def _seeds_at_observed(claim, cells: list[Cell], least: int, ran: int) -> tuple[
     (the largest group's need counts); to contradict, the mean T over every cell negative.
     Neither: no seed count decides it at the observed differences."""
     rule = claim["verdict"]
-    seeds = sorted(set.intersection(*(set(c.values[0]) & set(c.values[1]) for c in cells)))
-    groups: dict[str, list[np.ndarray]] = {}
-    for c in cells:
-        groups.setdefault(c.group, []).append(
-            np.array([c.values[0][s] - c.values[1][s] for s in seeds], dtype=float)
-        )
-    stats = {g: verdicts.seed_statistic(np.column_stack(d)) for g, d in groups.items()}
-    every = verdicts.seed_statistic(np.column_stack([d for ds in groups.values() for d in ds]))
+    groups = _group_diffs(cells)
+    stats = {g: verdicts.seed_statistic(d) for g, d in groups.items()}
+    every = verdicts.seed_statistic(np.column_stack(list(groups.values())))
 
     def need(t: np.ndarray, sign: int) -> int | None:
         mean, sd = sign * float(t.mean()), float(t.std(ddof=1))
@@ -524,12 +524,10 @@ def _scale(claim, cost: Mapping[str, Any], cell: Mapping[str, str]) -> float:
     (``Study.cost_products``: 14 generations x 10 children is 140 runs' work; RAM's training
     images x epochs) multiply, and the rest count by the largest: the parts of a job that add (a
     teacher's DQN steps, its predictor's epochs), and a budget metric that counts the same
-    work again (train_steps = epochs x steps_per_epoch)."""
-    from attnmem.studies import REGISTRY  # here: the claims read no study description else
-
+    work again (train_steps = epochs x steps_per_epoch).  The groups come with the cost
+    (``products``, which ``attnmem.costs.read`` adds from the study's description)."""
     rule = claim["verdict"]
-    study = REGISTRY.get(claim["study"])
-    products = study.cost_products if study is not None else ()
+    products = [tuple(group) for group in cost.get("products", ())]
     measured = cost.get("run", {})
     ratios: dict[str, float] = {}
     named_values = {str(v) for values in claim.get("where", {}).values() for v in values}
@@ -570,6 +568,7 @@ def _cpu_hours(claim, cells: list[Cell], seeds: int, costs) -> tuple[float, list
                 # a cell measured under another config (python -m attnmem.costs --merge) keeps
                 # its own run settings; the others ran under the study's
                 cost = {"run": study.get("run", {}), **measured[key]}
+                cost["products"] = study.get("products", ())
                 total += seeds * cost["cpu_s"] * _scale(claim, cost, side)
                 probed = probed or bool(cost.get("probe"))
             elif key not in unknown:

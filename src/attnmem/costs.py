@@ -134,6 +134,21 @@ def measure(results: str | Path, config: Mapping[str, Any]) -> dict[str, Any]:
     return table
 
 
+def read(path: str | Path, registry: Mapping[str, Any]) -> dict[str, Any]:
+    """config/costs.yaml as the claims project from it: each study's measured table with the
+    settings whose product its jobs' work grows with (``Study.cost_products``, from code, not
+    measured: so it is added here and never written to the file)."""
+    import yaml
+
+    table = yaml.safe_load(Path(path).read_text()) or {}
+    return {
+        name: {**costs, "products": [list(p) for p in registry[name].cost_products]}
+        if name in registry and isinstance(costs, Mapping)
+        else costs
+        for name, costs in table.items()
+    }
+
+
 def merge(old: Mapping[str, Any], new: Mapping[str, Any], replace: bool = True) -> dict[str, Any]:
     """``old`` with the cells ``new`` measured put in (another config's cells, a probe's): a
     cell measured under run settings other than its study's keeps its own ``run``, so a

@@ -265,8 +265,13 @@ def study_claims(study):
 
 
 def image_source_file(wildcards):
-    """The prepared tensor file of a dataset variant's source (two variants can share one)."""
-    return f"{RESULTS}/data/{VARIANTS[wildcards.dataset].source}.pt"
+    """The prepared tensor file of a dataset variant's source (two variants can share one), or
+    under a cost probe's ``run.shape_probe`` its random twin of that shape."""
+    source = VARIANTS[wildcards.dataset].source
+    fraction = STUDIES["optim"]["run"].get("shape_probe")
+    if fraction is not None:
+        return f"{RESULTS}/data/shapes/{fraction:g}/{source}.pt"
+    return f"{RESULTS}/data/{source}.pt"
 
 
 # --- replication reports and labels (workflow/rules/report.smk) -------------------------------

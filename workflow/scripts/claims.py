@@ -1,12 +1,11 @@
 """Snakemake entry point: the claim-by-claim verdicts."""
 
-from pathlib import Path
-
 import pandas as pd
 import yaml
 
 from attnmem import files
 from attnmem.claims import evaluate, to_markdown
+from attnmem.costs import read as read_costs
 from attnmem.run import logged_job
 from attnmem.stats.aggregate import write_table
 from attnmem.studies import AXES, REGISTRY
@@ -15,7 +14,7 @@ smk = snakemake  # noqa: F821 - injected by Snakemake's script: directive
 
 with logged_job(smk.log[0]) as log:
     spec = yaml.safe_load(open(smk.input.claims))
-    costs = yaml.safe_load(Path(smk.input.costs).read_text()) or {}
+    costs = read_costs(smk.input.costs, REGISTRY)
     # axis values are names: read them as text (a size of 50 must not become 50.0 next to NaN)
     runs = {
         study: pd.read_csv(path, dtype=dict.fromkeys(AXES[study], str))

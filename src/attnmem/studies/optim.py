@@ -37,7 +37,13 @@ STUDY = Study(
     metrics=(
         Metric("max_acc", "maximum test accuracy (%) over epochs, the thesis's metric"),
         Metric("final_acc", "test accuracy (%) after the last epoch"),
+        Metric(
+            "train_fraction",
+            "training images the run saw per epoch, as a fraction of the dataset's training split",
+            compared=False,
+        ),
     ),
+    budget_metric="train_fraction",
     jobs=(
         Job(
             "train_optim",
@@ -70,6 +76,11 @@ STUDY = Study(
         ("optimizer", "attnmem.optim:OPTIMIZERS"),
     ),
     slurm_bundle=5,
+    # the probe trains one epoch on random images of each dataset's shape and classes, 1/20 of
+    # its splits (no dataset on disk needed: images.shape_twin); the claims scale the cost by
+    # epochs x train_fraction to 186 epochs of the whole training split
+    probe=(("shape_probe", 0.05), ("epochs", 1)),
+    cost_products=(("train_fraction", "epochs"),),
     table=TABLE,
 )
 AXES = STUDY.axes
@@ -92,11 +103,15 @@ def make_run(job: str, settings: Mapping[str, Any], cell: Mapping[str, str], see
         milestones_at=tuple(settings["milestones"]),
         milestones_of=settings["milestones_of"],
         train_limit=settings.get("train_limit"),
+        shape_probe=settings.get("shape_probe"),
     )
 
 
 def data_sources(settings: Mapping[str, Any]) -> dict[str, str]:
-    """The torchvision files each configured dataset is built from."""
+    """The torchvision files each configured dataset is built from (none for a cost probe on
+    random images of their shapes)."""
     from attnmem.data.catalog import VARIANTS
 
+    if settings["run"].get("shape_probe") is not None:
+        return {}
     return {dataset: VARIANTS[dataset].source for dataset in settings["axes"]["dataset"]}

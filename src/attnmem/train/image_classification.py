@@ -44,6 +44,9 @@ class OptimRun:
     milestones_of: int = 186  # ... a run this long
     gamma: float = 0.1
     train_limit: int | None = None  # first N training images only (smoke runs)
+    # a cost probe's data: random images of the dataset's shape, this fraction of its splits
+    # (the data file is images.shape_twin's; recorded so the run says what it trained on)
+    shape_probe: float | None = None
 
     @property
     def cell(self) -> str:
@@ -189,6 +192,8 @@ def train(
         "final_acc": accs[-1] if accs and status == "ok" else float("nan"),
         "best_epoch": accs.index(max(accs)) + 1 if accs else None,
         "epochs_completed": len(accs),
+        # the claims' budget guard: the source trained on the whole split
+        "train_fraction": len(y_train) / SOURCES[variant.source].train_size,
     }
     final = recorder.finish(status, final_metrics, str(dev))
     log.info("done: status %s, max acc %.2f%%", status, final_metrics["max_acc"])
