@@ -30,7 +30,8 @@ def test_the_probe_runs_every_paper_cell_once_at_its_studys_short_settings():
     for name, block in probe["studies"].items():
         paper = PAPER["studies"][name]
         assert block["axes"] == paper["axes"] and block["seeds"] == paper["seeds"][:1]
-        assert block["resources"]["threads"] == 1
+        assert block["resources"]["threads"] == 1 and block["resources"]["gpu"] == 0
+    assert probe["device"] == "cpu"  # CPU-hours, also where a GPU is (optim asks for one)
     # a scalar probe setting replaces each entry of a per-value one (SAC's steps per env)
     sac = probe["studies"]["sac"]["run"]
     assert sac["steps"] == dict.fromkeys(PAPER["studies"]["sac"]["run"]["steps"], 3000)

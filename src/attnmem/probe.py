@@ -43,6 +43,8 @@ def probe_config(config: Mapping[str, Any], results: str) -> dict[str, Any]:
     out["results"] = results
     out["download"] = False  # the probed studies read no dataset
     out["probe"] = True  # its runs decide nothing: the config check does not ask them to
+    # the table and the claims count CPU-hours: a probe on a GPU machine still measures a core
+    out["device"] = "cpu"
     out["figures"] = f"{results}/figures"
     studies = {}
     for name, block in config["studies"].items():
@@ -52,7 +54,7 @@ def probe_config(config: Mapping[str, Any], results: str) -> dict[str, Any]:
         block = copy.deepcopy(dict(block))
         block["seeds"] = list(block["seeds"])[:1]
         # one seed on one thread: the table counts a job's wall seconds times its threads
-        block["resources"] = {**block.get("resources", {}), "threads": 1}
+        block["resources"] = {**block.get("resources", {}), "threads": 1, "gpu": 0}
         for key, value in probe:
             _replace(block["run"], key, value)
         studies[name] = block
