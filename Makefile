@@ -20,11 +20,13 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest
 
-# What is derived from the registry and the study schemas (tests check both are in sync): the
-# SLURM profile's group components and config/README.md's key tables.
+# What is derived from the registry, the study schemas and the claims (tests check each is in
+# sync): the SLURM profile's group components, config/README.md's key tables and its list of
+# what the default can decide.
 derived: $(STAMP)
 	$(BIN)/python -m attnmem.slurm
 	$(BIN)/python -m attnmem.keydoc
+	$(BIN)/python -m attnmem.decidability
 
 test-cluster: $(STAMP)
 	$(BIN)/pytest -m cluster -s tests/cluster

@@ -108,3 +108,19 @@ def test_snakemake_refuses_it_before_any_job(tmp_path):
     assert "undecidable by construction" in result.stderr
     assert "optim.orthadam_gt_adamw" in result.stderr
     assert not (tmp_path / "work" / "results").exists()
+
+
+def test_config_readme_states_what_the_default_decides_as_the_dag_prints_it():
+    """config/README.md's list is derived (``python -m attnmem.decidability``), not kept by
+    hand: it went stale when the teacher block dropped to 3 seeds."""
+    from attnmem import decidability
+
+    assert decidability.main(["--check"]) == 0, "run `python -m attnmem.decidability`"
+    section = decidability.readme_section(SPEC, load("config"), REGISTRY)
+    lines, _ = report(SPEC, load("config"), REGISTRY)
+    assert lines[0].split("decide ")[1].split(" claims")[0] in section  # "18 of 59"
+    undecided = [r.claim for r in assess_all(SPEC, load("config"), REGISTRY) if not r.decidable]
+    listed = [line[3:].split("`")[0] for line in section.splitlines() if line.startswith("- `")]
+    assert listed == undecided
+    for line in lines[1:]:  # the DAG's line of each, and what would decide it
+        assert f"- `{line.strip()}".replace(": ", "`: ", 1) in section

@@ -187,3 +187,71 @@ def report(
         lines.append(f"  {r.line()} [{needs(by_id[r.claim])}]")
     broken = [r for r in results if r.by_construction and not r.descriptive]
     return lines, broken
+
+
+# ---- config/README.md's list of what the default decides -------------------------------------
+
+COMMAND = "python -m attnmem.decidability"
+BEGIN = (
+    "<!-- what the default can decide: written by `python -m attnmem.decidability` from "
+    "config/config.yaml and config/claims.yaml -->"
+)
+END = "<!-- end of what the default can decide -->"
+
+
+def readme_section(
+    spec: Mapping[str, Any], config: Mapping[str, Any], registry: Mapping[str, Any]
+) -> str:
+    """The default's decidability as config/README.md states it, markers included: the claims
+    it can decide, and for each other one why not and what would (the lines the DAG prints)."""
+    results = assess_all(spec, config, registry)
+    by_id = {c["id"]: c for c in spec["claims"]}
+    decidable = [r.claim for r in results if r.decidable]
+    lines = [
+        BEGIN,
+        f"**What the default can decide** (printed by every run before any job; "
+        f"`config/config.yaml`, {len(decidable)} of {len(results)} claims). Decidable: "
+        + ", ".join(f"`{c}`" for c in decidable)
+        + ".",
+        "It cannot decide the others, each for the reason given (what would decide it in "
+        "brackets):",
+        "",
+    ]
+    lines += [
+        f"- `{r.claim}`: {r.line().split(': ', 1)[1]} [{needs(by_id[r.claim])}]"
+        for r in results
+        if not r.decidable
+    ]
+    return "\n".join([*lines, END]) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write config/README.md's section between its markers (``--check``: only say if stale)."""
+    import argparse
+    import re
+    from pathlib import Path
+
+    import yaml
+
+    from attnmem import files
+    from attnmem.studies import REGISTRY
+
+    repo = Path(__file__).resolve().parents[2]
+    parser = argparse.ArgumentParser(prog=COMMAND, description=main.__doc__)
+    parser.add_argument("--check", action="store_true", help="fail if stale; write nothing")
+    args = parser.parse_args(argv)
+    readme = repo / "config" / "README.md"
+    spec = yaml.safe_load((repo / "config" / "claims.yaml").read_text())
+    config = yaml.safe_load((repo / "config" / "config.yaml").read_text())
+    text = readme.read_text()
+    pattern = re.compile(re.escape(BEGIN) + r".*?" + re.escape(END) + r"\n", re.S)
+    found = pattern.search(text)
+    if found is None:
+        raise ValueError(f"{readme} has no {BEGIN!r} ... {END!r} section to write")
+    start, end = found.span()
+    wanted = text[:start] + readme_section(spec, config, REGISTRY) + text[end:]
+    return files.sync_derived(readme, wanted, args.check, COMMAND)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
