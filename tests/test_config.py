@@ -56,7 +56,7 @@ def test_paper_config_compares_sac_where_the_thesis_did():
     assert run["steps"] == {"HalfCheetah-v5": 294 * point, "Walker2d-v5": 200 * point}
 
 
-@pytest.mark.parametrize("name", ["config", "smoke", "paper"])
+@pytest.mark.parametrize("name", ["config", "smoke", "paper", "step_plot"])
 def test_shipped_configs_are_valid(name):
     validate(load(name), SCHEMAS)
 

@@ -19,9 +19,22 @@ def load(name: str) -> dict:
 
 def test_no_shipped_config_holds_a_claim_undecidable_by_construction():
     """paper.yaml ran the optim grid with 3 seeds: 2^-3 = 0.125 could never pass alpha."""
-    for name in ("config", "paper", "smoke"):
+    for name in ("config", "paper", "smoke", "step_plot"):
         _, broken = report(SPEC, load(name), REGISTRY)
         assert broken == [], (name, [b.line() for b in broken])
+
+
+def test_the_step_plot_config_can_decide_its_claim_both_ways():
+    """20 seeds: the report's single run above every seed is p = 1/21 < 0.05 (5 could not)."""
+    from attnmem.verdicts import at_least_reach
+
+    results = {r.claim: r for r in assess_all(SPEC, load("step_plot"), REGISTRY)}
+    assert [c for c, r in results.items() if r.decidable] == ["plasticity.step_plot.memo_ma_1e5"]
+    assert at_least_reach(len(load("step_plot")["studies"]["plasticity"]["seeds"]), 1, 0.05) == (
+        True,
+        True,
+    )
+    assert at_least_reach(19, 1, 0.05) == (True, False)
 
 
 def test_paper_scale_decides_every_claim_but_the_fixed_budget_anchors():
